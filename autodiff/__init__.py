@@ -1,0 +1,80 @@
+"""autodiff: reverse-mode automatic differentiation on NumPy.
+
+>>> import autodiff as ad
+>>> x = ad.Tensor([1.0, 2.0], requires_grad=True)
+>>> (x * x).sum().backward()
+>>> x.grad
+Tensor([2., 4.])
+"""
+# ruff: noqa: I001  (tensor must load first: it wires its operators to the primitive table)
+
+from .tensor import Tensor, tensor
+
+from .engine import backward, gradients
+from .functions import (
+    dot,
+    elu,
+    expand_dims,
+    flatten,
+    leaky_relu,
+    log_softmax,
+    logsumexp,
+    mean,
+    relu6,
+    softmax,
+    squeeze,
+    swapaxes,
+    tensordot,
+    var,
+)
+from .mode import detect_anomaly, enable_grad, get_default_dtype, is_grad_enabled, no_grad, set_default_dtype
+from .primitive import Primitive, primitive
+from .primitives import (
+    abs,
+    add,
+    astype,
+    broadcast_to,
+    clip,
+    concatenate,
+    cos,
+    div,
+    exp,
+    getitem,
+    log,
+    log1p,
+    matmul,
+    max,
+    maximum,
+    min,
+    minimum,
+    mul,
+    neg,
+    pow,
+    power,
+    relu,
+    reshape,
+    sigmoid,
+    sin,
+    softplus,
+    sqrt,
+    stack,
+    sub,
+    sum,
+    tan,
+    tanh,
+    transpose,
+    where,
+)
+from .transforms import grad, hessian, jacobian, value_and_grad
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Primitive", "Tensor", "__version__", "abs", "add", "astype", "backward", "broadcast_to", "clip",
+    "concatenate", "cos", "detect_anomaly", "div", "dot", "elu", "enable_grad", "exp", "expand_dims",
+    "flatten", "get_default_dtype", "getitem", "grad", "gradients", "hessian", "is_grad_enabled", "jacobian",
+    "leaky_relu", "log", "log1p", "log_softmax", "logsumexp", "matmul", "max", "maximum", "mean", "min",
+    "minimum", "mul", "neg", "no_grad", "pow", "power", "primitive", "relu", "relu6", "reshape",
+    "set_default_dtype", "sigmoid", "sin", "softmax", "softplus", "sqrt", "squeeze", "stack", "sub", "sum",
+    "swapaxes", "tan", "tanh", "tensor", "tensordot", "transpose", "value_and_grad", "var", "where",
+]

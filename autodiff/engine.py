@@ -1,0 +1,209 @@
+"""The backward pass: the chain rule from outputs back to leaves, without recursion.
+
+Kahn's algorithm over consumer counts: a node is processed once, after every node
+that consumed it, and its upstream gradient is dropped the moment it has been
+used. Broadcasting and dtype are undone here, in one place, for every rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .mode import state
+from .primitive import check_backward
+from .primitives import astype_p, broadcast_to_p, sum_to
+from .tensor import Tensor
+
+
+def _owned(g: Any) -> np.ndarray:
+    """An array that no other gradient or user buffer shares (copy views and pass-throughs)."""
+    if type(g) is not np.ndarray or g.base is not None or not g.flags.writeable:
+        return np.array(g)
+    return g
+
+
+def _seed(root: Tensor, grad: Any, create_graph: bool) -> Any:
+    if grad is None:
+        if root._data.size != 1:
+            raise ValueError(
+                f"backward: grad can be omitted only for a single-element output, but the output has shape "
+                f"{root.shape}; pass grad= with that shape (e.g. ones for a sum)"
+            )
+        g = np.ones(root.shape, dtype=root.dtype)
+    else:
+        g = np.array(grad._data if isinstance(grad, Tensor) else grad, dtype=root.dtype)
+        if g.shape != root.shape:
+            raise ValueError(f"backward: grad has shape {g.shape} but the output has shape {root.shape}")
+    if create_graph:
+        return grad if isinstance(grad, Tensor) and grad.shape == root.shape else Tensor._leaf(g)
+    return g
+
+
+def _fit(r: Any, parent: Tensor, node: Tensor, i: int, raw: bool) -> Any:
+    """Bring a rule's result to its input's shape (undo broadcasting) and dtype."""
+    if raw:
+        if not hasattr(r, "shape"):
+            r = np.asarray(r)
+    elif not isinstance(r, Tensor):
+        r = Tensor._leaf(np.asarray(r))
+    shape = parent._data.shape
+    if r.shape != shape:
+        try:
+            joint = np.broadcast_shapes(r.shape, shape)
+        except ValueError:
+            raise ValueError(
+                f"{node.prim.name}: the derivative for input {i} has shape {r.shape}, "
+                f"which does not broadcast to the input's shape {shape}"
+            ) from None
+        if r.shape != joint:
+            r = broadcast_to_p(r, shape=joint)
+        r = sum_to(r, shape)
+    dtype = parent._data.dtype
+    if r.dtype != dtype:
+        r = astype_p(r, dtype=dtype)
+    return r
+
+
+def _count_consumers(roots: Sequence[Tensor]) -> dict[Tensor, int]:
+    pending: dict[Tensor, int] = {}
+    stack = []
+    for r in roots:
+        if r not in pending:
+            pending[r] = 0
+            stack.append(r)
+    while stack:
+        for p in stack.pop().parents:
+            if p.requires_grad:
+                c = pending.get(p)
+                if c is None:
+                    pending[p] = 1
+                    stack.append(p)
+                else:
+                    pending[p] = c + 1
+    return pending
+
+
+def _propagate(roots, seeds, create_graph: bool, targets: dict | None) -> None:
+    """Run the chain rule. Without targets, gradients accumulate into leaves'
+    ``.grad`` (and interior nodes that asked with ``retain_grad``); with targets,
+    they are stored in that dict instead and no ``.grad`` changes."""
+    pending = _count_consumers(roots)
+    grads: dict[Tensor, Any] = {}
+    for r, g in zip(roots, seeds, strict=True):
+        grads[r] = g if r not in grads else grads[r] + g
+    ready = [r for r in dict.fromkeys(roots) if pending[r] == 0]
+    raw = not create_graph
+    anomaly = state.anomaly
+    saved_mode = state.raw, state.grad_enabled
+    state.raw, state.grad_enabled = raw, create_graph
+    try:
+        while ready:
+            node = ready.pop()
+            g = grads.pop(node, None)
+            parents = node.parents
+            if g is not None:
+                if targets is not None:
+                    if node in targets:
+                        targets[node] = g
+                elif not parents:
+                    _accumulate(node, g, raw)
+                elif node._retain:
+                    _accumulate(node, g, raw)
+            if not parents:
+                continue
+            if g is not None:
+                prim, saved, rules = node.prim, node.saved, node.prim.rules
+                out, inputs = (node._data, [p._data for p in parents]) if raw else (node, parents)
+                for i, p in enumerate(parents):
+                    if p.requires_grad:
+                        rule = rules[i] if i < len(rules) and prim.rule_any is None else None
+                        if rule is not None:
+                            r = rule(g, out, *inputs, **saved)
+                        else:
+                            r = prim.vjp(i, g, out, inputs, saved)
+                        data = p._data
+                        if not (raw and type(r) is np.ndarray and r.shape == data.shape and r.dtype == data.dtype):
+                            r = _fit(r, p, node, i, raw)
+                        if raw and r is g:
+                            r = r.view()  # a pass-through must not alias g at two leaves
+                        if anomaly:
+                            check_backward(node, i, r)
+                        q = grads.get(p)
+                        grads[p] = r if q is None else q + r
+            for p in parents:
+                if p.requires_grad:
+                    c = pending[p] - 1
+                    pending[p] = c
+                    if c == 0:
+                        ready.append(p)
+    finally:
+        state.raw, state.grad_enabled = saved_mode
+
+
+def _accumulate(t: Tensor, g: Any, raw: bool) -> None:
+    if raw:
+        g = _owned(g)
+        t.grad = Tensor._leaf(g) if t.grad is None else Tensor._leaf(t.grad._data + g)
+    else:
+        t.grad = g if t.grad is None else t.grad + g
+
+
+def _as_list(x) -> list:
+    return list(x) if isinstance(x, (list, tuple)) else [x]
+
+
+def _check_roots(outputs: list, where: str) -> None:
+    for k, out in enumerate(outputs):
+        if not isinstance(out, Tensor):
+            raise TypeError(f"{where}: output {k} is a {type(out).__name__}, not a Tensor")
+        if not out.requires_grad:
+            raise RuntimeError(
+                f"{where}: output {k} does not require grad (no input of its graph has requires_grad=True, "
+                f"or it was computed under no_grad)"
+            )
+
+
+def backward(outputs, grad_outputs=None, create_graph: bool = False) -> None:
+    """Accumulate the gradients of ``outputs`` into every leaf's ``.grad``.
+
+    >>> x = Tensor([3.0], requires_grad=True)
+    >>> backward(x * x)
+    >>> x.grad.numpy()
+    array([6.])
+    """
+    outputs = _as_list(outputs)
+    _check_roots(outputs, "backward")
+    grads = [None] * len(outputs) if grad_outputs is None else _as_list(grad_outputs)
+    seeds = [_seed(o, g, create_graph) for o, g in zip(outputs, grads, strict=True)]
+    _propagate(outputs, seeds, create_graph, None)
+
+
+def gradients(outputs, inputs, grad_outputs=None, create_graph: bool = False) -> list[Tensor]:
+    """The gradients of ``outputs`` with respect to ``inputs``, as Tensors, without
+    touching any ``.grad`` (like ``torch.autograd.grad``). An input the outputs do
+    not depend on gets zeros (as in JAX). With ``create_graph=True`` the results
+    are differentiable.
+
+    >>> x = Tensor(2.0, requires_grad=True)
+    >>> gradients(x ** 3, [x])[0]
+    Tensor(12.)
+    """
+    outputs, inputs = _as_list(outputs), _as_list(inputs)
+    _check_roots(outputs, "gradients")
+    grads = [None] * len(outputs) if grad_outputs is None else _as_list(grad_outputs)
+    seeds = [_seed(o, g, create_graph) for o, g in zip(outputs, grads, strict=True)]
+    targets: dict[Tensor, Any] = {t: None for t in inputs}
+    _propagate(outputs, seeds, create_graph, targets)
+    result = []
+    for t in inputs:
+        g = targets[t]
+        if g is None:
+            result.append(Tensor._leaf(np.zeros(t.shape, dtype=t.dtype)))
+        elif isinstance(g, Tensor):
+            result.append(g)
+        else:
+            result.append(Tensor._leaf(_owned(g)))
+    return result

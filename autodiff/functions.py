@@ -1,0 +1,149 @@
+"""Composites: functions built from primitives, so they need no derivative code.
+
+Numerically delicate ones subtract a detached maximum first (the value is exact,
+and the max needs no gradient because the result does not depend on it).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import primitives as P
+from .tensor import Tensor
+
+
+def _count(x, axis) -> int:
+    shape = np.shape(x)
+    if axis is None:
+        return math.prod(shape)
+    axes = axis if isinstance(axis, (tuple, list)) else (axis,)
+    return math.prod(shape[a] for a in axes)
+
+
+def _detached_max(x, axis):
+    m = P.max_p(x, axis=P._axis(axis), keepdims=True)
+    m = m.detach() if isinstance(m, Tensor) else m
+    # an all -inf slice would give (-inf) - (-inf) = nan; shifting by 0 there is exact
+    return P.where_p(np.isfinite(m._data if isinstance(m, Tensor) else m), m, 0)
+
+
+def mean(x, axis=None, keepdims: bool = False) -> Tensor:
+    """Arithmetic mean over ``axis``.
+
+    >>> mean(Tensor([1.0, 2.0, 6.0]))
+    Tensor(3., op=div)
+    """
+    return P.sum_p(x, axis=P._axis(axis), keepdims=keepdims) / _count(x, axis)
+
+
+def var(x, axis=None, keepdims: bool = False) -> Tensor:
+    """Variance over ``axis`` (NumPy's ddof=0)."""
+    d = x - mean(x, axis=axis, keepdims=True)
+    return mean(d * d, axis=axis, keepdims=keepdims)
+
+
+def logsumexp(x, axis=None, keepdims: bool = False) -> Tensor:
+    """log(sum(exp(x))) over ``axis``, stable for logits of any magnitude."""
+    m = _detached_max(x, axis)
+    s = P.log(P.sum_p(P.exp(x - m), axis=P._axis(axis), keepdims=True)) + m
+    return s if keepdims else P.reshape_p(s, shape=P.reduced_shape(np.shape(x), axis))
+
+
+def softmax(x, axis: int = -1) -> Tensor:
+    """exp(x) / sum(exp(x)) along ``axis``; stable for logits of magnitude 1e4."""
+    e = P.exp(x - _detached_max(x, axis))
+    return e / P.sum_p(e, axis=axis, keepdims=True)
+
+
+def log_softmax(x, axis: int = -1) -> Tensor:
+    """log(softmax(x)) computed as x - logsumexp(x): no overflow, no log(0)."""
+    return x - logsumexp(x, axis=axis, keepdims=True)
+
+
+def leaky_relu(x, alpha: float = 0.01) -> Tensor:
+    """x for x > 0, alpha * x otherwise."""
+    return P.where(x > 0, x, x * alpha)
+
+
+def elu(x, alpha: float = 1.0) -> Tensor:
+    """x for x > 0, alpha * (exp(x) - 1) otherwise (exp sees only x <= 0, so never overflows)."""
+    negative = P.minimum(x, 0)
+    return P.where(x > 0, x, (P.exp(negative) - 1) * alpha)
+
+
+def relu6(x) -> Tensor:
+    """min(max(x, 0), 6); the gradient is 1 on (0, 6) and 0 elsewhere, as in PyTorch."""
+    return P.where(x < 6, P.relu(x), 6)
+
+
+def dot(a, b) -> Tensor:
+    """NumPy's ``dot``: matmul for 1-D and 2-D, a sum over the last axis of ``a`` and
+    the second-to-last of ``b`` for higher dimensions."""
+    if np.ndim(a) <= 2 and np.ndim(b) <= 2:
+        if np.ndim(a) == 0 or np.ndim(b) == 0:
+            return a * b
+        return P.matmul(a, b)
+    return tensordot(a, b, axes=([np.ndim(a) - 1], [np.ndim(b) - 2 if np.ndim(b) > 1 else 0]))
+
+
+def tensordot(a, b, axes=2) -> Tensor:
+    """NumPy's ``tensordot`` composed of transpose, reshape and one matmul."""
+    if not isinstance(a, Tensor):
+        a = Tensor(a)
+    if not isinstance(b, Tensor):
+        b = Tensor(b)
+    if isinstance(axes, int):
+        axes_a, axes_b = list(range(a.ndim - axes, a.ndim)), list(range(axes))
+    else:
+        axes_a = [ax % a.ndim for ax in np.atleast_1d(axes[0])]
+        axes_b = [ax % b.ndim for ax in np.atleast_1d(axes[1])]
+    for i, j in zip(axes_a, axes_b, strict=True):
+        if a.shape[i] != b.shape[j]:
+            raise ValueError(f"tensordot: shapes {a.shape} and {b.shape} are not aligned on axes {axes_a}, {axes_b}")
+    free_a = [i for i in range(a.ndim) if i not in axes_a]
+    free_b = [j for j in range(b.ndim) if j not in axes_b]
+    k = math.prod(a.shape[i] for i in axes_a)
+    a2 = P.reshape_p(P.transpose_p(a, axes=tuple(free_a + axes_a)), shape=(-1, k))
+    b2 = P.reshape_p(P.transpose_p(b, axes=tuple(axes_b + free_b)), shape=(k, -1))
+    out_shape = tuple(a.shape[i] for i in free_a) + tuple(b.shape[j] for j in free_b)
+    return P.reshape_p(a2 @ b2, shape=out_shape)
+
+
+def flatten(x) -> Tensor:
+    """All elements as a 1-D tensor."""
+    return P.reshape_p(x, shape=(-1,))
+
+
+def squeeze(x, axis=None) -> Tensor:
+    """Drop axes of length one (all of them, or those named by ``axis``)."""
+    shape = np.shape(x)
+    if axis is None:
+        new = tuple(n for n in shape if n != 1)
+    else:
+        axes = {a % len(shape) for a in (axis if isinstance(axis, (tuple, list)) else (axis,))}
+        for a in axes:
+            if shape[a] != 1:
+                raise ValueError(f"squeeze: axis {a} of shape {shape} has length {shape[a]}, not 1")
+        new = tuple(n for i, n in enumerate(shape) if i not in axes)
+    return P.reshape_p(x, shape=new)
+
+
+def expand_dims(x, axis) -> Tensor:
+    """Insert axes of length one at the positions ``axis`` (int or tuple)."""
+    shape = np.shape(x)
+    axes = axis if isinstance(axis, (tuple, list)) else (axis,)
+    ndim = len(shape) + len(axes)
+    positions = sorted(a % ndim for a in axes)
+    new = list(shape)
+    for a in positions:
+        new.insert(a, 1)
+    return P.reshape_p(x, shape=tuple(new))
+
+
+def swapaxes(x, axis1: int, axis2: int) -> Tensor:
+    """Exchange two axes."""
+    axes = list(range(np.ndim(x)))
+    axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
+    return P.transpose_p(x, axes=tuple(axes))

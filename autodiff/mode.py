@@ -1,0 +1,92 @@
+"""Global switches: gradient recording, the default float dtype, anomaly detection.
+
+The state lives in one small object so the hot path reads a single attribute.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import numpy as np
+
+
+class _State:
+    __slots__ = ("grad_enabled", "raw", "anomaly", "default_dtype")
+
+    def __init__(self) -> None:
+        self.grad_enabled = True
+        # True while backward runs its rules on plain ndarrays (create_graph=False):
+        # every primitive then simply evaluates its NumPy forward.
+        self.raw = False
+        self.anomaly = False
+        self.default_dtype = np.dtype(np.float64)
+
+
+state = _State()
+
+
+@contextlib.contextmanager
+def no_grad() -> Iterator[None]:
+    """Record no graph inside the block (like ``torch.no_grad``).
+
+    >>> x = Tensor([1.0], requires_grad=True)
+    >>> with no_grad():
+    ...     y = x * 2
+    >>> y.requires_grad
+    False
+    """
+    previous = state.grad_enabled
+    state.grad_enabled = False
+    try:
+        yield
+    finally:
+        state.grad_enabled = previous
+
+
+@contextlib.contextmanager
+def enable_grad() -> Iterator[None]:
+    """Record the graph inside the block, even within ``no_grad``."""
+    previous = state.grad_enabled
+    state.grad_enabled = True
+    try:
+        yield
+    finally:
+        state.grad_enabled = previous
+
+
+def is_grad_enabled() -> bool:
+    """Whether operations are currently recorded for differentiation."""
+    return state.grad_enabled
+
+
+@contextlib.contextmanager
+def detect_anomaly() -> Iterator[None]:
+    """Raise ``FloatingPointError`` as soon as an op's forward or backward gives NaN/inf.
+
+    The error names the op, its input shapes and the line of user code that created
+    the node:
+
+    >>> with detect_anomaly():
+    ...     log(Tensor([-1.0]))          # doctest: +SKIP
+    FloatingPointError: log produced nan in its forward pass ...
+    """
+    previous = state.anomaly
+    state.anomaly = True
+    try:
+        yield
+    finally:
+        state.anomaly = previous
+
+
+def set_default_dtype(dtype: np.dtype | type) -> None:
+    """Set the float dtype given to Python numbers and lists (float64 or float32)."""
+    dtype = np.dtype(dtype)
+    if dtype not in (np.float16, np.float32, np.float64):
+        raise TypeError(f"set_default_dtype: expected a float dtype, got {dtype}")
+    state.default_dtype = dtype
+
+
+def get_default_dtype() -> np.dtype:
+    """The float dtype given to Python numbers and lists (float64 unless changed)."""
+    return state.default_dtype

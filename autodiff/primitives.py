@@ -1,0 +1,337 @@
+"""THE table: every primitive's NumPy forward beside its derivative rules.
+
+Each rule reads ``rule(g, z, *inputs, **params)``: ``g`` is the gradient of the
+output ``z``. Rules use only Tensor operations (and therefore also run on plain
+ndarrays), so every gradient can be differentiated again. Broadcasting and dtype
+are undone by the engine, not here: a rule may return a gradient in the output's
+broadcast shape.
+"""
+
+from __future__ import annotations
+
+import builtins
+from typing import Any
+
+import numpy as np
+
+from .primitive import Primitive
+from .tensor import Tensor
+
+
+def defprim(name: str, forward, *rules) -> Primitive:
+    """Create a primitive named ``name`` with one derivative rule per input."""
+    return Primitive(forward, name).defvjp(*rules)
+
+
+# ----------------------------------------------------------------- helpers
+def _sign(x):
+    return Tensor._leaf(np.sign(x._data)) if isinstance(x, Tensor) else np.sign(x)
+
+
+def _axes_set(shape: tuple[int, ...], axis) -> set[int]:
+    if axis is None:
+        return set(range(len(shape)))
+    return {a % len(shape) for a in (axis if isinstance(axis, (tuple, list)) else (axis,))}
+
+
+def _kept_shape(shape: tuple[int, ...], axis) -> tuple[int, ...]:
+    """The shape a reduction over ``axis`` leaves with keepdims=True."""
+    axes = _axes_set(shape, axis)
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+def reduced_shape(shape: tuple[int, ...], axis) -> tuple[int, ...]:
+    """The shape a reduction over ``axis`` leaves with keepdims=False."""
+    axes = _axes_set(shape, axis)
+    return tuple(n for i, n in enumerate(shape) if i not in axes)
+
+
+def _axis(axis):
+    return tuple(axis) if isinstance(axis, list) else axis
+
+
+def _swap(x):
+    """Swap the last two axes (matrix transpose of a batch)."""
+    axes = list(range(x.ndim))
+    axes[-1], axes[-2] = axes[-2], axes[-1]
+    return transpose_p(x, axes=tuple(axes))
+
+
+def _expand(x, axis: int):
+    shape = list(x.shape)
+    shape.insert(axis % (len(shape) + 1), 1)
+    return reshape_p(x, shape=tuple(shape))
+
+
+def _drop(x, axis: int):
+    shape = list(x.shape)
+    del shape[axis]
+    return reshape_p(x, shape=tuple(shape))
+
+
+def sum_to(g, shape: tuple[int, ...]):
+    """Sum a broadcast gradient ``g`` back down to ``shape`` (NumPy's rules reversed)."""
+    if g.shape == shape:
+        return g
+    lead = g.ndim - len(shape)
+    if lead < 0:
+        raise ValueError(f"cannot sum a gradient of shape {g.shape} down to shape {shape}")
+    axes = tuple(range(lead)) + tuple(
+        i + lead for i, n in enumerate(shape) if n == 1 and g.shape[i + lead] != 1
+    )
+    if axes:
+        g = sum_p(g, axis=axes, keepdims=False)
+    if g.shape != shape:
+        g = reshape_p(g, shape=shape)
+    return g
+
+
+# ----------------------------------------------------------- arithmetic
+add = defprim("add", np.add,
+              lambda g, z, x, y: g,
+              lambda g, z, x, y: g)
+sub = defprim("sub", np.subtract,
+              lambda g, z, x, y: g,
+              lambda g, z, x, y: -g)
+mul = defprim("mul", np.multiply,
+              lambda g, z, x, y: g * y,
+              lambda g, z, x, y: g * x)
+div = defprim("div", np.true_divide,
+              lambda g, z, x, y: g / y,
+              lambda g, z, x, y: -g * z / y)
+neg = defprim("neg", np.negative,
+              lambda g, z, x: -g)
+pow = defprim("pow", np.power,  # noqa: A001  (the table's name for x ** y)
+              lambda g, z, x, y: g * y * x ** (y - 1),
+              # d/dy x**y = x**y log x; log(1) at x == 0 keeps 0**y's gradient finite
+              lambda g, z, x, y: g * z * log(where_p(x == 0, 1, x)))
+
+# ---------------------------------------------------------- elementwise
+def _sigmoid(x):
+    e = np.exp(-np.abs(x))  # never overflows: stable at |x| = 1e4
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+exp = defprim("exp", np.exp, lambda g, z, x: g * z)
+log = defprim("log", np.log, lambda g, z, x: g / x)
+log1p = defprim("log1p", np.log1p, lambda g, z, x: g / (1 + x))
+sqrt = defprim("sqrt", np.sqrt, lambda g, z, x: g / (2 * z))
+sin = defprim("sin", np.sin, lambda g, z, x: g * cos(x))
+cos = defprim("cos", np.cos, lambda g, z, x: -g * sin(x))
+tan = defprim("tan", np.tan, lambda g, z, x: g * (1 + z * z))
+tanh = defprim("tanh", np.tanh, lambda g, z, x: g * (1 - z * z))
+sigmoid = defprim("sigmoid", _sigmoid, lambda g, z, x: g * (z * (1 - z)))
+softplus = defprim("softplus", lambda x: np.logaddexp(0, x), lambda g, z, x: g * sigmoid(x))
+# kinks: relu'(0) = 0, abs'(0) = 0, ties of maximum/minimum split the gradient
+relu = defprim("relu", lambda x: np.maximum(x, 0), lambda g, z, x: where_p(x > 0, g, 0))
+abs = defprim("abs", np.abs, lambda g, z, x: g * _sign(x))  # noqa: A001
+maximum = defprim("maximum", np.maximum,
+                  lambda g, z, x, y: where_p(x > y, g, where_p(x == y, g * 0.5, 0)),
+                  lambda g, z, x, y: where_p(y > x, g, where_p(x == y, g * 0.5, 0)))
+minimum = defprim("minimum", np.minimum,
+                  lambda g, z, x, y: where_p(x < y, g, where_p(x == y, g * 0.5, 0)),
+                  lambda g, z, x, y: where_p(y < x, g, where_p(x == y, g * 0.5, 0)))
+# The branch not taken receives an exact zero (a select, not a product), so a
+# NaN/inf in g never leaks into it; see functions.where for the double-where idiom.
+where_p = defprim("where", np.where,
+                  None,
+                  lambda g, z, c, a, b: where_p(c, g, 0),
+                  lambda g, z, c, a, b: where_p(c, 0, g))
+
+
+def _clip_rule(g, z, x, lo, hi):
+    inside = (x >= (-np.inf if lo is None else lo)) & (x <= (np.inf if hi is None else hi))
+    return where_p(inside, g, 0)
+
+
+clip_p = defprim("clip", lambda x, lo, hi: np.clip(x, lo, hi), _clip_rule)
+astype_p = defprim("astype", lambda x, dtype: x.astype(dtype),
+                   lambda g, z, x, dtype: astype_p(g, dtype=x.dtype))
+
+# ---------------------------------------------------------- linear algebra
+def _matmul_gx(g, z, x, y):
+    if x.ndim == 1 and y.ndim == 1:
+        return g * y
+    if y.ndim == 1:
+        return _expand(g, -1) * y
+    if x.ndim == 1:
+        return _drop(_expand(g, -2) @ _swap(y), -2)
+    return g @ _swap(y)
+
+
+def _matmul_gy(g, z, x, y):
+    if x.ndim == 1 and y.ndim == 1:
+        return g * x
+    if x.ndim == 1:
+        return _expand(x, -1) * _expand(g, -2)
+    if y.ndim == 1:
+        return _drop(_swap(x) @ _expand(g, -1), -1)
+    return _swap(x) @ g
+
+
+matmul = defprim("matmul", np.matmul, _matmul_gx, _matmul_gy)
+matmul.aligned_error = True
+
+# ------------------------------------------------------------- reductions
+def _sum_rule(g, z, x, axis, keepdims):
+    if not keepdims:
+        g = reshape_p(g, shape=_kept_shape(x.shape, axis))
+    return broadcast_to_p(g, shape=x.shape)
+
+
+def _extremum_rule(g, z, x, axis, keepdims):
+    """Ties share the gradient equally (as PyTorch's amax/amin and JAX do)."""
+    if not keepdims:
+        kept = _kept_shape(x.shape, axis)
+        g, z = reshape_p(g, shape=kept), reshape_p(z, shape=kept)
+    hit = x == z
+    count = astype_p(sum_p(hit, axis=axis, keepdims=True), dtype=g.dtype)
+    return where_p(hit, g / count, 0)
+
+
+sum_p = defprim("sum", lambda x, axis, keepdims: np.sum(x, axis=_axis(axis), keepdims=keepdims), _sum_rule)
+max_p = defprim("max", lambda x, axis, keepdims: np.max(x, axis=_axis(axis), keepdims=keepdims), _extremum_rule)
+min_p = defprim("min", lambda x, axis, keepdims: np.min(x, axis=_axis(axis), keepdims=keepdims), _extremum_rule)
+
+# ------------------------------------------------------------------ shape
+def _inverse(axes):
+    return None if axes is None else tuple(np.argsort(axes))
+
+
+reshape_p = defprim("reshape", lambda x, shape: np.reshape(x, shape),
+                    lambda g, z, x, shape: reshape_p(g, shape=x.shape))
+transpose_p = defprim("transpose", lambda x, axes: np.transpose(x, axes),
+                      lambda g, z, x, axes: transpose_p(g, axes=_inverse(axes)))
+# The engine sums the broadcast gradient back to x's shape.
+broadcast_to_p = defprim("broadcast_to", lambda x, shape: np.broadcast_to(x, shape),
+                         lambda g, z, x, shape: g)
+
+
+def _is_basic(index: tuple) -> bool:
+    return all(i is None or i is Ellipsis or isinstance(i, (int, np.integer, slice)) for i in index)
+
+
+def _scatter(g, index, shape):
+    """Zeros of ``shape`` with ``g`` added at ``index``; repeated indices accumulate."""
+    out = np.zeros(shape, dtype=g.dtype)
+    if _is_basic(index):
+        out[index] = g
+    else:
+        np.add.at(out, index, g)
+    return out
+
+
+getitem_p = defprim("getitem", lambda x, index: x[index],
+                    lambda g, z, x, index: scatter_p(g, index=index, shape=x.shape))
+scatter_p = defprim("scatter", _scatter,
+                    lambda g, z, x, index, shape: getitem_p(g, index=index))
+
+
+def _concat_rule(i, g, z, *xs, axis):
+    ax = axis % z.ndim
+    start = builtins.sum(x.shape[ax] for x in xs[:i])
+    index = (slice(None),) * ax + (slice(start, start + xs[i].shape[ax]),)
+    return getitem_p(g, index=index)
+
+
+def _stack_rule(i, g, z, *xs, axis):
+    return getitem_p(g, index=(slice(None),) * (axis % z.ndim) + (i,))
+
+
+concatenate_p = Primitive(lambda *xs, axis: np.concatenate(xs, axis=axis), "concatenate").defvjp_any(_concat_rule)
+stack_p = Primitive(lambda *xs, axis: np.stack(xs, axis=axis), "stack").defvjp_any(_stack_rule)
+
+
+# ------------------------------------------------- public wrappers with params
+def _normalize_index(index: Any) -> tuple:
+    """Tensors to arrays, lists to integer arrays, boolean masks to their nonzero indices."""
+    if not isinstance(index, tuple):
+        index = (index,)
+    out: list = []
+    for i in index:
+        if isinstance(i, Tensor):
+            i = i._data
+        elif isinstance(i, list):
+            i = np.asarray(i)
+        if isinstance(i, np.ndarray) and i.dtype == bool and i.ndim > 0:
+            out.extend(np.nonzero(i))
+        elif isinstance(i, np.ndarray) and i.dtype.kind not in "iu":
+            raise IndexError(f"getitem: index arrays must be integer or boolean, got dtype {i.dtype}")
+        else:
+            out.append(i)
+    return tuple(out)
+
+
+def getitem(x, index) -> Tensor:
+    """``x[index]`` with ints, slices, None, ..., integer and boolean arrays."""
+    return getitem_p(x, index=_normalize_index(index))
+
+
+def where(cond, a, b) -> Tensor:
+    """Elementwise ``a`` where ``cond`` else ``b``.
+
+    The gradient is selected, not multiplied, so the branch not taken gets exact
+    zeros. If a branch itself has an infinite derivative where it is not taken
+    (``sqrt(x)`` at 0, ``log(x)`` at x <= 0), guard its input with a second
+    ``where`` (``sqrt(where(x > 0, x, 1))``) so no NaN reaches the sum.
+    """
+    if not isinstance(cond, Tensor):
+        cond = Tensor._leaf(np.asarray(cond, dtype=bool))
+    return where_p(cond, a, b)
+
+
+def sum(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    """Sum over ``axis`` (int, tuple or None).
+
+    >>> sum(Tensor([[1.0, 2.0], [3.0, 4.0]]), axis=0)
+    Tensor([4., 6.], op=sum)
+    """
+    return sum_p(x, axis=_axis(axis), keepdims=keepdims)
+
+
+def max(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    """Maximum over ``axis``; tied maxima share the gradient equally."""
+    return max_p(x, axis=_axis(axis), keepdims=keepdims)
+
+
+def min(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    """Minimum over ``axis``; tied minima share the gradient equally."""
+    return min_p(x, axis=_axis(axis), keepdims=keepdims)
+
+
+def reshape(x, shape) -> Tensor:
+    """``x`` with a new shape (one entry may be -1)."""
+    return reshape_p(x, shape=tuple(shape) if isinstance(shape, (list, tuple)) else (shape,))
+
+
+def transpose(x, axes=None) -> Tensor:
+    """Permute the axes of ``x`` (reverse them when ``axes`` is None)."""
+    return transpose_p(x, axes=None if axes is None else tuple(axes))
+
+
+def broadcast_to(x, shape) -> Tensor:
+    """``x`` broadcast to ``shape`` (the gradient sums back)."""
+    return broadcast_to_p(x, shape=tuple(shape))
+
+
+def clip(x, lo=None, hi=None) -> Tensor:
+    """Limit values to [lo, hi]; the gradient passes where lo <= x <= hi (as torch.clamp)."""
+    return clip_p(x, lo=lo, hi=hi)
+
+
+def astype(x, dtype) -> Tensor:
+    """Cast ``x`` to ``dtype``; the gradient is cast back."""
+    return astype_p(x, dtype=np.dtype(dtype))
+
+
+def concatenate(tensors, axis: int = 0) -> Tensor:
+    """Join tensors along an existing axis."""
+    return concatenate_p(*tensors, axis=axis)
+
+
+def stack(tensors, axis: int = 0) -> Tensor:
+    """Join tensors along a new axis."""
+    return stack_p(*tensors, axis=axis)
+
+
+power = pow

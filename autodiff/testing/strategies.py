@@ -1,0 +1,166 @@
+"""Hypothesis strategies for property-testing gradients.
+
+>>> from hypothesis import given
+>>> from autodiff.testing import gradcheck
+>>> from autodiff.testing.strategies import expressions
+>>> @given(expressions())
+... def test_program(program):
+...     gradcheck(program, *program.inputs)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from hypothesis import assume
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from .. import functions as F
+from .. import primitives as P
+from ..mode import no_grad
+from ..tensor import Tensor
+
+
+def _elements(dtype, min_value: float, max_value: float):
+    width = 32 if np.dtype(dtype) == np.float32 else 64
+    return st.floats(min_value, max_value, allow_nan=False, allow_infinity=False, width=width)
+
+
+@st.composite
+def tensors(draw, shape: tuple[int, ...] | None = None, dtype: Any = np.float64, min_value: float = -3.0,
+            max_value: float = 3.0, requires_grad: bool = False, max_dims: int = 3, max_side: int = 4) -> Tensor:
+    """A Tensor of ``dtype`` with values in [min_value, max_value] and a drawn (or given) shape."""
+    if shape is None:
+        shape = draw(hnp.array_shapes(min_dims=0, max_dims=max_dims, min_side=1, max_side=max_side))
+    data = draw(hnp.arrays(dtype, shape, elements=_elements(dtype, min_value, max_value)))
+    return Tensor(data, requires_grad=requires_grad)
+
+
+@st.composite
+def broadcastable_tensors(draw, n: int = 2, dtype: Any = np.float64, min_value: float = -3.0,
+                          max_value: float = 3.0, requires_grad: bool = False, max_dims: int = 3,
+                          max_side: int = 4) -> tuple[Tensor, ...]:
+    """``n`` Tensors whose shapes broadcast together (NumPy's rules), e.g. (3, 1) and (4,)."""
+    shapes = draw(hnp.mutually_broadcastable_shapes(num_shapes=n, min_dims=0, max_dims=max_dims, min_side=1,
+                                                    max_side=max_side))
+    return tuple(
+        draw(tensors(shape=s, dtype=dtype, min_value=min_value, max_value=max_value, requires_grad=requires_grad))
+        for s in shapes.input_shapes
+    )
+
+
+# The menu of random programs: smooth everywhere, finite for moderate inputs. Each
+# entry is built from primitives only; its text form is how the program prints.
+UNARY: dict[str, Callable[[Any], Any]] = {
+    "neg": lambda x: -x,
+    "sin": P.sin,
+    "cos": P.cos,
+    "tanh": P.tanh,
+    "sigmoid": P.sigmoid,
+    "softplus": P.softplus,
+    "exp": lambda x: P.exp(P.tanh(x)),
+    "log": lambda x: P.log(x * x + 1),
+    "sqrt": lambda x: P.sqrt(x * x + 1),
+    "square": lambda x: x * x,
+    "cube": lambda x: x ** 3,
+}
+BINARY: dict[str, Callable[[Any, Any], Any]] = {
+    "add": lambda x, y: x + y,
+    "sub": lambda x, y: x - y,
+    "mul": lambda x, y: x * y,
+    "div": lambda x, y: x / (y * y + 1),
+}
+REDUCE: dict[str, Callable[..., Any]] = {
+    "sum": lambda x, axis: P.sum(x, axis=axis),
+    "mean": lambda x, axis: F.mean(x, axis=axis),
+    "logsumexp": lambda x, axis: F.logsumexp(x, axis=axis),
+}
+
+
+@dataclass
+class Program:
+    """A random differentiable program: a DAG of steps over its inputs.
+
+    Nodes 0..n-1 are the inputs; step k appends node n+k computed from earlier nodes
+    (a node may feed several steps: shared nodes). Calling the program on Tensors
+    evaluates it; ``inputs`` holds the drawn input arrays.
+    """
+
+    inputs: list[np.ndarray]
+    steps: list[tuple[str, tuple[int, ...], dict]] = field(default_factory=list)
+
+    def __call__(self, *xs: Any) -> Tensor:
+        nodes = list(xs)
+        for name, operands, params in self.steps:
+            nodes.append(_step(name)(*[nodes[i] for i in operands], **params))
+        return nodes[-1]
+
+    def __repr__(self) -> str:
+        n = len(self.inputs)
+        lines = [f"v{i}: input {tuple(a.shape)}" for i, a in enumerate(self.inputs)]
+        for k, (name, operands, params) in enumerate(self.steps):
+            args = ", ".join(f"v{i}" for i in operands)
+            extra = "".join(f", {key}={value}" for key, value in params.items())
+            lines.append(f"v{n + k} = {name}({args}{extra})")
+        return "Program(\n  " + "\n  ".join(lines) + "\n)"
+
+
+@st.composite
+def expressions(draw, n_inputs: int | tuple[int, int] = (1, 3), max_steps: int = 8,
+                ops: Sequence[str] | None = None, dtype: Any = np.float64, max_dims: int = 2,
+                max_side: int = 3) -> Program:
+    """A random differentiable :class:`Program` over the smooth primitive menu.
+
+    Inputs have mutually broadcastable shapes; binary steps broadcast, reductions
+    change shapes, and later steps may reuse any earlier node. Programs whose
+    values leave [-1e4, 1e4] are rejected.
+    """
+    lo, hi = (n_inputs, n_inputs) if isinstance(n_inputs, int) else n_inputs
+    n = draw(st.integers(lo, hi))
+    shapes = draw(hnp.mutually_broadcastable_shapes(num_shapes=n, min_dims=0, max_dims=max_dims, min_side=1,
+                                                    max_side=max_side)).input_shapes
+    inputs = [draw(hnp.arrays(dtype, s, elements=_elements(dtype, -2.0, 2.0))) for s in shapes]
+    menu = list(ops) if ops is not None else [*UNARY, *BINARY, *REDUCE]
+    program = Program(inputs)
+    values = [np.asarray(a) for a in inputs]
+    for _ in range(draw(st.integers(1, max_steps))):
+        name = draw(st.sampled_from(menu))
+        # the newest node half of the time, else any earlier node (shared nodes)
+        last = len(values) - 1
+        first = last if draw(st.booleans()) else draw(st.integers(0, last))
+        if name in BINARY:
+            partners = [j for j, v in enumerate(values)
+                        if _broadcasts(values[first].shape, v.shape)]
+            operands: tuple[int, ...] = (first, draw(st.sampled_from(partners)))
+            params: dict = {}
+        elif name in REDUCE:
+            ndim = values[first].ndim
+            axis = draw(st.none() | st.integers(0, ndim - 1)) if ndim else None
+            operands, params = (first,), {"axis": axis}
+        else:
+            operands, params = (first,), {}
+        program.steps.append((name, operands, params))
+        with no_grad():
+            value = _step(name)(*[Tensor(values[i]) for i in operands], **params)._data
+        assume(np.all(np.isfinite(value)) and np.all(np.abs(value) < 1e4))
+        values.append(value)
+    return program
+
+
+def _step(name: str) -> Callable[..., Any]:
+    return UNARY.get(name) or BINARY.get(name) or REDUCE[name]
+
+
+def _broadcasts(a: tuple[int, ...], b: tuple[int, ...]) -> bool:
+    try:
+        np.broadcast_shapes(a, b)
+    except ValueError:
+        return False
+    return True
+
+
+__all__ = ["BINARY", "Program", "REDUCE", "UNARY", "broadcastable_tensors", "expressions", "tensors"]

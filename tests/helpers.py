@@ -1,0 +1,33 @@
+"""Shared test helpers: compare autodiff's vector-Jacobian product with finite differences."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import autodiff as ad
+from autodiff.testing import numerical_grad
+
+
+def vjp_both_ways(f, arrays, seed: int = 0):
+    """Autodiff and float64 finite-difference gradients of sum(f(*xs) * G) for a random G.
+
+    Returns (output Tensor, autodiff grads as Tensors, numerical grads as float64 arrays).
+    """
+    inputs = [ad.Tensor(a, requires_grad=True) for a in arrays]
+    out = f(*inputs)
+    G = np.random.default_rng(seed).uniform(-1.0, 1.0, size=out.shape)
+    auto = ad.gradients(out, inputs, grad_outputs=[G.astype(out.dtype)])
+    G64 = G.astype(np.float64)
+    numeric = numerical_grad(lambda *xs: (f(*xs) * G64).sum(), *[np.asarray(a, np.float64) for a in arrays])
+    if len(arrays) == 1:
+        numeric = (numeric,)
+    return out, auto, numeric
+
+
+def assert_vjp_matches(f, arrays, rtol: float = 1e-5, atol: float = 1e-6) -> None:
+    """Assert autodiff matches finite differences and every gradient keeps its input's dtype."""
+    out, auto, numeric = vjp_both_ways(f, arrays)
+    for k, (a, n, x) in enumerate(zip(auto, numeric, arrays, strict=True)):
+        assert a.dtype == np.asarray(x).dtype, f"input {k}: gradient dtype {a.dtype}, input dtype {x.dtype}"
+        assert a.shape == np.shape(x), f"input {k}: gradient shape {a.shape}, input shape {np.shape(x)}"
+        np.testing.assert_allclose(a.numpy(), n, rtol=rtol, atol=atol, err_msg=f"input {k}")
