@@ -53,7 +53,9 @@ class Tensor:
     array([2., 4., 6.])
     """
 
-    __slots__ = ("_data", "grad", "requires_grad", "prim", "parents", "saved", "name", "_site", "_retain")
+    __slots__ = (
+        "_data", "grad", "requires_grad", "prim", "parents", "saved", "name", "_site", "_retain", "__weakref__",
+    )
     __array_ufunc__ = None  # make ``ndarray * Tensor`` defer to Tensor.__rmul__
     __hash__ = object.__hash__
 

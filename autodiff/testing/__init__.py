@@ -99,8 +99,8 @@ def gradcheck(f: Callable, *args: Any, eps: float = 1e-6, atol: float = 1e-5, rt
         if err.size and (np.max(err) > 0 or not np.all(np.isfinite(a))):
             i = np.unravel_index(int(np.argmax(np.where(np.isfinite(err), err, np.inf))), a.shape)
             raise AssertionError(
-                f"gradcheck: argument {k}, element {tuple(int(j) for j in i)}: autodiff gives {a[i]!r}, "
-                f"finite differences give {n[i]!r} (atol={atol}, rtol={rtol})"
+                f"gradcheck: argument {k}, element {tuple(int(j) for j in i)}: autodiff gives {float(a[i]):.10g}, "
+                f"finite differences give {float(n[i]):.10g} (atol={atol}, rtol={rtol})"
             )
     return True
 
