@@ -10,6 +10,7 @@ Tensor([2., 4.])
 
 from .tensor import Tensor, tensor
 
+from .draw import render, to_dot
 from .engine import backward, gradients
 from .functions import (
     dot,
@@ -27,6 +28,7 @@ from .functions import (
     tensordot,
     var,
 )
+from .graph import summary, topo_order, trace
 from .mode import detect_anomaly, enable_grad, get_default_dtype, is_grad_enabled, no_grad, set_default_dtype
 from .primitive import Primitive, primitive
 from .primitives import (
@@ -69,8 +71,21 @@ from .transforms import grad, hessian, jacobian, value_and_grad
 
 __version__ = "0.1.0"
 
+_SYMBOLIC = ("to_sympy", "from_sympy", "check_against_sympy")
+
+
+def __getattr__(name: str):
+    # the SymPy bridge loads SymPy (slow to import) only when first used
+    if name in _SYMBOLIC:
+        from . import symbolic
+
+        return getattr(symbolic, name)
+    raise AttributeError(f"module 'autodiff' has no attribute '{name}'")
+
+
 __all__ = [
-    "Primitive", "Tensor", "__version__", "abs", "add", "astype", "backward", "broadcast_to", "clip",
+    "Primitive", "Tensor", "__version__", "abs", "check_against_sympy", "from_sympy", "render", "summary",
+    "to_dot", "to_sympy", "topo_order", "trace", "add", "astype", "backward", "broadcast_to", "clip",
     "concatenate", "cos", "detect_anomaly", "div", "dot", "elu", "enable_grad", "exp", "expand_dims",
     "flatten", "get_default_dtype", "getitem", "grad", "gradients", "hessian", "is_grad_enabled", "jacobian",
     "leaky_relu", "log", "log1p", "log_softmax", "logsumexp", "matmul", "max", "maximum", "mean", "min",

@@ -1,0 +1,383 @@
+"""The SymPy bridge: a graph as a SymPy expression, a SymPy expression as a function of
+Tensors, and a gradient check of autodiff against SymPy's derivative.
+
+One table (``TO_SYMPY``) says what each primitive is in SymPy; ``from_sympy``
+walks SymPy's heads back to autodiff functions. Kinks follow the engine:
+relu'(0) = 0 (``x*Heaviside(x, 0)``), ties of maximum/minimum share (``Max``
+gives ``Heaviside(a - b)`` with H(0) = 1/2), abs'(0) = 0 (``sign``).
+
+>>> import sympy as sp
+>>> x = Tensor(1.5, requires_grad=True, name="x")
+>>> to_sympy(exp(x * x))
+exp(x**2)
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from . import primitives as P
+from .engine import gradients
+from .graph import topo_order
+from .tensor import Tensor
+
+
+def _elementwise(fn: Callable[..., Any]) -> Callable[..., np.ndarray]:
+    u = np.frompyfunc(fn, 1, 1)
+    return lambda x, **_: np.asarray(u(x), dtype=object)
+
+
+def _binary(fn: Callable[[Any, Any], Any]) -> Callable[..., np.ndarray]:
+    u = np.frompyfunc(fn, 2, 1)
+    return lambda x, y, **_: np.asarray(u(x, y), dtype=object)
+
+
+def _reduce(fn: Callable[[list], Any]):
+    def apply(x, axis=None, keepdims=False, **_):
+        x = np.asarray(x, dtype=object)
+        axes = tuple(range(x.ndim)) if axis is None else tuple(
+            a % x.ndim for a in (axis if isinstance(axis, (tuple, list)) else (axis,)))
+        moved = np.moveaxis(x, axes, tuple(range(-len(axes), 0))) if axes else x
+        lead = moved.shape[: moved.ndim - len(axes)]
+        flat = moved.reshape(lead + (-1,))
+        out = np.empty(lead, dtype=object)
+        for idx in np.ndindex(lead):
+            out[idx] = fn(list(flat[idx]))
+        if keepdims:
+            out = out.reshape(tuple(1 if i in axes else n for i, n in enumerate(x.shape)))
+        return out
+    return apply
+
+
+def _logsumexp(values: list) -> Any:
+    return sp.log(sp.Add(*[sp.exp(v) for v in values]))
+
+
+def _softmax(x, axis, log=False):
+    lse = _reduce(_logsumexp)(x, axis=axis, keepdims=True)
+    shifted = np.asarray(x - lse, dtype=object)
+    return shifted if log else np.asarray(_elementwise(sp.exp)(shifted), dtype=object)
+
+
+def _scatter(g, index, shape):
+    out = np.empty(shape, dtype=object)
+    out[...] = sp.Integer(0)
+    np.add.at(out, index, g)
+    return out
+
+
+# What each primitive computes, on object arrays of SymPy expressions.
+TO_SYMPY: dict[str, Callable[..., np.ndarray]] = {
+    "add": _binary(lambda a, b: a + b),
+    "sub": _binary(lambda a, b: a - b),
+    "mul": _binary(lambda a, b: a * b),
+    "div": _binary(lambda a, b: a / b),
+    "pow": _binary(lambda a, b: a ** b),
+    "neg": _elementwise(lambda a: -a),
+    "exp": _elementwise(sp.exp),
+    "log": _elementwise(sp.log),
+    "log1p": _elementwise(lambda a: sp.log(1 + a)),
+    "sqrt": _elementwise(sp.sqrt),
+    "sin": _elementwise(sp.sin),
+    "cos": _elementwise(sp.cos),
+    "tan": _elementwise(sp.tan),
+    "tanh": _elementwise(sp.tanh),
+    "sigmoid": _elementwise(lambda a: 1 / (1 + sp.exp(-a))),
+    "softplus": _elementwise(lambda a: sp.log(1 + sp.exp(a))),
+    "relu": _elementwise(lambda a: a * sp.Heaviside(a, 0)),
+    "abs": _elementwise(sp.Abs),
+    "maximum": _binary(sp.Max),
+    "minimum": _binary(sp.Min),
+    "where": lambda c, a, b, **_: np.where(np.asarray(c, dtype=bool), a, b).astype(object),
+    "clip": lambda x, lo, hi, **_: _elementwise(
+        lambda a: sp.Piecewise(*([(lo, a < lo)] if lo is not None else []),
+                               *([(hi, a > hi)] if hi is not None else []), (a, True)))(x),
+    "astype": lambda x, **_: x,
+    "matmul": lambda a, b, **_: np.asarray(np.matmul(a, b), dtype=object),
+    "sum": _reduce(lambda v: sp.Add(*v)),
+    "max": _reduce(lambda v: sp.Max(*v)),
+    "min": _reduce(lambda v: sp.Min(*v)),
+    "logsumexp": _reduce(_logsumexp),
+    "softmax": lambda x, axis: _softmax(x, axis),
+    "log_softmax": lambda x, axis: _softmax(x, axis, log=True),
+    "reshape": lambda x, shape: np.reshape(x, shape),
+    "transpose": lambda x, axes: np.transpose(x, axes),
+    "broadcast_to": lambda x, shape: np.broadcast_to(x, shape),
+    "getitem": lambda x, index: np.asarray(x[index], dtype=object),
+    "scatter": _scatter,
+    "concatenate": lambda *xs, axis: np.concatenate(xs, axis=axis),
+    "stack": lambda *xs, axis: np.stack(xs, axis=axis),
+}
+
+
+def register_sympy(name: str, fn: Callable[..., np.ndarray]) -> None:
+    """Teach ``to_sympy`` a (custom) primitive: ``fn`` maps object arrays of SymPy
+    expressions (and the primitive's params) to an object array."""
+    TO_SYMPY[name] = fn
+
+
+def _number(value: Any) -> Any:
+    if isinstance(value, (bool, np.bool_)):
+        return sp.true if value else sp.false
+    if float(value).is_integer():
+        return sp.Integer(int(value))
+    return sp.Float(float(value))
+
+
+def _leaf_symbols(t: Tensor, name: str) -> np.ndarray:
+    if t.ndim == 0:
+        return np.asarray(sp.Symbol(name, real=True), dtype=object)
+    out = np.empty(t.shape, dtype=object)
+    for idx in np.ndindex(t.shape):
+        out[idx] = sp.Symbol(name + "_" + "_".join(str(i) for i in idx), real=True)
+    return out
+
+
+def to_object_array(*outputs: Tensor, inputs: Sequence[Tensor] = ()) -> tuple[list[np.ndarray], dict]:
+    """Object arrays of SymPy expressions for ``outputs``, and the symbols of each leaf
+    that requires grad or has a name (and of every tensor in ``inputs``, used or not).
+    Shared nodes are converted once."""
+    memo: dict[int, np.ndarray] = {}
+    leaves: dict[Tensor, np.ndarray] = {}
+    used: set[str] = set()
+    for node in [*inputs, *topo_order(*outputs)]:
+        if id(node) in memo:
+            continue
+        if node.is_leaf:
+            if node.requires_grad or node.name:
+                name = node.name or f"t{len(leaves)}"
+                while name in used:
+                    name += "_"
+                used.add(name)
+                memo[id(node)] = leaves[node] = _leaf_symbols(node, name)
+            else:
+                memo[id(node)] = np.vectorize(_number, otypes=[object])(node._data)
+            continue
+        rule = TO_SYMPY.get(node.op)
+        if rule is None:
+            raise NotImplementedError(f"to_sympy: no SymPy form for the primitive '{node.op}' "
+                                      f"(teach it with autodiff.symbolic.register_sympy)")
+        memo[id(node)] = np.asarray(rule(*[memo[id(p)] for p in node.parents], **(node.saved or {})),
+                                    dtype=object)
+    return [memo[id(o)] for o in outputs], leaves
+
+
+def to_sympy(t: Tensor) -> Any:
+    """The SymPy expression the graph of ``t`` computes (a ``sympy.Array`` for arrays).
+
+    Leaves become real Symbols named after ``.name`` (array leaves get one symbol per
+    element: ``x_0, x_1``, or ``W_0_1`` for 2-D).
+    """
+    (arr,), _ = to_object_array(t)
+    return arr.item() if arr.ndim == 0 else sp.Array(arr.tolist())
+
+
+# -------------------------------------------------------------- from_sympy
+def _heaviside(x, h0=None):
+    half = 0.5 if h0 is None else float(h0)
+    return P.where(x > 0, 1.0, P.where(x == 0, half, 0.0))
+
+
+def _piecewise(*pairs):
+    result = None
+    for value, cond in reversed(pairs):
+        result = value if result is None else P.where(cond, value, result)
+    return result
+
+
+def _fold(fn):
+    def apply(*args):
+        out = args[0]
+        for a in args[1:]:
+            out = fn(out, a)
+        return out
+    return apply
+
+
+def _add(*args):
+    return _fold(lambda a, b: a + b)(*args)
+
+
+def _mul(*args):
+    return _fold(lambda a, b: a * b)(*args)
+
+
+def _pow(base, exponent):
+    if isinstance(exponent, float) and exponent == 0.5:
+        return P.sqrt(base)
+    return base ** exponent
+
+
+FROM_SYMPY: dict[Any, Callable[..., Any]] = {
+    sp.Add: _add, sp.Mul: _mul, sp.Pow: _pow,
+    sp.exp: P.exp, sp.log: P.log, sp.sin: P.sin, sp.cos: P.cos, sp.tan: P.tan, sp.tanh: P.tanh,
+    sp.Abs: P.abs, sp.Max: _fold(P.maximum), sp.Min: _fold(P.minimum), sp.Heaviside: _heaviside,
+    sp.sign: P._sign, sp.Piecewise: _piecewise,
+    sp.StrictGreaterThan: lambda a, b: a > b, sp.GreaterThan: lambda a, b: a >= b,
+    sp.StrictLessThan: lambda a, b: a < b, sp.LessThan: lambda a, b: a <= b,
+    sp.Equality: lambda a, b: a == b, sp.Unequality: lambda a, b: a != b,
+    sp.And: _fold(lambda a, b: a & b), sp.Or: _fold(lambda a, b: a | b),
+    sp.sinh: lambda x: (P.exp(x) - P.exp(-x)) / 2, sp.cosh: lambda x: (P.exp(x) + P.exp(-x)) / 2,
+}
+
+
+def _constant(expr: Any) -> Any:
+    if expr is sp.true or expr is sp.false:
+        return bool(expr)
+    if isinstance(expr, sp.Integer):
+        return int(expr)
+    if expr.is_number:
+        value = complex(expr.evalf(17)) if not expr.is_real else float(expr.evalf(17))
+        if isinstance(value, complex):
+            raise ValueError(f"from_sympy: the constant {expr} is not real")
+        return value
+    return None
+
+
+def from_sympy(expr: Any, symbols: Sequence[Any]) -> Callable[..., Tensor]:
+    """A function of Tensors (one per symbol, in order) that computes ``expr`` with
+    autodiff primitives, so a model can be written as a formula.
+
+    >>> import sympy as sp
+    >>> x, y = sp.symbols("x y")
+    >>> f = from_sympy(x ** 2 * sp.sin(y), [x, y])
+    >>> f(Tensor(3.0), Tensor(0.5)).item()      # doctest: +ELLIPSIS
+    4.31...
+    """
+    expr = sp.sympify(expr)
+    symbols = [sp.Symbol(s) if isinstance(s, str) else s for s in symbols]
+    missing = expr.free_symbols - set(symbols)
+    if missing:
+        raise ValueError(f"from_sympy: the expression uses {sorted(map(str, missing))}, which are not in symbols")
+    _check_supported(expr)
+
+    def f(*args: Any) -> Tensor:
+        if len(args) != len(symbols):
+            raise TypeError(f"from_sympy function: expected {len(symbols)} arguments "
+                            f"({', '.join(map(str, symbols))}), got {len(args)}")
+        memo: dict[Any, Any] = {s: a for s, a in zip(symbols, args, strict=True)}
+        out = _build(expr, memo)
+        return out if isinstance(out, Tensor) else Tensor(out)
+
+    f.__doc__ = f"autodiff function computing {expr}"
+    return f
+
+
+def _check_supported(expr: Any) -> None:
+    for node in sp.preorder_traversal(expr):
+        if node.is_Atom or isinstance(node, sp.Piecewise) or type(node) in FROM_SYMPY:
+            continue
+        if isinstance(node, tuple) or type(node).__name__ == "ExprCondPair":
+            continue
+        raise ValueError(f"from_sympy: unsupported SymPy function '{type(node).__name__}' in {expr}")
+
+
+def _build(expr: Any, memo: dict) -> Any:
+    """Evaluate the expression tree bottom-up without recursion; shared subtrees once."""
+    stack = [expr]
+    while stack:
+        node = stack[-1]
+        if node in memo:
+            stack.pop()
+            continue
+        value = _constant(node) if not node.free_symbols else None
+        if value is not None:
+            memo[node] = value
+            stack.pop()
+            continue
+        children = [c for pair in node.args for c in (pair if type(pair).__name__ == "ExprCondPair" else (pair,))]
+        pending = [c for c in children if c not in memo]
+        if pending:
+            stack.extend(pending)
+            continue
+        stack.pop()
+        if isinstance(node, sp.Piecewise):
+            memo[node] = _piecewise(*[(memo[e], memo[c]) for e, c in node.args])
+        else:
+            memo[node] = FROM_SYMPY[type(node)](*[memo[c] for c in node.args])
+    return memo[expr]
+
+
+# -------------------------------------------------------- check_against_sympy
+@dataclass
+class SympyCheck:
+    """The result of :func:`check_against_sympy`: per input, the largest absolute and
+    relative difference between autodiff's gradient and SymPy's."""
+
+    expression: Any
+    names: list[str]
+    max_abs: list[float]
+    max_rel: list[float]
+
+    def __str__(self) -> str:
+        rows = [f"SymPy check of {self.expression}"]
+        rows += [f"  d/d{n}: max abs error {a:.2e}, max rel error {r:.2e}"
+                 for n, a, r in zip(self.names, self.max_abs, self.max_rel, strict=True)]
+        return "\n".join(rows)
+
+
+def sympy_gradient(expr: Any, symbols: np.ndarray, values: dict) -> np.ndarray:
+    """SymPy's gradient of ``expr`` with respect to each symbol of the object array
+    ``symbols``, evaluated numerically at ``values`` (DiracDelta counts as 0)."""
+    flat = list(np.asarray(symbols, dtype=object).reshape(-1))
+    keys, vals = list(values), list(values.values())
+    grads = [sp.diff(expr, s).replace(sp.DiracDelta, lambda *a: sp.Integer(0)) for s in flat]
+    fn = sp.lambdify(keys, grads, modules="numpy")
+    return np.asarray(fn(*vals), dtype=np.float64).reshape(np.shape(symbols))
+
+
+def check_against_sympy(f: Callable[..., Any], *args: Any, rtol: float = 1e-7, atol: float = 1e-9) -> SympyCheck:
+    """Differentiate ``f`` at ``args`` with autodiff and with SymPy (on the traced
+    expression) and compare. Returns a :class:`SympyCheck`; raises
+    ``AssertionError`` naming the worst mismatch.
+
+    >>> print(check_against_sympy(lambda x: sqrt(x ** 2 + exp(x ** 2)), 1.5))  # doctest: +ELLIPSIS
+    SymPy check of sqrt(x**2 + exp(x**2))
+      d/dx: max abs error ...
+    """
+    try:
+        params = list(inspect.signature(f).parameters)
+    except (TypeError, ValueError):
+        params = []
+    names = [params[k] if k < len(params) and not params[k].startswith("*") else f"arg{k}" for k in range(len(args))]
+    tensors = [Tensor(np.asarray(a._data if isinstance(a, Tensor) else a, dtype=np.float64),
+                      requires_grad=True, name=n) for a, n in zip(args, names, strict=True)]
+    out = f(*tensors)
+    if not isinstance(out, Tensor) or out.size != 1:
+        raise ValueError("check_against_sympy: f must return a single-element Tensor")
+    (expr_arr,), leaves = to_object_array(out, inputs=tensors)
+    expr = expr_arr.reshape(-1)[0]
+    values = {}
+    for t in tensors:
+        for s, v in zip(leaves[t].reshape(-1), t._data.reshape(-1), strict=True):
+            values[s] = float(v)
+    auto = gradients(out, tensors)
+    max_abs, max_rel = [], []
+    worst = None
+    for t, g, n in zip(tensors, auto, names, strict=True):
+        s = sympy_gradient(expr, leaves[t], values)
+        err = np.abs(g._data - s)
+        rel = err / np.maximum(np.abs(s), 1e-300)
+        max_abs.append(float(err.max(initial=0.0)))
+        max_rel.append(float(np.where(s == 0, 0.0, rel).max(initial=0.0)))
+        excess = err - (atol + rtol * np.abs(s))
+        if excess.size and (excess.max() > 0 or not np.all(np.isfinite(g._data))):
+            i = np.unravel_index(int(np.argmax(np.where(np.isfinite(excess), excess, np.inf))), s.shape)
+            if worst is None or excess[i] > worst[0]:
+                worst = (excess[i], n, i, g._data[i], s[i])
+    report = SympyCheck(expr, names, max_abs, max_rel)
+    if worst is not None:
+        _, n, i, a, s = worst
+        raise AssertionError(f"check_against_sympy: d/d{n} at element {tuple(int(j) for j in i)}: "
+                             f"autodiff gives {a:.12g}, SymPy gives {s:.12g}\n{report}")
+    return report
+
+
+__all__ = ["FROM_SYMPY", "SympyCheck", "TO_SYMPY", "check_against_sympy", "from_sympy", "register_sympy",
+           "sympy_gradient", "to_object_array", "to_sympy"]

@@ -1,0 +1,163 @@
+"""Graph inspection: topo_order, summary, trace listings, DOT structure, rendering."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+
+import autodiff as ad
+
+NODE = re.compile(r'^\s+(\w+) \[label="((?:[^"\\]|\\.)*)", (.*)\];$')
+EDGE = re.compile(r"^\s+(\w+) -> (\w+);$")
+
+
+def parse_dot(text: str):
+    nodes, edges = {}, set()
+    for line in text.splitlines():
+        if m := NODE.match(line):
+            nodes[m.group(1)] = (m.group(2), m.group(3))
+        elif m := EDGE.match(line):
+            edges.add((m.group(1), m.group(2)))
+    assert text.startswith("digraph") and text.rstrip().endswith("}")
+    return nodes, edges
+
+
+def naive(x):
+    return ad.sqrt(x ** 2 + ad.exp(x ** 2))
+
+
+def with_intermediate(x):
+    u = x ** 2
+    return ad.sqrt(u + ad.exp(u))
+
+
+def test_topo_order_parents_first_and_shared_once():
+    x = ad.Tensor([1.0, 2.0], requires_grad=True)
+    h = ad.tanh(x)
+    y = (h * h + h).sum()
+    order = ad.topo_order(y)
+    position = {id(t): k for k, t in enumerate(order)}
+    assert len(order) == len({id(t) for t in order})
+    for t in order:
+        assert all(position[id(p)] < position[id(t)] for p in t.parents)
+    assert order[-1] is y and sum(1 for t in order if t is h) == 1
+
+
+def test_topo_order_deep_chain_no_recursion():
+    y = ad.Tensor(1.0, requires_grad=True)
+    for _ in range(20_000):
+        y = y + 1.0
+    assert len(ad.topo_order(y)) == 20_000 + 2  # every add, the leaf and the shared constant
+
+
+def test_summary_counts():
+    W = ad.Tensor(np.ones((3, 2)), requires_grad=True)
+    x = ad.Tensor(np.ones(3))
+    y = ad.relu(x @ W).sum()
+    s = ad.summary(y)
+    assert s.ops == {"matmul": 1, "relu": 1, "sum": 1}
+    assert (s.nodes, s.leaves, s.parameters, s.constants) == (5, 2, 1, 1)
+    assert s.bytes_data == sum(t.numpy().nbytes for t in ad.topo_order(y))
+    y.backward()
+    assert ad.summary(y).bytes_grad == W.numpy().nbytes
+    assert "3 ops" in str(s)
+
+
+def test_trace_counts_the_notes_operations():
+    naive_trace = ad.trace(naive, 1.5)
+    assert naive_trace.n_ops == 5  # x², x² again, exp, +, sqrt: as counted in the course notes
+    assert [e.split(" = ")[1].split()[0] for e in naive_trace.equations] == ["pow", "pow", "exp", "add", "sqrt"]
+    assert ad.trace(with_intermediate, 1.5).n_ops == 4
+    # the gradient's listing contains the forward ops and the chain-rule ops
+    grad_trace = ad.trace(ad.grad(naive), 1.5)
+    assert grad_trace.n_ops > naive_trace.n_ops
+    assert ad.trace(ad.grad(with_intermediate), 1.5).n_ops < grad_trace.n_ops
+
+
+def test_trace_format_names_inputs_outputs_and_constants():
+    text = str(ad.trace(lambda W, x: ad.tanh(W @ x) * 2.0, np.ones((4, 3)), np.ones(3)))
+    lines = [line.strip() for line in text.splitlines()]
+    assert lines == [
+        "inputs:  %0:f64[4,3] (W) %1:f64[3] (x)",
+        "%2:f64[] = const 2.",
+        "%3:f64[4] = matmul %0 %1",
+        "%4:f64[4] = tanh %3",
+        "%5:f64[4] = mul %4 %2",
+        "outputs: %5",
+    ]
+
+
+def test_trace_shows_params_and_float32():
+    t = ad.trace(lambda x: x.sum(axis=1), np.ones((2, 3), np.float32))
+    assert t.equations == ["%1:f32[2] = sum[axis=1, keepdims=False] %0"]
+
+
+def test_to_dot_structure_matches_graph():
+    x = ad.Tensor([1.0, -2.0], requires_grad=True, name="x")
+    y = (ad.relu(x) * 3.0).sum()
+    y.backward()
+    nodes, edges = parse_dot(ad.to_dot(y))
+    graph = ad.topo_order(y)
+    assert len(nodes) == len(graph)
+    assert len(edges) == sum(len(t.parents) for t in graph)
+    labels = {k: v[0] for k, v in nodes.items()}
+    x_node = next(k for k, v in labels.items() if v.startswith("x\\n"))
+    assert "f64[2]" in labels[x_node] and "grad [3., 0.]" in labels[x_node]
+    assert 'fillcolor="#cfe2ff"' in nodes[x_node][1]  # a parameter
+    assert sum('dashed' in style for _, style in nodes.values()) == 1  # the constant 3
+    assert sum('bold' in style for _, style in nodes.values()) == 1  # the output
+    assert "grad" not in "".join(ad.to_dot(y, show_grad=False).split("x\\n")[1:2])
+
+
+def test_to_dot_previews_are_capped():
+    x = ad.Tensor(np.arange(1000.0), requires_grad=True, name="x")
+    nodes, _ = parse_dot(ad.to_dot(x.sum()))
+    label = next(v[0] for v in nodes.values() if v[0].startswith("x\\n"))
+    assert "mean 499.5" in label and len(label) < 120
+
+
+def test_to_dot_folds_long_chains():
+    x = ad.Tensor(np.ones(3), requires_grad=True, name="x")
+    y = x
+    for _ in range(300):
+        y = ad.tanh(y * 0.5 + 0.1)
+    out = y.sum()
+    nodes, edges = parse_dot(ad.to_dot(out))
+    assert len(nodes) < 10
+    chain = [v[0] for v in nodes.values() if "ops in a chain" in v[0]]
+    assert chain and "mul x300" in chain[0] and "tanh x300" in chain[0]
+
+
+def test_render_text_and_dot_need_nothing(tmp_path):
+    y = ad.exp(ad.Tensor(2.0, requires_grad=True, name="x"))
+    assert ad.render(y, tmp_path / "g.dot").read_text().startswith("digraph")
+    assert "exp %0" in ad.render(y, tmp_path / "g.txt").read_text()
+    with pytest.raises(ValueError, match=r"unknown format '\.gif'"):
+        ad.render(y, tmp_path / "g.gif")
+
+
+needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot program is not installed")
+
+
+@needs_dot
+def test_render_svg_and_png(tmp_path):
+    pytest.importorskip("graphviz")
+    x = ad.Tensor([1.0, 2.0], requires_grad=True, name="x")
+    y = (x * x).sum()
+    svg = ad.render(y, tmp_path / "g.svg")
+    root = ET.fromstring(svg.read_text())
+    groups = [g for g in root.iter("{http://www.w3.org/2000/svg}g") if g.get("class") == "node"]
+    assert len(groups) == len(ad.topo_order(y))
+    png = ad.render(y, tmp_path / "g.png").read_bytes()
+    assert png.startswith(b"\x89PNG")
+
+
+def test_render_without_dot_names_the_system_package(tmp_path, monkeypatch):
+    pytest.importorskip("graphviz")
+    monkeypatch.setenv("PATH", str(tmp_path))  # no dot on PATH
+    with pytest.raises(RuntimeError, match="graphviz system package"):
+        ad.render(ad.exp(ad.Tensor(1.0, requires_grad=True)), tmp_path / "g.svg")
