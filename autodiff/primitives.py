@@ -207,7 +207,8 @@ def _shifted(x, axis):
 
 def _logsumexp(x, axis, keepdims):
     d, m = _shifted(x, axis)
-    s = np.log(np.sum(np.exp(d), axis=axis, keepdims=True)) + m
+    with np.errstate(divide="ignore"):  # an all -inf slice sums to 0: log 0 = -inf is the answer
+        s = np.log(np.sum(np.exp(d), axis=axis, keepdims=True)) + m
     return s if keepdims else np.reshape(s, reduced_shape(x.shape, axis))
 
 
