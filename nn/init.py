@@ -1,0 +1,102 @@
+"""Weight initialisers. Each returns a new array and draws from the
+``numpy.random.Generator`` it is given (never NumPy's global RNG).
+
+Weights are laid out (in_features, out_features), so fan_in = shape[0] and
+fan_out = shape[1].
+
+>>> w = glorot_uniform((64, 50), np.random.default_rng(0))
+>>> bool(np.abs(w).max() <= np.sqrt(6 / (64 + 50)))
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from autodiff import get_default_dtype
+
+
+def _fans(shape: tuple[int, ...]) -> tuple[int, int]:
+    if len(shape) == 0:
+        return 1, 1
+    if len(shape) == 1:
+        return shape[0], shape[0]
+    receptive = int(np.prod(shape[2:])) if len(shape) > 2 else 1
+    return shape[0] * receptive, shape[1] * receptive
+
+
+def _rng(rng: np.random.Generator | None) -> np.random.Generator:
+    if rng is None:
+        return np.random.default_rng()
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"init: rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    return rng
+
+
+def _dtype(dtype):
+    return np.dtype(dtype) if dtype is not None else get_default_dtype()
+
+
+def glorot_uniform(shape, rng: np.random.Generator | None = None, gain: float = 1.0, dtype=None) -> np.ndarray:
+    """U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out)) (Glorot & Bengio, 2010)."""
+    fan_in, fan_out = _fans(tuple(shape))
+    limit = gain * np.sqrt(6.0 / (fan_in + fan_out))
+    return _rng(rng).uniform(-limit, limit, size=shape).astype(_dtype(dtype))
+
+
+def glorot_normal(shape, rng: np.random.Generator | None = None, gain: float = 1.0, dtype=None) -> np.ndarray:
+    """N(0, std²) with std = gain * sqrt(2 / (fan_in + fan_out))."""
+    fan_in, fan_out = _fans(tuple(shape))
+    return (_rng(rng).standard_normal(shape) * gain * np.sqrt(2.0 / (fan_in + fan_out))).astype(_dtype(dtype))
+
+
+def he_uniform(shape, rng: np.random.Generator | None = None, dtype=None) -> np.ndarray:
+    """U(-a, a) with a = sqrt(6 / fan_in) (He et al., 2015; for ReLU)."""
+    fan_in, _ = _fans(tuple(shape))
+    limit = np.sqrt(6.0 / fan_in)
+    return _rng(rng).uniform(-limit, limit, size=shape).astype(_dtype(dtype))
+
+
+def he_normal(shape, rng: np.random.Generator | None = None, dtype=None) -> np.ndarray:
+    """N(0, 2 / fan_in)."""
+    fan_in, _ = _fans(tuple(shape))
+    return (_rng(rng).standard_normal(shape) * np.sqrt(2.0 / fan_in)).astype(_dtype(dtype))
+
+
+def normal(shape, rng: np.random.Generator | None = None, std: float = 0.01, dtype=None) -> np.ndarray:
+    """N(0, std²), the small random weights of the course's first networks."""
+    return (_rng(rng).standard_normal(shape) * std).astype(_dtype(dtype))
+
+
+def zeros(shape, rng: np.random.Generator | None = None, dtype=None) -> np.ndarray:
+    """All zeros (``rng`` is accepted and unused, so every initialiser has one signature)."""
+    return np.zeros(shape, dtype=_dtype(dtype))
+
+
+def constant(shape, value: float, rng: np.random.Generator | None = None, dtype=None) -> np.ndarray:
+    """Every entry equal to ``value``."""
+    return np.full(shape, value, dtype=_dtype(dtype))
+
+
+xavier_uniform = glorot_uniform
+xavier_normal = glorot_normal
+kaiming_uniform = he_uniform
+kaiming_normal = he_normal
+
+INITIALIZERS: dict[str, Callable[..., np.ndarray]] = {
+    "glorot_uniform": glorot_uniform, "glorot_normal": glorot_normal, "xavier_uniform": glorot_uniform,
+    "xavier_normal": glorot_normal, "he_uniform": he_uniform, "he_normal": he_normal,
+    "kaiming_uniform": he_uniform, "kaiming_normal": he_normal, "normal": normal, "zeros": zeros,
+}
+
+
+def get(name: str | Callable[..., np.ndarray]) -> Callable[..., np.ndarray]:
+    """The initialiser called ``name`` (or ``name`` itself when it is a function)."""
+    if callable(name):
+        return name
+    try:
+        return INITIALIZERS[name]
+    except KeyError:
+        raise ValueError(f"init: unknown initialiser {name!r}; choose from {sorted(INITIALIZERS)}") from None

@@ -1,0 +1,7 @@
+"""Optimizers, gradient clipping and learning-rate schedulers (PyTorch's formulas)."""
+
+from . import lr_scheduler
+from .optimizers import SGD, Adagrad, Adam, AdamW, Optimizer, RMSprop, clip_grad_norm_, clip_grad_value_
+
+__all__ = ["SGD", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "clip_grad_norm_", "clip_grad_value_",
+           "lr_scheduler"]
