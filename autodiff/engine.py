@@ -51,16 +51,18 @@ def _fit(r: Any, parent: Tensor, node: Tensor, i: int, raw: bool) -> Any:
         r = Tensor._leaf(np.asarray(r))
     shape = parent._data.shape
     if r.shape != shape:
-        try:
-            joint = np.broadcast_shapes(r.shape, shape)
-        except ValueError:
-            raise ValueError(
-                f"{node.prim.name}: the derivative for input {i} has shape {r.shape}, "
-                f"which does not broadcast to the input's shape {shape}"
-            ) from None
-        if r.shape != joint:
-            r = broadcast_to_p(r, shape=joint)
-        r = sum_to(r, shape)
+        tail = r.shape[r.ndim - len(shape):] if r.ndim >= len(shape) else None
+        if tail is not None and all(a == b or b == 1 for a, b in zip(tail, shape, strict=True)):
+            r = sum_to(r, shape)  # the common case: undo the forward's broadcasting
+        else:
+            try:
+                joint = np.broadcast_shapes(r.shape, shape)
+            except ValueError:
+                raise ValueError(
+                    f"{node.prim.name}: the derivative for input {i} has shape {r.shape}, "
+                    f"which does not broadcast to the input's shape {shape}"
+                ) from None
+            r = sum_to(broadcast_to_p(r, shape=joint), shape)
     dtype = parent._data.dtype
     if r.dtype != dtype:
         r = astype_p(r, dtype=dtype)
@@ -114,31 +116,37 @@ def _propagate(roots, seeds, create_graph: bool, targets: dict | None) -> None:
                     _accumulate(node, g, raw)
             if not parents:
                 continue
-            if g is not None:
-                prim, saved, rules = node.prim, node.saved, node.prim.rules
-                out, inputs = (node._data, [p._data for p in parents]) if raw else (node, parents)
-                for i, p in enumerate(parents):
+            if g is None:  # nothing reached this node: just release its parents
+                for p in parents:
                     if p.requires_grad:
-                        rule = rules[i] if i < len(rules) and prim.rule_any is None else None
-                        if rule is not None:
-                            r = rule(g, out, *inputs, **saved)
-                        else:
-                            r = prim.vjp(i, g, out, inputs, saved)
-                        data = p._data
-                        if not (raw and type(r) is np.ndarray and r.shape == data.shape and r.dtype == data.dtype):
-                            r = _fit(r, p, node, i, raw)
-                        if raw and r is g:
-                            r = r.view()  # a pass-through must not alias g at two leaves
-                        if anomaly:
-                            check_backward(node, i, r)
-                        q = grads.get(p)
-                        grads[p] = r if q is None else q + r
-            for p in parents:
-                if p.requires_grad:
-                    c = pending[p] - 1
-                    pending[p] = c
-                    if c == 0:
-                        ready.append(p)
+                        c = pending[p] - 1
+                        pending[p] = c
+                        if c == 0:
+                            ready.append(p)
+                continue
+            prim, saved, rules = node.prim, node.saved, node.prim.rules
+            out, inputs = (node._data, [p._data for p in parents]) if raw else (node, parents)
+            for i, p in enumerate(parents):
+                if not p.requires_grad:
+                    continue
+                rule = rules[i] if i < len(rules) and prim.rule_any is None else None
+                if rule is not None:
+                    r = rule(g, out, *inputs, **saved)
+                else:
+                    r = prim.vjp(i, g, out, inputs, saved)
+                data = p._data
+                if not (raw and type(r) is np.ndarray and r.shape == data.shape and r.dtype == data.dtype):
+                    r = _fit(r, p, node, i, raw)
+                if raw and r is g:
+                    r = r.view()  # a pass-through must not alias g at two leaves
+                if anomaly:
+                    check_backward(node, i, r)
+                q = grads.get(p)
+                grads[p] = r if q is None else q + r
+                c = pending[p] - 1
+                pending[p] = c
+                if c == 0:
+                    ready.append(p)
     finally:
         state.raw, state.grad_enabled = saved_mode
 

@@ -100,6 +100,7 @@ TO_SYMPY: dict[str, Callable[..., np.ndarray]] = {
                                *([(hi, a > hi)] if hi is not None else []), (a, True)))(x),
     "astype": lambda x, **_: x,
     "matmul": lambda a, b, **_: np.asarray(np.matmul(a, b), dtype=object),
+    "linear": lambda x, w, b, **_: np.asarray(np.matmul(x, w) + b, dtype=object),
     "sum": _reduce(lambda v: sp.Add(*v)),
     "max": _reduce(lambda v: sp.Max(*v)),
     "min": _reduce(lambda v: sp.Min(*v)),

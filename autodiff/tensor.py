@@ -323,6 +323,10 @@ class Tensor:
     def T(self) -> Tensor:
         return _P.transpose(self, axes=None)
 
+    def swapaxes(self, axis1: int, axis2: int) -> Tensor:
+        """Exchange two axes."""
+        return _F.swapaxes(self, axis1, axis2)
+
     def flatten(self) -> Tensor:
         """A 1-D view of all elements."""
         return _P.reshape(self, shape=(-1,))

@@ -54,8 +54,7 @@ class Linear(Module):
         if not shape or shape[-1] != self.in_features:
             raise ValueError(f"{self!r}: expected input with {self.in_features} features in its last dimension, "
                              f"got shape {shape}")
-        y = x @ self.weight
-        return y + self.bias if self.bias is not None else y
+        return ad.linear(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

@@ -232,3 +232,14 @@ def test_dot_and_tensordot_match_numpy(data):
     np.testing.assert_allclose(ad.tensordot(a, c, axes=([1, 2], [0, 1])).numpy(),
                                np.tensordot(a, c, axes=([1, 2], [0, 1])))
     assert_vjp_matches(lambda a, c: ad.tensordot(a, c, axes=([1, 2], [0, 1])), [a, c])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@given(data=st.data(), lead=st.lists(st.integers(1, 3), max_size=2))
+def test_linear_any_batch_rank(dtype, data, lead):
+    n_in, n_out = data.draw(st.integers(1, 4)), data.draw(st.integers(1, 4))
+    x = data.draw(arrays(tuple(lead) + (n_in,), -3, 3, dtype))
+    w = data.draw(arrays((n_in, n_out), -3, 3, dtype))
+    b = data.draw(arrays((n_out,), -3, 3, dtype))
+    np.testing.assert_allclose(ad.linear(x, w, b).numpy(), x @ w + b, **TOL[dtype])
+    assert_vjp_matches(ad.linear, [x, w, b], **TOL[dtype])
