@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import warnings
 from pathlib import Path
 
 OUTPUT = Path(__file__).resolve().parent / "output"
@@ -35,8 +34,7 @@ def save(fig, out: Path, name: str) -> Path:
     """Save a figure as PNG under ``out`` and close it."""
     out.mkdir(parents=True, exist_ok=True)
     path = out / name
-    with warnings.catch_warnings():  # colorbars make tight_layout warn; the result is fine
-        warnings.simplefilter("ignore")
+    if fig.get_layout_engine() is None:
         fig.tight_layout()
     fig.savefig(path, dpi=110)
     fig.clf()

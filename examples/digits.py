@@ -108,7 +108,7 @@ def main(argv=None) -> dict:
 
     plt = pyplot()
     if plt is not None:
-        fig, axes = plt.subplots(1, 2, figsize=(11, 4.4))
+        fig, axes = plt.subplots(1, 2, figsize=(11, 4.4), layout="constrained")
         for ax, name in zip(axes, ("train", "test"), strict=True):
             im = ax.imshow(acc[name], origin="lower", cmap="viridis", vmin=0, vmax=1)
             ax.set_xticks(range(len(etas)), [f"{e:g}" for e in etas])

@@ -5,7 +5,7 @@ ReLU networks with 1-4 hidden layers, RMSProp with inverse-time learning-rate de
 percentage of dead ReLU units per layer printed while training (the notes' get_dead).
 Ends with a table of the final cost for 4/16/36/64 units and 1-4 layers.
 
-    python examples/temperature_regression.py [--hidden 16 --layers 2] [--no-table]
+    python examples/temperature_regression.py [--hidden 36 --layers 3] [--no-table]
 """
 
 from __future__ import annotations
@@ -44,8 +44,8 @@ def train(X, Y, hidden, layers, epochs, seed, verbose=False):
 
 def main(argv=None) -> dict:
     p = parser(__doc__.splitlines()[0])
-    p.add_argument("--hidden", type=int, default=16, help="units per hidden layer")
-    p.add_argument("--layers", type=int, default=2, help="hidden layers (1-4)")
+    p.add_argument("--hidden", type=int, default=36, help="units per hidden layer")
+    p.add_argument("--layers", type=int, default=3, help="hidden layers (1-4)")
     p.add_argument("--epochs", type=int, default=150)
     p.add_argument("--no-table", action="store_true", help="skip the 4x4 table of configurations")
     args = p.parse_args(argv)
