@@ -88,6 +88,7 @@ def _gradients_at(expr, symbols, point: dict[str, float]):
 
 
 def cmd_diff(args) -> int:
+    """``autodiff diff``: value and gradient at a point, beside SymPy's derivative."""
     expr, symbols = _parse_expression(args.expression)
     point = _parse_points(args.at, symbols)
     value, auto, derivatives, exact, _ = _gradients_at(expr, symbols, point)
@@ -109,6 +110,7 @@ def cmd_diff(args) -> int:
 
 
 def cmd_check(args) -> int:
+    """``autodiff check``: autodiff vs SymPy vs finite differences at random points."""
     from .testing import numerical_grad
 
     expr, symbols = _parse_expression(args.expression)
@@ -140,6 +142,7 @@ def cmd_check(args) -> int:
 
 
 def cmd_graph(args) -> int:
+    """``autodiff graph``: the expression's graph as a listing, DOT or a picture."""
     from .draw import render
     from .graph import listing
     from .symbolic import from_sympy
@@ -162,6 +165,11 @@ def cmd_graph(args) -> int:
     return 0
 
 
+def _tolerances(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--rtol", type=float, default=1e-9, help="relative tolerance of autodiff vs SymPy")
+    p.add_argument("--atol", type=float, default=1e-12, help="absolute tolerance of autodiff vs SymPy")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``autodiff`` command."""
     parser = argparse.ArgumentParser(
@@ -177,8 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "value) and their difference.")
     p.add_argument("expression", help='a formula in Python syntax, e.g. "sqrt(x**2 + exp(x**2))"')
     p.add_argument("--at", action="append", metavar="NAME=VALUE", help="a point, e.g. --at x=1.5 (repeatable)")
-    p.add_argument("--rtol", type=float, default=1e-9)
-    p.add_argument("--atol", type=float, default=1e-12)
+    _tolerances(p)
     p.set_defaults(run=cmd_diff)
 
     p = sub.add_parser("check", help="autodiff vs SymPy vs finite differences at random points",
@@ -189,8 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--low", type=float, default=-2.0)
     p.add_argument("--high", type=float, default=2.0)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--rtol", type=float, default=1e-9)
-    p.add_argument("--atol", type=float, default=1e-12)
+    _tolerances(p)
     p.set_defaults(run=cmd_check)
 
     p = sub.add_parser("graph", help="the computation graph: listing, DOT or a picture",

@@ -62,6 +62,7 @@ class GraphSummary:
 
     @property
     def bytes(self) -> int:
+        """Bytes held by data and gradients together."""
         return self.bytes_data + self.bytes_grad
 
     def __str__(self) -> str:
@@ -132,6 +133,7 @@ class Trace:
 
     @property
     def n_ops(self) -> int:
+        """The number of primitive operations (equations)."""
         return len(self.equations)
 
     def __str__(self) -> str:

@@ -96,18 +96,22 @@ class Tensor:
 
     @property
     def shape(self) -> tuple[int, ...]:
+        """The array's shape."""
         return self._data.shape
 
     @property
     def ndim(self) -> int:
+        """The number of axes."""
         return self._data.ndim
 
     @property
     def size(self) -> int:
+        """The number of elements."""
         return self._data.size
 
     @property
     def dtype(self) -> np.dtype:
+        """The array's dtype."""
         return self._data.dtype
 
     def item(self) -> float:
@@ -321,6 +325,7 @@ class Tensor:
 
     @property
     def T(self) -> Tensor:
+        """The transpose (axes reversed)."""
         return _P.transpose(self, axes=None)
 
     def swapaxes(self, axis1: int, axis2: int) -> Tensor:
@@ -344,27 +349,35 @@ class Tensor:
         return _P.astype(self, dtype=np.dtype(dtype))
 
     def exp(self) -> Tensor:
+        """Elementwise e**x."""
         return _P.exp(self)
 
     def log(self) -> Tensor:
+        """Elementwise natural logarithm."""
         return _P.log(self)
 
     def sqrt(self) -> Tensor:
+        """Elementwise square root."""
         return _P.sqrt(self)
 
     def tanh(self) -> Tensor:
+        """Elementwise hyperbolic tangent."""
         return _P.tanh(self)
 
     def sigmoid(self) -> Tensor:
+        """Elementwise 1 / (1 + exp(-x)), stable for large |x|."""
         return _P.sigmoid(self)
 
     def relu(self) -> Tensor:
+        """Elementwise max(x, 0)."""
         return _P.relu(self)
 
     def abs(self) -> Tensor:
+        """Elementwise |x|."""
         return _P.abs(self)
 
     def clip(self, lo=None, hi=None) -> Tensor:
+        """Values limited to [lo, hi]."""
         return _P.clip(self, lo=lo, hi=hi)
 
 

@@ -62,6 +62,7 @@ class Module:
         self._buffers: list[str] = []
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
+        """The computation; subclasses define it (``module(x)`` calls it)."""
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -90,6 +91,7 @@ class Module:
             yield from child.named_modules(f"{prefix}.{name}" if prefix else name)
 
     def modules(self) -> Iterator[Module]:
+        """This module and every submodule."""
         return (m for _, m in self.named_modules())
 
     def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
@@ -113,6 +115,7 @@ class Module:
             self._buffers.append(name)
 
     def named_buffers(self) -> Iterator[tuple[str, np.ndarray]]:
+        """(dotted name, array) for every buffer of this module and its submodules."""
         for mod_name, module in self.named_modules():
             for name in module._buffers:
                 yield (f"{mod_name}.{name}" if mod_name else name), getattr(module, name)

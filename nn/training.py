@@ -27,6 +27,7 @@ class History:
         self.best_epoch: int | None = None
 
     def append(self, epoch: int, logs: dict[str, float]) -> None:
+        """Record one epoch's logs."""
         self.epoch.append(epoch)
         for k, v in logs.items():
             self.history.setdefault(k, []).append(v)

@@ -172,3 +172,10 @@ def test_pickle_payload_is_refused(tmp_path):
     raw.write_bytes(pickle.dumps({"0.weight": np.ones(3)}))
     with pytest.raises(ValueError, match="refused"):
         nn.load(nn.MLP([4, 6, 3], seed=0), raw)
+
+
+def test_dropout_gradient_is_the_mask_scaled():
+    # the same seed on every call gives the same mask, so finite differences see one function
+    f = lambda x: nn.functional.dropout(x, 0.4, training=True, rng=np.random.default_rng(3))
+    x = np.random.default_rng(0).standard_normal((5, 4))
+    assert gradcheck(f, x)

@@ -20,6 +20,7 @@ class LRScheduler:
         optimizer.lr = self.lr_at(0)
 
     def lr_at(self, t: int) -> float:
+        """The learning rate after t steps (the closed form each scheduler defines)."""
         raise NotImplementedError
 
     def step(self) -> None:
@@ -32,9 +33,11 @@ class LRScheduler:
         return [self.optimizer.lr]
 
     def state_dict(self) -> dict:
+        """The base learning rate and the step count."""
         return {"base_lr": self.base_lr, "last_epoch": self.last_epoch}
 
     def load_state_dict(self, state: dict) -> None:
+        """Restore what ``state_dict`` returned and set the optimizer's lr to match."""
         self.base_lr, self.last_epoch = state["base_lr"], state["last_epoch"]
         self.optimizer.lr = self.lr_at(self.last_epoch)
 
