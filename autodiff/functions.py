@@ -1,16 +1,119 @@
-"""Composites: functions built from primitives, so they need no derivative code.
-
-softmax, log_softmax and logsumexp are thin wrappers over their primitives.
+"""Public functions: the primitives that take parameters (axis, shape, index, ...) with
+NumPy's signatures, and composites built from primitives, which need no derivative code.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
 from . import primitives as P
 from .tensor import Tensor
+
+
+# ------------------------------------------------ the table's primitives with params
+def _normalize_index(index: Any) -> tuple:
+    """Tensors to arrays, lists to integer arrays, boolean masks to their nonzero indices."""
+    if not isinstance(index, tuple):
+        index = (index,)
+    out: list = []
+    for i in index:
+        if isinstance(i, Tensor):
+            i = i._data
+        elif isinstance(i, list):
+            i = np.asarray(i)
+        if isinstance(i, np.ndarray) and i.dtype == bool and i.ndim > 0:
+            out.extend(np.nonzero(i))
+        elif isinstance(i, np.ndarray) and i.dtype.kind not in "iu":
+            raise IndexError(f"getitem: index arrays must be integer or boolean, got dtype {i.dtype}")
+        else:
+            out.append(i)
+    return tuple(out)
+
+
+def getitem(x, index) -> Tensor:
+    """``x[index]`` with ints, slices, None, ..., integer and boolean arrays."""
+    return P.getitem_p(x, index=_normalize_index(index))
+
+
+def where(cond, a, b) -> Tensor:
+    """Elementwise ``a`` where ``cond`` else ``b``.
+
+    The gradient is selected, not multiplied, so the branch not taken gets exact
+    zeros. If a branch itself has an infinite derivative where it is not taken
+    (``sqrt(x)`` at 0, ``log(x)`` at x <= 0), guard its input with a second
+    ``where`` (``sqrt(where(x > 0, x, 1))``) so no NaN reaches the sum.
+    """
+    if not isinstance(cond, Tensor):
+        cond = Tensor._leaf(np.asarray(cond, dtype=bool))
+    return P.where_p(cond, a, b)
+
+
+def sum(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    """Sum over ``axis`` (int, tuple or None).
+
+    >>> sum(Tensor([[1.0, 2.0], [3.0, 4.0]]), axis=0)
+    Tensor([4., 6.], op=sum)
+    """
+    return P.sum_p(x, axis=P._axis(axis), keepdims=keepdims)
+
+
+def max(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    """Maximum over ``axis``; tied maxima share the gradient equally."""
+    return P.max_p(x, axis=P._axis(axis), keepdims=keepdims)
+
+
+def min(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    """Minimum over ``axis``; tied minima share the gradient equally."""
+    return P.min_p(x, axis=P._axis(axis), keepdims=keepdims)
+
+
+def reshape(x, shape) -> Tensor:
+    """``x`` with a new shape (one entry may be -1)."""
+    return P.reshape_p(x, shape=tuple(shape) if isinstance(shape, (list, tuple)) else (shape,))
+
+
+def transpose(x, axes=None) -> Tensor:
+    """Permute the axes of ``x`` (reverse them when ``axes`` is None)."""
+    return P.transpose_p(x, axes=None if axes is None else tuple(axes))
+
+
+def broadcast_to(x, shape) -> Tensor:
+    """``x`` broadcast to ``shape`` (the gradient sums back)."""
+    return P.broadcast_to_p(x, shape=tuple(shape))
+
+
+def clip(x, lo=None, hi=None) -> Tensor:
+    """Limit values to [lo, hi]; the gradient passes where lo <= x <= hi (as torch.clamp)."""
+    return P.clip_p(x, lo=lo, hi=hi)
+
+
+def astype(x, dtype) -> Tensor:
+    """Cast ``x`` to ``dtype``; the gradient is cast back."""
+    return P.astype_p(x, dtype=np.dtype(dtype))
+
+
+def linear(x, weight, bias=None) -> Tensor:
+    """``x @ weight + bias`` for ``weight`` of shape (in_features, out_features), as one node.
+
+    >>> linear(Tensor([[1.0, 2.0]]), Tensor([[1.0], [1.0]]), Tensor([0.5]))
+    Tensor([[3.5]], op=linear)
+    """
+    if np.ndim(weight) != 2:
+        raise ValueError(f"linear: weight must be 2-D (in_features, out_features), got shape {np.shape(weight)}")
+    return P.matmul(x, weight) if bias is None else P.linear_p(x, weight, bias)
+
+
+def concatenate(tensors, axis: int = 0) -> Tensor:
+    """Join tensors along an existing axis."""
+    return P.concatenate_p(*tensors, axis=axis)
+
+
+def stack(tensors, axis: int = 0) -> Tensor:
+    """Join tensors along a new axis."""
+    return P.stack_p(*tensors, axis=axis)
 
 
 def _count(x, axis) -> int:
@@ -57,18 +160,18 @@ def log_softmax(x, axis: int = -1) -> Tensor:
 
 def leaky_relu(x, alpha: float = 0.01) -> Tensor:
     """x for x > 0, alpha * x otherwise."""
-    return P.where(x > 0, x, x * alpha)
+    return where(x > 0, x, x * alpha)
 
 
 def elu(x, alpha: float = 1.0) -> Tensor:
     """x for x > 0, alpha * (exp(x) - 1) otherwise (exp sees only x <= 0, so never overflows)."""
     negative = P.minimum(x, 0)
-    return P.where(x > 0, x, (P.exp(negative) - 1) * alpha)
+    return where(x > 0, x, (P.exp(negative) - 1) * alpha)
 
 
 def relu6(x) -> Tensor:
     """min(max(x, 0), 6); the gradient is 1 on (0, 6) and 0 elsewhere, as in PyTorch."""
-    return P.where(x < 6, P.relu(x), 6)
+    return where(x < 6, P.relu(x), 6)
 
 
 def dot(a, b) -> Tensor:

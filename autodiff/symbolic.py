@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from . import functions as F
 from . import primitives as P
 from .engine import gradients
 from .graph import topo_order
@@ -182,13 +183,13 @@ def to_sympy(t: Tensor) -> Any:
 # -------------------------------------------------------------- from_sympy
 def _heaviside(x, h0=None):
     half = 0.5 if h0 is None else float(h0)
-    return P.where(x > 0, 1.0, P.where(x == 0, half, 0.0))
+    return F.where(x > 0, 1.0, F.where(x == 0, half, 0.0))
 
 
 def _piecewise(*pairs):
     result = None
     for value, cond in reversed(pairs):
-        result = value if result is None else P.where(cond, value, result)
+        result = value if result is None else F.where(cond, value, result)
     return result
 
 

@@ -260,7 +260,7 @@ class Tensor:
         return _P.abs(self)
 
     def __getitem__(self, index):
-        return _P.getitem(self, index)
+        return _F.getitem(self, index)
 
     # Comparisons and logic give boolean tensors that carry no gradient.
     def __lt__(self, other):
@@ -293,7 +293,7 @@ class Tensor:
     # ------------------------------------------------------ NumPy-like methods
     def sum(self, axis=None, keepdims: bool = False) -> Tensor:
         """Sum over ``axis`` (int, tuple or None for all)."""
-        return _P.sum(self, axis=axis, keepdims=keepdims)
+        return _F.sum(self, axis=axis, keepdims=keepdims)
 
     def mean(self, axis=None, keepdims: bool = False) -> Tensor:
         """Arithmetic mean over ``axis``."""
@@ -301,11 +301,11 @@ class Tensor:
 
     def max(self, axis=None, keepdims: bool = False) -> Tensor:
         """Maximum over ``axis``; ties share the gradient equally."""
-        return _P.max(self, axis=axis, keepdims=keepdims)
+        return _F.max(self, axis=axis, keepdims=keepdims)
 
     def min(self, axis=None, keepdims: bool = False) -> Tensor:
         """Minimum over ``axis``; ties share the gradient equally."""
-        return _P.min(self, axis=axis, keepdims=keepdims)
+        return _F.min(self, axis=axis, keepdims=keepdims)
 
     def var(self, axis=None, keepdims: bool = False) -> Tensor:
         """Variance over ``axis`` with NumPy's ddof=0."""
@@ -315,18 +315,18 @@ class Tensor:
         """Same data in a new shape: ``t.reshape(2, 3)`` or ``t.reshape((2, 3))``."""
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
-        return _P.reshape(self, shape=shape)
+        return _F.reshape(self, shape=shape)
 
     def transpose(self, *axes) -> Tensor:
         """Permute axes (reverse them when none are given)."""
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = tuple(axes[0])
-        return _P.transpose(self, axes=axes or None)
+        return _F.transpose(self, axes=axes or None)
 
     @property
     def T(self) -> Tensor:
         """The transpose (axes reversed)."""
-        return _P.transpose(self, axes=None)
+        return _F.transpose(self, axes=None)
 
     def swapaxes(self, axis1: int, axis2: int) -> Tensor:
         """Exchange two axes."""
@@ -334,7 +334,7 @@ class Tensor:
 
     def flatten(self) -> Tensor:
         """A 1-D view of all elements."""
-        return _P.reshape(self, shape=(-1,))
+        return _F.reshape(self, shape=(-1,))
 
     def squeeze(self, axis=None) -> Tensor:
         """Drop axes of length one."""
@@ -346,7 +346,7 @@ class Tensor:
 
     def astype(self, dtype) -> Tensor:
         """Cast to ``dtype`` (differentiable between float dtypes)."""
-        return _P.astype(self, dtype=np.dtype(dtype))
+        return _F.astype(self, dtype=np.dtype(dtype))
 
     def exp(self) -> Tensor:
         """Elementwise e**x."""
@@ -378,7 +378,7 @@ class Tensor:
 
     def clip(self, lo=None, hi=None) -> Tensor:
         """Values limited to [lo, hi]."""
-        return _P.clip(self, lo=lo, hi=hi)
+        return _F.clip(self, lo=lo, hi=hi)
 
 
 def _compare(ufunc, a, b) -> Tensor:

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .engine import gradients
-from .primitives import reshape, stack
+from .functions import reshape, stack
 from .tensor import Tensor
 
 

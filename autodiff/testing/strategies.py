@@ -75,7 +75,7 @@ BINARY: dict[str, Callable[[Any, Any], Any]] = {
     "div": lambda x, y: x / (y * y + 1),
 }
 REDUCE: dict[str, Callable[..., Any]] = {
-    "sum": lambda x, axis: P.sum(x, axis=axis),
+    "sum": lambda x, axis: F.sum(x, axis=axis),
     "mean": lambda x, axis: F.mean(x, axis=axis),
     "logsumexp": lambda x, axis: F.logsumexp(x, axis=axis),
 }
