@@ -18,6 +18,7 @@ from .functions import (
     clip,
     concatenate,
     dot,
+    einsum,
     elu,
     expand_dims,
     flatten,
@@ -87,7 +88,7 @@ def __getattr__(name: str):
 __all__ = [
     "Primitive", "Tensor", "__version__", "abs", "check_against_sympy", "from_sympy", "render", "summary",
     "to_dot", "to_sympy", "topo_order", "trace", "add", "astype", "backward", "broadcast_to", "clip",
-    "concatenate", "cos", "detect_anomaly", "div", "dot", "elu", "enable_grad", "exp", "expand_dims",
+    "concatenate", "cos", "detect_anomaly", "div", "dot", "einsum", "elu", "enable_grad", "exp", "expand_dims",
     "flatten", "get_default_dtype", "getitem", "grad", "gradients", "hessian", "is_grad_enabled", "jacobian",
     "leaky_relu", "linear", "log", "log1p", "log_softmax", "logsumexp", "matmul", "max", "maximum", "mean", "min",
     "minimum", "mul", "neg", "no_grad", "pow", "power", "primitive", "relu", "relu6", "reshape",

@@ -4,6 +4,7 @@ NumPy's signatures, and composites built from primitives, which need no derivati
 
 from __future__ import annotations
 
+import builtins
 import math
 from typing import Any
 
@@ -54,8 +55,9 @@ def where(cond, a, b) -> Tensor:
 def sum(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
     """Sum over ``axis`` (int, tuple or None).
 
-    >>> sum(Tensor([[1.0, 2.0], [3.0, 4.0]]), axis=0)
-    Tensor([4., 6.], op=sum)
+    >>> import autodiff as ad
+    >>> ad.sum(ad.Tensor([[1.0, 2.0], [3.0, 4.0]]), axis=0)
+    Tensor([4., 6.])
     """
     return P.sum_p(x, axis=P._axis(axis), keepdims=keepdims)
 
@@ -98,8 +100,9 @@ def astype(x, dtype) -> Tensor:
 def linear(x, weight, bias=None) -> Tensor:
     """``x @ weight + bias`` for ``weight`` of shape (in_features, out_features), as one node.
 
-    >>> linear(Tensor([[1.0, 2.0]]), Tensor([[1.0], [1.0]]), Tensor([0.5]))
-    Tensor([[3.5]], op=linear)
+    >>> import autodiff as ad
+    >>> ad.linear(ad.Tensor([[1.0, 2.0]]), ad.Tensor([[1.0], [1.0]], requires_grad=True), ad.Tensor([0.5]))
+    Tensor([[3.5]], op=linear, requires_grad=True)
     """
     if np.ndim(weight) != 2:
         raise ValueError(f"linear: weight must be 2-D (in_features, out_features), got shape {np.shape(weight)}")
@@ -116,6 +119,46 @@ def stack(tensors, axis: int = 0) -> Tensor:
     return P.stack_p(*tensors, axis=axis)
 
 
+def _einsum_spec(subscripts: str, shapes: list[tuple[int, ...]]) -> tuple[tuple[str, ...], str]:
+    """Explicit letters for every operand and the output (``...`` expanded, the implicit
+    output made explicit), checked against the operands' dimensions."""
+    text = subscripts.replace(" ", "")
+    lhs, arrow, out = text.partition("->")
+    terms = lhs.split(",")
+    if len(terms) != len(shapes):
+        raise ValueError(f"einsum: {subscripts!r} names {len(terms)} operands, got {len(shapes)}")
+    letters = {c for c in text if c.isalpha()}
+    free = [c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" if c not in letters]
+    widths = [len(shape) - (len(t) - 3) for t, shape in zip(terms, shapes, strict=True) if "..." in t]
+    ellipsis = "".join(free[:builtins.max(widths, default=0)])
+    expanded = []
+    for k, (t, shape) in enumerate(zip(terms, shapes, strict=True)):
+        if "..." in t:
+            t = t.replace("...", ellipsis[len(ellipsis) - (len(shape) - (len(t) - 3)):])
+        if len(t) != len(shape) or not t.isalpha():
+            raise ValueError(f"einsum: operand {k} has shape {shape} but subscripts {terms[k]!r}")
+        expanded.append(t)
+    if arrow:
+        out = out.replace("...", ellipsis)
+    else:  # NumPy's implicit output: the ellipsis, then letters used once, in order
+        joined = "".join(expanded)
+        out = ellipsis + "".join(sorted(c for c in set(joined) if joined.count(c) == 1 and c not in ellipsis))
+    unknown = set(out) - set("".join(expanded))
+    if unknown:
+        raise ValueError(f"einsum: output letters {sorted(unknown)} appear in no operand of {subscripts!r}")
+    return tuple(expanded), out
+
+
+def einsum(subscripts: str, *operands: Any) -> Tensor:
+    """NumPy's ``einsum``, differentiable in every operand (ellipses and diagonals too).
+
+    >>> import autodiff as ad
+    >>> ad.einsum("ij,j->i", ad.Tensor([[1.0, 2.0], [3.0, 4.0]]), ad.Tensor([1.0, 1.0]))
+    Tensor([3., 7.])
+    """
+    return P.einsum_p(*operands, spec=_einsum_spec(subscripts, [np.shape(o) for o in operands]))
+
+
 def _count(x, axis) -> int:
     shape = np.shape(x)
     if axis is None:
@@ -127,8 +170,9 @@ def _count(x, axis) -> int:
 def mean(x, axis=None, keepdims: bool = False) -> Tensor:
     """Arithmetic mean over ``axis``.
 
-    >>> mean(Tensor([1.0, 2.0, 6.0]))
-    Tensor(3., op=div)
+    >>> import autodiff as ad
+    >>> ad.mean(ad.Tensor([1.0, 2.0, 6.0]))
+    Tensor(3.)
     """
     return P.sum_p(x, axis=P._axis(axis), keepdims=keepdims) / _count(x, axis)
 
@@ -142,8 +186,9 @@ def var(x, axis=None, keepdims: bool = False) -> Tensor:
 def logsumexp(x, axis=None, keepdims: bool = False) -> Tensor:
     """log(sum(exp(x))) over ``axis``, stable for logits of any magnitude.
 
-    >>> float(logsumexp(Tensor([1e4, 1e4])).item()) - 1e4     # log 2, no overflow
-    0.693...
+    >>> import autodiff as ad
+    >>> round(ad.logsumexp(ad.Tensor([1e4, 1e4])).item() - 1e4, 6)     # log 2, no overflow
+    0.693147
     """
     return P.logsumexp_p(x, axis=P._axis(axis), keepdims=keepdims)
 

@@ -1,8 +1,9 @@
 """Look at a computation graph: its order, a summary, a jaxpr-like listing, DOT and pictures.
 
->>> x = Tensor([1.0, 2.0], requires_grad=True, name="x")
+>>> import autodiff as ad
+>>> x = ad.Tensor([1.0, 2.0], requires_grad=True, name="x")
 >>> y = (x * x).sum()
->>> [t.op for t in topo_order(y)]
+>>> [t.op for t in ad.topo_order(y)]
 [None, 'mul', 'sum']
 """
 
@@ -83,8 +84,9 @@ def _human(n: int) -> str:
 def summary(t: Tensor) -> GraphSummary:
     """Node count, op counts, leaves, parameters and bytes held by the graph of ``t``.
 
-    >>> print(summary((Tensor([1.0], requires_grad=True) * 2).sum()))   # doctest: +ELLIPSIS
-    3 nodes: 2 ops (mul 1, sum 1); 2 leaves (1 requiring grad, 1 constants); ...
+    >>> import autodiff as ad
+    >>> print(ad.summary((ad.Tensor([1.0], requires_grad=True) * 2).sum()))   # doctest: +ELLIPSIS
+    4 nodes: 2 ops (mul 1, sum 1); 2 leaves (1 requiring grad, 1 constants); ...
     """
     nodes = topo_order(t)
     ops = Counter(n.op for n in nodes if n.op is not None)
@@ -174,7 +176,8 @@ def trace(f: Callable[..., Any], *example_args: Any) -> Trace:
     Arguments become Tensors that require grad (named after f's parameters), so
     every op is recorded:
 
-    >>> print(trace(lambda x: exp(x * x), 2.0))
+    >>> import autodiff as ad
+    >>> print(ad.trace(lambda x: ad.exp(x * x), 2.0))
     inputs:  %0:f64[] (x)
       %1:f64[] = mul %0 %0
       %2:f64[] = exp %1

@@ -30,8 +30,9 @@ state = _State()
 def no_grad() -> Iterator[None]:
     """Record no graph inside the block (like ``torch.no_grad``).
 
-    >>> x = Tensor([1.0], requires_grad=True)
-    >>> with no_grad():
+    >>> import autodiff as ad
+    >>> x = ad.Tensor([1.0], requires_grad=True)
+    >>> with ad.no_grad():
     ...     y = x * 2
     >>> y.requires_grad
     False
@@ -67,8 +68,8 @@ def detect_anomaly() -> Iterator[None]:
     The error names the op, its input shapes and the line of user code that created
     the node:
 
-    >>> with detect_anomaly():
-    ...     log(Tensor([-1.0]))          # doctest: +SKIP
+    >>> with ad.detect_anomaly():            # doctest: +SKIP
+    ...     ad.log(ad.Tensor([-1.0]))
     FloatingPointError: log produced nan in its forward pass ...
     """
     previous = state.anomaly

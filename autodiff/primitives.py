@@ -210,6 +210,41 @@ max_p = defprim("max", lambda x, axis, keepdims: np.maximum.reduce(x, axis=_axis
 min_p = defprim("min", lambda x, axis, keepdims: np.minimum.reduce(x, axis=_axis(axis), keepdims=keepdims),
                 _extremum_rule)
 
+def _einsum(*xs, spec):
+    ins, out = spec
+    return np.einsum(",".join(ins) + "->" + out, *xs, optimize=len(xs) > 2)
+
+
+def _einsum_rule(i, g, z, *xs, spec):
+    """Contract g with the other operands onto operand i's letters; letters summed inside
+    operand i alone come back as ones, repeated letters (a diagonal) through identities."""
+    ins, out = spec
+    target, x = ins[i], xs[i]
+    others = [t for j, t in enumerate(ins) if j != i]
+    present = set(out).union(*others)
+    unique = "".join(dict.fromkeys(c for c in target if c in present))
+    grad = einsum_p(g, *[v for j, v in enumerate(xs) if j != i], spec=((out, *others), unique))
+    if unique == target:
+        return grad
+    spare = iter(c for c in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ" if c not in present | set(target))
+    terms, consts, seen, renamed = [unique], [], set(unique), []
+    for c, n in zip(target, x.shape, strict=True):
+        if c not in seen:  # summed inside x alone: the gradient is the same all along it
+            seen.add(c)
+            terms.append(c)
+            consts.append(np.ones(n, dtype=g.dtype))
+            renamed.append(c)
+        else:  # a repeated letter: only the diagonal receives gradient
+            d = next(spare)
+            terms.append(c + d)
+            consts.append(np.eye(n, dtype=g.dtype))
+            renamed.append(d)
+    return einsum_p(grad, *consts, spec=(tuple(terms), "".join(renamed)))
+
+
+einsum_p = Primitive(_einsum, "einsum").defvjp_any(_einsum_rule)
+
+
 # ------------------------------------------------------------ normalisations
 # One primitive each (as in PyTorch) rather than a chain of ten: the forward shifts by
 # the max, so logits of magnitude 1e4 neither overflow nor give NaN.

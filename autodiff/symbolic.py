@@ -6,9 +6,9 @@ walks SymPy's heads back to autodiff functions. Kinks follow the engine:
 relu'(0) = 0 (``x*Heaviside(x, 0)``), ties of maximum/minimum share (``Max``
 gives ``Heaviside(a - b)`` with H(0) = 1/2), abs'(0) = 0 (``sign``).
 
->>> import sympy as sp
->>> x = Tensor(1.5, requires_grad=True, name="x")
->>> to_sympy(exp(x * x))
+>>> import autodiff as ad
+>>> x = ad.Tensor(1.5, requires_grad=True, name="x")
+>>> ad.to_sympy(ad.exp(x * x))
 exp(x**2)
 """
 
@@ -114,6 +114,7 @@ TO_SYMPY: dict[str, Callable[..., np.ndarray]] = {
     "getitem": lambda x, index: np.asarray(x[index], dtype=object),
     "scatter": _scatter,
     "concatenate": lambda *xs, axis: np.concatenate(xs, axis=axis),
+    "einsum": lambda *xs, spec: np.asarray(np.einsum(",".join(spec[0]) + "->" + spec[1], *xs), dtype=object),
     "stack": lambda *xs, axis: np.stack(xs, axis=axis),
 }
 
@@ -246,10 +247,10 @@ def from_sympy(expr: Any, symbols: Sequence[Any]) -> Callable[..., Tensor]:
     """A function of Tensors (one per symbol, in order) that computes ``expr`` with
     autodiff primitives, so a model can be written as a formula.
 
-    >>> import sympy as sp
+    >>> import sympy as sp, autodiff as ad
     >>> x, y = sp.symbols("x y")
-    >>> f = from_sympy(x ** 2 * sp.sin(y), [x, y])
-    >>> f(Tensor(3.0), Tensor(0.5)).item()      # doctest: +ELLIPSIS
+    >>> f = ad.from_sympy(x ** 2 * sp.sin(y), [x, y])
+    >>> f(ad.Tensor(3.0), ad.Tensor(0.5)).item()      # doctest: +ELLIPSIS
     4.31...
     """
     expr = sp.sympify(expr)
@@ -339,7 +340,8 @@ def check_against_sympy(f: Callable[..., Any], *args: Any, rtol: float = 1e-7, a
     expression) and compare. Returns a :class:`SympyCheck`; raises
     ``AssertionError`` naming the worst mismatch.
 
-    >>> print(check_against_sympy(lambda x: sqrt(x ** 2 + exp(x ** 2)), 1.5))  # doctest: +ELLIPSIS
+    >>> import autodiff as ad
+    >>> print(ad.check_against_sympy(lambda x: ad.sqrt(x ** 2 + ad.exp(x ** 2)), 1.5))  # doctest: +ELLIPSIS
     SymPy check of sqrt(x**2 + exp(x**2))
       d/dx: max abs error ...
     """

@@ -87,10 +87,10 @@ def value_and_grad(f: Callable, argnums: int | tuple[int, ...] = 0) -> Callable:
 def grad(f: Callable, argnums: int | tuple[int, ...] = 0) -> Callable:
     """The gradient of a single-element-valued ``f`` with respect to argument ``argnums``.
 
-    >>> d_sin = grad(sin)
-    >>> float(d_sin(0.0))
+    >>> import autodiff as ad
+    >>> float(ad.grad(ad.sin)(0.0))
     1.0
-    >>> float(grad(grad(lambda x: x ** 3))(2.0))    # 6x
+    >>> float(ad.grad(ad.grad(lambda x: x ** 3))(2.0))    # 6x
     12.0
     """
     nums = _argnums(argnums)

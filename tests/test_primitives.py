@@ -243,3 +243,34 @@ def test_linear_any_batch_rank(dtype, data, lead):
     b = data.draw(arrays((n_out,), -3, 3, dtype))
     np.testing.assert_allclose(ad.linear(x, w, b).numpy(), x @ w + b, **TOL[dtype])
     assert_vjp_matches(ad.linear, [x, w, b], **TOL[dtype])
+
+
+EINSUMS = ["ij,jk->ik", "i,i->", "ij->ji", "ij->", "bij,bjk->bik", "ii->i", "ii->", "iij->j", "ij,j",
+           "i,j->ij", "ijk->i", "ij,ij->ij", "ij,jk,kl->il", "...ij,...jk->...ik", "ji"]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("subscripts", EINSUMS)
+@given(data=st.data())
+def test_einsum_matches_numpy_and_finite_differences(subscripts, dtype, data):
+    sizes = {c: data.draw(st.integers(1, 3), label=c) for c in "ijklb"}
+    terms = subscripts.split("->")[0].split(",")
+    shapes = []
+    for t in terms:
+        lead = tuple(data.draw(st.lists(st.integers(1, 2), max_size=2))) if "..." in t else ()
+        shapes.append(lead + tuple(sizes[c] for c in t.replace("...", "")))
+    if "..." in subscripts:  # broadcast the batch axes of the second operand against the first
+        shapes[1] = shapes[0][:len(shapes[0]) - 2] + shapes[1][len(shapes[1]) - 2:]
+    xs = [data.draw(arrays(s, -2, 2, dtype)) for s in shapes]
+    np.testing.assert_allclose(ad.einsum(subscripts, *xs).numpy(), np.einsum(subscripts, *xs), **TOL[dtype])
+    assert_vjp_matches(lambda *ts: ad.einsum(subscripts, *ts), xs, **TOL[dtype])
+
+
+def test_einsum_second_order_and_errors():
+    A = np.array([[2.0, 1.0], [1.0, 3.0]])
+    H = ad.hessian(lambda x: ad.einsum("i,ij,j->", x, A, x) / 2)(np.array([0.3, -0.7]))
+    np.testing.assert_allclose(H, A)  # the Hessian of xᵀAx/2 is A
+    with pytest.raises(ValueError, match=r"einsum: operand 1 has shape \(3,\) but subscripts 'jk'"):
+        ad.einsum("ij,jk->ik", np.ones((2, 3)), np.ones(3))
+    with pytest.raises(ValueError, match="names 2 operands, got 1"):
+        ad.einsum("ij,jk->ik", np.ones((2, 3)))

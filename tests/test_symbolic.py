@@ -143,3 +143,9 @@ def test_round_trip_from_sympy_of_to_sympy(program, seed):
 def test_sympy_gradient_replaces_dirac_delta():
     g = sympy_gradient(x_ * sp.Heaviside(x_, 0), np.asarray(x_, dtype=object), {x_: 0.0})
     assert float(g) == 0.0
+
+
+def test_einsum_and_linear_agree_with_sympy():
+    W, v, b = np.full((2, 3), 0.3), np.array([1.0, -1.0, 0.5]), np.array([0.1, -0.2])
+    assert max(ad.check_against_sympy(lambda W, v: ad.tanh(ad.einsum("ij,j->i", W, v)).sum(), W, v).max_abs) < 1e-12
+    assert max(ad.check_against_sympy(lambda v, W, b: ad.sin(ad.linear(v, W.T, b)).sum(), v, W, b).max_abs) < 1e-12
