@@ -1,18 +1,20 @@
-"""Global switches: gradient recording, the default float dtype, anomaly detection.
-
-The state lives in one small object so the hot path reads a single attribute.
+"""Switches: gradient recording, anomaly detection (per thread, as in PyTorch) and the
+default float dtype (process-wide).
 """
 
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator
 
 import numpy as np
 
+_DEFAULT_DTYPE = [np.dtype(np.float64)]
 
-class _State:
-    __slots__ = ("grad_enabled", "raw", "anomaly", "default_dtype")
+
+class _State(threading.local):
+    """Per-thread switches: a backward pass in one thread never changes another's mode."""
 
     def __init__(self) -> None:
         self.grad_enabled = True
@@ -20,7 +22,10 @@ class _State:
         # every primitive then simply evaluates its NumPy forward.
         self.raw = False
         self.anomaly = False
-        self.default_dtype = np.dtype(np.float64)
+
+    @property
+    def default_dtype(self) -> np.dtype:
+        return _DEFAULT_DTYPE[0]
 
 
 state = _State()
@@ -85,9 +90,9 @@ def set_default_dtype(dtype: np.dtype | type) -> None:
     dtype = np.dtype(dtype)
     if dtype not in (np.float16, np.float32, np.float64):
         raise TypeError(f"set_default_dtype: expected a float dtype, got {dtype}")
-    state.default_dtype = dtype
+    _DEFAULT_DTYPE[0] = dtype
 
 
 def get_default_dtype() -> np.dtype:
     """The float dtype given to Python numbers and lists (float64 unless changed)."""
-    return state.default_dtype
+    return _DEFAULT_DTYPE[0]

@@ -9,6 +9,7 @@ engine hands them ndarrays (every primitive then just evaluates NumPy), with
 
 from __future__ import annotations
 
+import math
 import os
 import traceback
 from collections.abc import Callable
@@ -33,13 +34,14 @@ def _const(value: Any, like: np.dtype | None) -> Tensor:
             dtype = like
         else:
             dtype = state.default_dtype
-        key = (value, dtype)
-        t = _CONSTANTS.get(key)
+        # -0.0 == 0.0 and nan != nan: such keys would be wrong or useless, so they are not cached
+        cacheable = value == value and (value != 0 or math.copysign(1.0, value) > 0)
+        t = _CONSTANTS.get((value, dtype)) if cacheable else None
         if t is None:
             t = Tensor._leaf(np.asarray(value, dtype=dtype))
             t._data.flags.writeable = False
-            if len(_CONSTANTS) < 4096:
-                _CONSTANTS[key] = t
+            if cacheable and len(_CONSTANTS) < 4096:
+                _CONSTANTS[(value, dtype)] = t
         return t
     if isinstance(value, np.ndarray) and value.dtype.kind in "biufc":
         return Tensor._leaf(value)

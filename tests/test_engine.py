@@ -203,3 +203,28 @@ def test_gradcheck_reports_a_wrong_rule():
     # at x = 0 the wrong rule gives 0 where cos gives 1: the worst mismatch
     with pytest.raises(AssertionError, match=r"argument 0, element \(0,\): autodiff gives 0, finite differences"):
         gradcheck(lambda x: bad(x), np.array([0.0, 1.0]))
+
+
+def test_negative_zero_and_nan_constants_are_not_confused():
+    x = ad.Tensor([1.0])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        assert (x / (x * 0.0)).item() == np.inf
+        assert (x / (x * -0.0)).item() == -np.inf
+        assert np.isnan((x * float("nan")).item())
+
+
+def test_grad_mode_is_per_thread():
+    import threading
+
+    seen = {}
+
+    def worker():
+        seen["enabled"] = ad.is_grad_enabled()
+        t = ad.Tensor([1.0], requires_grad=True) * 2
+        seen["recorded"] = t.requires_grad
+
+    with ad.no_grad():
+        thread = threading.Thread(target=worker)
+        thread.start()
+        thread.join()
+    assert seen == {"enabled": True, "recorded": True}
