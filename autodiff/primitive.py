@@ -107,7 +107,11 @@ class Primitive:
             return self.forward(*args, **params)
         for a in args:
             if not isinstance(a, Tensor):
-                inputs = _wrap(args)
+                try:
+                    inputs = _wrap(args)
+                except TypeError as e:
+                    kinds = ", ".join(type(a).__name__ for a in args)
+                    raise TypeError(f"{self.name}: cannot use operands of types ({kinds}): {e}") from None
                 break
         else:
             inputs = args

@@ -141,3 +141,8 @@ def test_data_assignment_checks_shape():
     assert t.numpy().tolist() == [3.0, 4.0]
     with pytest.raises(ValueError, match=r"new array has shape \(3,\)"):
         t.data = np.zeros(3)
+
+
+def test_non_numeric_operand_names_the_op():
+    with pytest.raises(TypeError, match=r"add: cannot use operands of types \(Tensor, str\)"):
+        ad.Tensor([1.0]) + "a"
