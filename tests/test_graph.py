@@ -161,3 +161,11 @@ def test_render_without_dot_names_the_system_package(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))  # no dot on PATH
     with pytest.raises(RuntimeError, match="graphviz system package"):
         ad.render(ad.exp(ad.Tensor(1.0, requires_grad=True)), tmp_path / "g.svg")
+
+
+def test_render_without_the_graphviz_package_names_the_extra(tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "graphviz", None)
+    with pytest.raises(ImportError, match=r"pip install 'chainrule\[graph\]'"):
+        ad.render(ad.exp(ad.Tensor(1.0, requires_grad=True)), tmp_path / "g.svg")

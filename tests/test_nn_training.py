@@ -174,3 +174,11 @@ def test_breast_cancer_loader_standardizes():
     X_train, X_test, y_train, y_test = nn.datasets.load_breast_cancer()
     assert X_train.shape[1] == 30 and abs(X_train.mean()) < 1e-10
     assert set(np.unique(y_train)) == {0.0, 1.0}
+
+
+def test_dataset_loaders_name_the_extra_when_sklearn_is_missing(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "sklearn", None)  # makes `import sklearn` fail
+    with pytest.raises(ImportError, match=r"needs scikit-learn: pip install 'chainrule\[datasets\]'"):
+        nn.datasets.load_digits()
