@@ -37,8 +37,8 @@ def _seed(root: Tensor, grad: Any, create_graph: bool) -> Any:
         g = np.array(grad._data if isinstance(grad, Tensor) else grad, dtype=root.dtype)
         if g.shape != root.shape:
             raise ValueError(f"backward: grad has shape {g.shape} but the output has shape {root.shape}")
-    if create_graph:
-        return grad if isinstance(grad, Tensor) and grad.shape == root.shape else Tensor._leaf(g)
+    if create_graph:  # a Tensor grad keeps its own graph
+        return grad if isinstance(grad, Tensor) and grad.dtype == root.dtype else Tensor._leaf(g)
     return g
 
 
@@ -110,39 +110,27 @@ def _propagate(roots, seeds, create_graph: bool, targets: dict | None) -> None:
                 if targets is not None:
                     if node in targets:
                         targets[node] = g
-                elif not parents:
+                elif not parents or node._retain:
                     _accumulate(node, g, raw)
-                elif node._retain:
-                    _accumulate(node, g, raw)
-            if not parents:
-                continue
-            if g is None:  # nothing reached this node: just release its parents
-                for p in parents:
-                    if p.requires_grad:
-                        c = pending[p] - 1
-                        pending[p] = c
-                        if c == 0:
-                            ready.append(p)
-                continue
-            prim, saved, rules = node.prim, node.saved, node.prim.rules
-            out, inputs = (node._data, [p._data for p in parents]) if raw else (node, parents)
+                if parents:
+                    prim, saved, rules = node.prim, node.saved, node.prim.rules
+                    out, inputs = (node._data, [p._data for p in parents]) if raw else (node, parents)
             for i, p in enumerate(parents):
                 if not p.requires_grad:
                     continue
-                rule = rules[i] if i < len(rules) and prim.rule_any is None else None
-                if rule is not None:
-                    r = rule(g, out, *inputs, **saved)
-                else:
-                    r = prim.vjp(i, g, out, inputs, saved)
-                data = p._data
-                if not (raw and type(r) is np.ndarray and r.shape == data.shape and r.dtype == data.dtype):
-                    r = _fit(r, p, node, i, raw)
-                if raw and r is g:
-                    r = r.view()  # a pass-through must not alias g at two leaves
-                if anomaly:
-                    check_backward(node, i, r)
-                q = grads.get(p)
-                grads[p] = r if q is None else q + r
+                if g is not None:  # (a node nothing reached only releases its parents)
+                    # the table's rule directly; Primitive.vjp for variadic rules and missing ones
+                    rule = rules[i] if i < len(rules) else None
+                    r = rule(g, out, *inputs, **saved) if rule is not None else prim.vjp(i, g, out, inputs, saved)
+                    data = p._data
+                    if not (raw and type(r) is np.ndarray and r.shape == data.shape and r.dtype == data.dtype):
+                        r = _fit(r, p, node, i, raw)
+                    if raw and r is g:
+                        r = r.view()  # a pass-through must not alias g at two leaves
+                    if anomaly:
+                        check_backward(node, i, r)
+                    q = grads.get(p)
+                    grads[p] = r if q is None else q + r
                 c = pending[p] - 1
                 pending[p] = c
                 if c == 0:
@@ -163,7 +151,8 @@ def _as_list(x) -> list:
     return list(x) if isinstance(x, (list, tuple)) else [x]
 
 
-def _check_roots(outputs: list, where: str) -> None:
+def _roots_and_seeds(where: str, outputs, grad_outputs, create_graph: bool) -> tuple[list, list]:
+    outputs = _as_list(outputs)
     for k, out in enumerate(outputs):
         if not isinstance(out, Tensor):
             raise TypeError(f"{where}: output {k} is a {type(out).__name__}, not a Tensor")
@@ -172,6 +161,8 @@ def _check_roots(outputs: list, where: str) -> None:
                 f"{where}: output {k} does not require grad (no input of its graph has requires_grad=True, "
                 f"or it was computed under no_grad)"
             )
+    grads = [None] * len(outputs) if grad_outputs is None else _as_list(grad_outputs)
+    return outputs, [_seed(o, g, create_graph) for o, g in zip(outputs, grads, strict=True)]
 
 
 def backward(outputs, grad_outputs=None, create_graph: bool = False) -> None:
@@ -182,10 +173,7 @@ def backward(outputs, grad_outputs=None, create_graph: bool = False) -> None:
     >>> x.grad.numpy()
     array([6.])
     """
-    outputs = _as_list(outputs)
-    _check_roots(outputs, "backward")
-    grads = [None] * len(outputs) if grad_outputs is None else _as_list(grad_outputs)
-    seeds = [_seed(o, g, create_graph) for o, g in zip(outputs, grads, strict=True)]
+    outputs, seeds = _roots_and_seeds("backward", outputs, grad_outputs, create_graph)
     _propagate(outputs, seeds, create_graph, None)
 
 
@@ -199,10 +187,8 @@ def gradients(outputs, inputs, grad_outputs=None, create_graph: bool = False) ->
     >>> gradients(x ** 3, [x])[0]
     Tensor(12.)
     """
-    outputs, inputs = _as_list(outputs), _as_list(inputs)
-    _check_roots(outputs, "gradients")
-    grads = [None] * len(outputs) if grad_outputs is None else _as_list(grad_outputs)
-    seeds = [_seed(o, g, create_graph) for o, g in zip(outputs, grads, strict=True)]
+    outputs, seeds = _roots_and_seeds("gradients", outputs, grad_outputs, create_graph)
+    inputs = _as_list(inputs)
     targets: dict[Tensor, Any] = {t: None for t in inputs}
     _propagate(outputs, seeds, create_graph, targets)
     result = []

@@ -67,24 +67,23 @@ class Primitive:
     <primitive cube>
     """
 
-    __slots__ = ("name", "forward", "rules", "rule_any", "aligned_error", "doc")
+    __slots__ = ("name", "forward", "rules", "rule_any", "aligned_error")
 
-    def __init__(self, forward: Callable[..., Any], name: str | None = None, doc: str | None = None) -> None:
+    def __init__(self, forward: Callable[..., Any], name: str | None = None) -> None:
         self.forward = forward
         self.name = name or getattr(forward, "__name__", "primitive")
         self.rules: tuple[Rule | None, ...] = ()
         self.rule_any: Callable[..., Any] | None = None
         self.aligned_error = False
-        self.doc = doc or getattr(forward, "__doc__", None)
 
     def defvjp(self, *rules: Rule | None) -> Primitive:
         """Set the derivative rules, one per positional input (``None``: not differentiable)."""
-        self.rules = rules
+        self.rules, self.rule_any = rules, None
         return self
 
     def defvjp_any(self, rule: Callable[..., Any]) -> Primitive:
         """One rule for every input of a variadic primitive: ``rule(i, g, out, *inputs, **params)``."""
-        self.rule_any = rule
+        self.rules, self.rule_any = (), rule
         return self
 
     def vjp(self, i: int, g: Any, out: Any, inputs: list, params: dict) -> Any:
