@@ -161,10 +161,7 @@ def einsum(subscripts: str, *operands: Any) -> Tensor:
 
 def _count(x, axis) -> int:
     shape = np.shape(x)
-    if axis is None:
-        return math.prod(shape)
-    axes = axis if isinstance(axis, (tuple, list)) else (axis,)
-    return math.prod(shape[a] for a in axes)
+    return math.prod(shape[a] for a in P._axes_set(shape, axis))
 
 
 def mean(x, axis=None, keepdims: bool = False) -> Tensor:
@@ -263,7 +260,7 @@ def squeeze(x, axis=None) -> Tensor:
     if axis is None:
         new = tuple(n for n in shape if n != 1)
     else:
-        axes = {a % len(shape) for a in (axis if isinstance(axis, (tuple, list)) else (axis,))}
+        axes = P._axes_set(shape, axis)
         for a in axes:
             if shape[a] != 1:
                 raise ValueError(f"squeeze: axis {a} of shape {shape} has length {shape[a]}, not 1")

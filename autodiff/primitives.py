@@ -10,6 +10,7 @@ broadcast shape.
 from __future__ import annotations
 
 import builtins
+import math
 
 import numpy as np
 
@@ -43,6 +44,11 @@ def reduced_shape(shape: tuple[int, ...], axis) -> tuple[int, ...]:
     """The shape a reduction over ``axis`` leaves with keepdims=False."""
     axes = _axes_set(shape, axis)
     return tuple(n for i, n in enumerate(shape) if i not in axes)
+
+
+def _unreduce(t, x, axis, keepdims):
+    """A reduction's output (or gradient) reshaped to keepdims form, so it broadcasts against x."""
+    return t if keepdims else reshape_p(t, shape=_kept_shape(x.shape, axis))
 
 
 def _axis(axis):
@@ -187,16 +193,12 @@ linear_p.aligned_error = True
 
 # ------------------------------------------------------------- reductions
 def _sum_rule(g, z, x, axis, keepdims):
-    if not keepdims:
-        g = reshape_p(g, shape=_kept_shape(x.shape, axis))
-    return broadcast_to_p(g, shape=x.shape)
+    return broadcast_to_p(_unreduce(g, x, axis, keepdims), shape=x.shape)
 
 
 def _extremum_rule(g, z, x, axis, keepdims):
     """Ties share the gradient equally (as PyTorch's amax/amin and JAX do)."""
-    if not keepdims:
-        kept = _kept_shape(x.shape, axis)
-        g, z = reshape_p(g, shape=kept), reshape_p(z, shape=kept)
+    g, z = _unreduce(g, x, axis, keepdims), _unreduce(z, x, axis, keepdims)
     hit = x == z
     count = astype_p(sum_p(hit, axis=axis, keepdims=True), dtype=g.dtype)
     return where_p(hit, g / count, 0)
@@ -210,6 +212,8 @@ max_p = defprim("max", lambda x, axis, keepdims: np.maximum.reduce(x, axis=_axis
 min_p = defprim("min", lambda x, axis, keepdims: np.minimum.reduce(x, axis=_axis(axis), keepdims=keepdims),
                 _extremum_rule)
 
+
+# ----------------------------------------------------------------- einsum
 def _einsum(*xs, spec):
     ins, out = spec
     return np.einsum(",".join(ins) + "->" + out, *xs, optimize=len(xs) > 2)
@@ -250,7 +254,7 @@ einsum_p = Primitive(_einsum, "einsum").defvjp_any(_einsum_rule)
 # the max, so logits of magnitude 1e4 neither overflow nor give NaN.
 def _shifted(x, axis):
     m = np.maximum.reduce(x, axis=axis, keepdims=True)
-    if not np.all(np.isfinite(m)):  # an all -inf slice: shifting by 0 there is exact
+    if not np.isfinite(m).all():  # an all -inf slice: shifting by 0 there is exact
         m = np.where(np.isfinite(m), m, 0)
     return x - m, m
 
@@ -263,10 +267,7 @@ def _logsumexp(x, axis, keepdims):
 
 
 def _logsumexp_rule(g, z, x, axis, keepdims):
-    if not keepdims:
-        kept = _kept_shape(x.shape, axis)
-        g, z = reshape_p(g, shape=kept), reshape_p(z, shape=kept)
-    return g * exp(x - z)
+    return _unreduce(g, x, axis, keepdims) * exp(x - _unreduce(z, x, axis, keepdims))
 
 
 def _softmax(x, axis):
@@ -295,8 +296,10 @@ reshape_p = defprim("reshape", lambda x, shape: np.reshape(x, shape),
                     lambda g, z, x, shape: reshape_p(g, shape=x.shape))
 transpose_p = defprim("transpose", lambda x, axes: np.transpose(x, axes),
                       lambda g, z, x, axes: transpose_p(g, axes=_inverse(axes)))
+
+
 def _broadcast_to(x, shape):
-    if np.prod(shape) <= 4096:  # a small copy beats np.broadcast_to's Python overhead
+    if math.prod(shape) <= 4096:  # a small copy beats np.broadcast_to's Python overhead
         out = np.empty(shape, dtype=np.result_type(x))
         out[...] = x
         return out
