@@ -170,6 +170,16 @@ def listing(*outputs: Tensor, inputs: list[Tensor] | None = None) -> Trace:
     return Trace(input_text, constants, equations, outs, nodes)
 
 
+def argument_names(f: Callable[..., Any], n: int) -> list[str]:
+    """Names for f's first n positional arguments: its parameter names, else arg0, arg1, ..."""
+    try:
+        params = [p for p in inspect.signature(f).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        params = []
+    return [params[k].name if k < len(params) else f"arg{k}" for k in range(n)]
+
+
 def trace(f: Callable[..., Any], *example_args: Any) -> Trace:
     """Run ``f`` on the example arguments and list the primitive ops it performs.
 
@@ -183,13 +193,8 @@ def trace(f: Callable[..., Any], *example_args: Any) -> Trace:
       %2:f64[] = exp %1
     outputs: %2
     """
-    try:
-        params = list(inspect.signature(f).parameters)
-    except (TypeError, ValueError):
-        params = []
     tensors = []
-    for k, a in enumerate(example_args):
-        name = params[k] if k < len(params) and not params[k].startswith("*") else f"arg{k}"
+    for a, name in zip(example_args, argument_names(f, len(example_args)), strict=True):
         if isinstance(a, Tensor):
             t = a if a.requires_grad else Tensor(a._data, requires_grad=a.dtype.kind == "f", name=a.name or name)
         else:

@@ -14,7 +14,6 @@ exp(x**2)
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +24,7 @@ import sympy as sp
 from . import functions as F
 from . import primitives as P
 from .engine import gradients
-from .graph import topo_order
+from .graph import argument_names, topo_order
 from .tensor import Tensor
 
 
@@ -325,12 +324,18 @@ class SympyCheck:
         return "\n".join(rows)
 
 
+def sympy_derivative(expr: Any, symbol: Any) -> Any:
+    """SymPy's derivative with DiracDelta terms (the derivatives of kinks) set to 0, the
+    engine's convention away from measure-zero points."""
+    return sp.diff(expr, symbol).replace(sp.DiracDelta, lambda *a: sp.Integer(0))
+
+
 def sympy_gradient(expr: Any, symbols: np.ndarray, values: dict) -> np.ndarray:
     """SymPy's gradient of ``expr`` with respect to each symbol of the object array
     ``symbols``, evaluated numerically at ``values`` (DiracDelta counts as 0)."""
     flat = list(np.asarray(symbols, dtype=object).reshape(-1))
     keys, vals = list(values), list(values.values())
-    grads = [sp.diff(expr, s).replace(sp.DiracDelta, lambda *a: sp.Integer(0)) for s in flat]
+    grads = [sympy_derivative(expr, s) for s in flat]
     fn = sp.lambdify(keys, grads, modules="numpy")
     return np.asarray(fn(*vals), dtype=np.float64).reshape(np.shape(symbols))
 
@@ -345,11 +350,7 @@ def check_against_sympy(f: Callable[..., Any], *args: Any, rtol: float = 1e-7, a
     SymPy check of sqrt(x**2 + exp(x**2))
       d/dx: max abs error ...
     """
-    try:
-        params = list(inspect.signature(f).parameters)
-    except (TypeError, ValueError):
-        params = []
-    names = [params[k] if k < len(params) and not params[k].startswith("*") else f"arg{k}" for k in range(len(args))]
+    names = argument_names(f, len(args))
     tensors = [Tensor(np.asarray(a._data if isinstance(a, Tensor) else a, dtype=np.float64),
                       requires_grad=True, name=n) for a, n in zip(args, names, strict=True)]
     out = f(*tensors)
@@ -384,4 +385,4 @@ def check_against_sympy(f: Callable[..., Any], *args: Any, rtol: float = 1e-7, a
 
 
 __all__ = ["FROM_SYMPY", "SympyCheck", "TO_SYMPY", "check_against_sympy", "from_sympy", "register_sympy",
-           "sympy_gradient", "to_object_array", "to_sympy"]
+           "sympy_derivative", "sympy_gradient", "to_object_array", "to_sympy"]

@@ -50,6 +50,11 @@ def _prepare(name: str, args: tuple, argnums: tuple[int, ...]) -> tuple[list, bo
     return args, plain
 
 
+def _zeros(inputs: list[Tensor]) -> list[Tensor]:
+    """The gradient of a function that does not depend on its inputs."""
+    return [Tensor._leaf(np.zeros(t.shape, dtype=t.dtype)) for t in inputs]
+
+
 def _value_and_grads(name: str, f: Callable, argnums: tuple[int, ...], args: tuple, kwargs: dict):
     wrapped, plain = _prepare(name, args, argnums)
     out = f(*wrapped, **kwargs)
@@ -61,7 +66,7 @@ def _value_and_grads(name: str, f: Callable, argnums: tuple[int, ...], args: tup
     if out.requires_grad:
         grads = gradients(out, inputs, create_graph=not plain)
     else:
-        grads = [Tensor._leaf(np.zeros(t.shape, dtype=t.dtype)) for t in inputs]
+        grads = _zeros(inputs)
     if plain:
         return out._data, [g._data for g in grads]
     return out, grads
@@ -124,7 +129,7 @@ def jacobian(f: Callable, argnums: int | tuple[int, ...] = 0) -> Callable:
                 seed[idx] = 1
                 rows = gradients(out, inputs, grad_outputs=[seed], create_graph=not plain)
             else:
-                rows = [Tensor._leaf(np.zeros(t.shape, dtype=t.dtype)) for t in inputs]
+                rows = _zeros(inputs)
             for column, row in zip(columns, rows, strict=True):
                 column.append(row)
         results = []
