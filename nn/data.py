@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from .init import make_rng
+
 
 def _lengths_match(name: str, X: Any, y: Any) -> None:
     if y is not None and len(X) != len(y):
@@ -31,7 +33,7 @@ class DataLoader:
         if batch_size <= 0:
             raise ValueError(f"DataLoader: batch_size must be positive, got {batch_size}")
         self.batch_size, self.shuffle, self.drop_last = batch_size, shuffle, drop_last
-        self.rng = rng if rng is not None else np.random.default_rng(seed)
+        self.rng = make_rng(seed, rng)
 
     def __len__(self) -> int:
         n = len(self.X)

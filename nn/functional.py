@@ -15,6 +15,8 @@ import numpy as np
 import autodiff as ad
 from autodiff import Tensor
 
+from .init import make_rng
+
 relu, sigmoid, tanh, softplus = ad.relu, ad.sigmoid, ad.tanh, ad.softplus
 leaky_relu, elu, relu6 = ad.leaky_relu, ad.elu, ad.relu6
 softmax, log_softmax = ad.softmax, ad.log_softmax
@@ -155,7 +157,7 @@ def dropout(x: Any, p: float, training: bool = True, rng: np.random.Generator | 
         raise ValueError(f"dropout: p must be in [0, 1), got {p}")
     if not training or p == 0.0:
         return x
-    rng = rng if rng is not None else np.random.default_rng()
+    rng = make_rng(rng=rng)
     keep = rng.random(np.shape(x)) >= p
     dtype = x.dtype if isinstance(x, Tensor) else np.asarray(x).dtype
     return ad.mul(x, (keep / (1.0 - p)).astype(dtype))

@@ -27,12 +27,17 @@ def _fans(shape: tuple[int, ...]) -> tuple[int, int]:
     return shape[0] * receptive, shape[1] * receptive
 
 
-def _rng(rng: np.random.Generator | None) -> np.random.Generator:
+def make_rng(seed: int | None = None, rng: np.random.Generator | None = None) -> np.random.Generator:
+    """The Generator to draw from: ``rng`` if given, else one seeded with ``seed``
+    (fresh entropy when both are None; never NumPy's global RNG)."""
+    if rng is not None and seed is not None:
+        raise ValueError("give either seed or rng, not both")
     if rng is None:
-        return np.random.default_rng()
+        return np.random.default_rng(seed)
     if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"init: rng must be a numpy.random.Generator, got {type(rng).__name__}")
+        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
     return rng
+
 
 
 def _dtype(dtype):
@@ -43,31 +48,31 @@ def glorot_uniform(shape, rng: np.random.Generator | None = None, gain: float = 
     """U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out)) (Glorot & Bengio, 2010)."""
     fan_in, fan_out = _fans(tuple(shape))
     limit = gain * np.sqrt(6.0 / (fan_in + fan_out))
-    return _rng(rng).uniform(-limit, limit, size=shape).astype(_dtype(dtype))
+    return make_rng(rng=rng).uniform(-limit, limit, size=shape).astype(_dtype(dtype))
 
 
 def glorot_normal(shape, rng: np.random.Generator | None = None, gain: float = 1.0, dtype=None) -> np.ndarray:
     """N(0, std²) with std = gain * sqrt(2 / (fan_in + fan_out))."""
     fan_in, fan_out = _fans(tuple(shape))
-    return (_rng(rng).standard_normal(shape) * gain * np.sqrt(2.0 / (fan_in + fan_out))).astype(_dtype(dtype))
+    return (make_rng(rng=rng).standard_normal(shape) * gain * np.sqrt(2.0 / (fan_in + fan_out))).astype(_dtype(dtype))
 
 
 def he_uniform(shape, rng: np.random.Generator | None = None, dtype=None) -> np.ndarray:
     """U(-a, a) with a = sqrt(6 / fan_in) (He et al., 2015; for ReLU)."""
     fan_in, _ = _fans(tuple(shape))
     limit = np.sqrt(6.0 / fan_in)
-    return _rng(rng).uniform(-limit, limit, size=shape).astype(_dtype(dtype))
+    return make_rng(rng=rng).uniform(-limit, limit, size=shape).astype(_dtype(dtype))
 
 
 def he_normal(shape, rng: np.random.Generator | None = None, dtype=None) -> np.ndarray:
     """N(0, 2 / fan_in)."""
     fan_in, _ = _fans(tuple(shape))
-    return (_rng(rng).standard_normal(shape) * np.sqrt(2.0 / fan_in)).astype(_dtype(dtype))
+    return (make_rng(rng=rng).standard_normal(shape) * np.sqrt(2.0 / fan_in)).astype(_dtype(dtype))
 
 
 def normal(shape, rng: np.random.Generator | None = None, std: float = 0.01, dtype=None) -> np.ndarray:
     """N(0, std²), the small random weights of the course's first networks."""
-    return (_rng(rng).standard_normal(shape) * std).astype(_dtype(dtype))
+    return (make_rng(rng=rng).standard_normal(shape) * std).astype(_dtype(dtype))
 
 
 def zeros(shape, rng: np.random.Generator | None = None, dtype=None) -> np.ndarray:

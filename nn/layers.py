@@ -16,18 +16,8 @@ from autodiff import Tensor
 
 from . import functional as F
 from . import init as init_
+from .init import make_rng
 from .module import Module, Parameter
-
-
-def make_rng(seed: int | None = None, rng: np.random.Generator | None = None) -> np.random.Generator:
-    """The Generator to draw from: ``rng`` if given, else one seeded with ``seed``."""
-    if rng is not None and seed is not None:
-        raise ValueError("give either seed or rng, not both")
-    if rng is not None:
-        if not isinstance(rng, np.random.Generator):
-            raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
-        return rng
-    return np.random.default_rng(seed)
 
 
 class Linear(Module):

@@ -11,7 +11,7 @@ import numpy as np
 
 from autodiff import Tensor, no_grad
 
-from .data import DataLoader
+from .data import DataLoader, _lengths_match
 from .layers import ReLU, Sequential
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss
 from .module import Module
@@ -219,8 +219,7 @@ def fit(model: Module, loss_fn: Any, optimizer: Any, X: Any, y: Any, epochs: int
     """
     X = np.asarray(X)
     y = np.asarray(y)
-    if len(X) != len(y):
-        raise ValueError(f"fit: X has {len(X)} samples but y has {len(y)}")
+    _lengths_match("fit", X, y)
     if validation_data is not None and len(validation_data[0]) != len(validation_data[1]):
         raise ValueError(f"fit: validation X has {len(validation_data[0])} samples but y has "
                          f"{len(validation_data[1])}")

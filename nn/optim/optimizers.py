@@ -48,6 +48,11 @@ class Optimizer:
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any]) -> None:
         raise NotImplementedError
 
+    def _l2(self, g: np.ndarray, p: np.ndarray) -> np.ndarray:
+        """g + λp: PyTorch's (coupled) weight_decay."""
+        wd = self.hyper["weight_decay"]
+        return g + wd * p if wd else g
+
     def state_dict(self) -> dict[str, Any]:
         """Hyperparameters and per-parameter state (copies)."""
         return {"lr": self.lr, "hyper": dict(self.hyper), "steps": self.steps,
@@ -81,8 +86,7 @@ class SGD(Optimizer):
 
     def _update(self, p, g, state):
         h = self.hyper
-        if h["weight_decay"]:
-            g = g + h["weight_decay"] * p
+        g = self._l2(g, p)
         if h["momentum"]:
             buf = state.get("momentum_buffer")
             if buf is None:
@@ -108,8 +112,7 @@ class Adagrad(Optimizer):
             state["sum"] = np.full_like(p, h["initial_accumulator_value"])
             state["step"] = 0
         state["step"] += 1
-        if h["weight_decay"]:
-            g = g + h["weight_decay"] * p
+        g = self._l2(g, p)
         clr = self.lr / (1 + (state["step"] - 1) * h["lr_decay"])
         state["sum"] += g * g
         p -= clr * g / (np.sqrt(state["sum"]) + h["eps"])
@@ -131,8 +134,7 @@ class RMSprop(Optimizer):
                 state["momentum_buffer"] = np.zeros_like(p)
             if h["centered"]:
                 state["grad_avg"] = np.zeros_like(p)
-        if h["weight_decay"]:
-            g = g + h["weight_decay"] * p
+        g = self._l2(g, p)
         v = state["square_avg"]
         v *= h["alpha"]
         v += (1 - h["alpha"]) * g * g
@@ -173,11 +175,10 @@ class Adam(Optimizer):
                 state["max_exp_avg_sq"] = np.zeros_like(p)
         state["step"] += 1
         t = state["step"]
-        if h["weight_decay"]:
-            if self.decoupled:
-                p *= 1 - self.lr * h["weight_decay"]
-            else:
-                g = g + h["weight_decay"] * p
+        if self.decoupled:
+            p *= 1 - self.lr * h["weight_decay"]
+        else:
+            g = self._l2(g, p)
         m, v = state["exp_avg"], state["exp_avg_sq"]
         m *= b1
         m += (1 - b1) * g
