@@ -1,7 +1,10 @@
 """The course's small problems as seeded generators, and loaders for scikit-learn's
-digits and breast-cancer sets (these need the ``datasets`` extra)."""
+digits and breast-cancer sets and for MNIST (these need the ``datasets`` extra)."""
 
 from __future__ import annotations
+
+import os
+from pathlib import Path
 
 import numpy as np
 
@@ -120,3 +123,58 @@ def load_breast_cancer(test_size: float = 0.2, seed: int = 0, standardize: bool 
         mu, sd = X_train.mean(axis=0), X_train.std(axis=0)
         X_train, X_test = (X_train - mu) / sd, (X_test - mu) / sd
     return X_train, X_test, y_train, y_test
+
+
+MNIST_KEYS = ("x_train", "y_train", "x_test", "y_test")
+MNIST_TRAIN = 60000  # OpenML's mnist_784 lists the 60,000 training images first, then the 10,000 test images
+
+
+def default_cache_dir() -> Path:
+    """Where downloaded data sets are kept: ``$CHAINRULE_DATA`` or ``~/.cache/chainrule``."""
+    return Path(os.environ.get("CHAINRULE_DATA", Path.home() / ".cache" / "chainrule"))
+
+
+def _read_mnist_npz(path: Path) -> tuple[np.ndarray, ...]:
+    with np.load(path, allow_pickle=False) as data:
+        missing = [k for k in MNIST_KEYS if k not in data.files]
+        if missing:
+            raise ValueError(f"load_mnist: {path} lacks {missing}; an MNIST .npz holds {list(MNIST_KEYS)}")
+        arrays = tuple(data[k] for k in MNIST_KEYS)
+    for name, x, y in (("train", arrays[0], arrays[1]), ("test", arrays[2], arrays[3])):
+        if x.dtype != np.uint8 or x.ndim != 3 or x.shape[1:] != (28, 28) or y.shape != (len(x),):
+            raise ValueError(f"load_mnist: {path}: x_{name} must be uint8 of shape (n, 28, 28) with y_{name} of "
+                             f"shape (n,), got {x.dtype} {x.shape} and {y.shape}")
+    return arrays
+
+
+def _fetch_mnist(path: Path) -> None:
+    """Download MNIST with scikit-learn's ``fetch_openml`` and store it as a compressed .npz."""
+    X, y = _sklearn("load_mnist").fetch_openml("mnist_784", version=1, return_X_y=True, as_frame=False,
+                                               data_home=str(path.parent / "openml"), parser="liac-arff")
+    X = np.asarray(X, dtype=np.uint8).reshape(-1, 28, 28)
+    y = np.asarray(y).astype(np.uint8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.npz")
+    n = MNIST_TRAIN
+    np.savez_compressed(tmp, x_train=X[:n], y_train=y[:n], x_test=X[n:], y_test=y[n:])
+    os.replace(tmp, path)
+
+
+def load_mnist(cache_dir: str | Path | None = None, download: bool = True,
+               scale: bool = True) -> tuple[np.ndarray, ...]:
+    """MNIST's 60,000 training and 10,000 test digits as (X_train, X_test, y_train, y_test),
+    images flattened to 784 columns (float32 in [0, 1] with ``scale``, else uint8).
+
+    Read from ``<cache_dir>/mnist.npz`` (keys x_train, y_train, x_test, y_test: the
+    format Keras uses); when that file is missing and ``download`` is true it is fetched
+    once with scikit-learn's ``fetch_openml`` (the ``datasets`` extra) and written there.
+    ``cache_dir`` defaults to :func:`default_cache_dir`.
+    """
+    path = Path(cache_dir if cache_dir is not None else default_cache_dir()) / "mnist.npz"
+    if not path.exists():
+        if not download:
+            raise FileNotFoundError(f"load_mnist: {path} does not exist and download=False")
+        _fetch_mnist(path)
+    x_train, y_train, x_test, y_test = _read_mnist_npz(path)
+    flat = (lambda x: x.reshape(len(x), -1).astype(np.float32) / 255) if scale else (lambda x: x.reshape(len(x), -1))
+    return flat(x_train), flat(x_test), y_train.astype(np.int64), y_test.astype(np.int64)

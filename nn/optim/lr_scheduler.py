@@ -97,3 +97,48 @@ class InverseTimeLR(LRScheduler):
 
     def lr_at(self, t: int) -> float:
         return self.base_lr / (1 + self.decay * t)
+
+
+class _DecayFromStartToEnd(LRScheduler):
+    """The course's parametrisation: from ``start`` at epoch 0 to ``end`` at epoch
+    ``epochs``, then held at ``end`` (the optimizer's own lr is replaced by ``start``)."""
+
+    def __init__(self, optimizer: Optimizer, start: float, end: float, epochs: int) -> None:
+        name = type(self).__name__
+        if not isinstance(epochs, int) or epochs <= 0:
+            raise ValueError(f"{name}: epochs must be a positive integer, got {epochs}")
+        if start < 0 or end < 0:
+            raise ValueError(f"{name}: learning rates must be non-negative, got start={start}, end={end}")
+        self.start, self.end, self.epochs = float(start), float(end), epochs
+        super().__init__(optimizer)
+
+    def fraction(self, t: int) -> float:
+        """How far along the schedule step t is, in [0, 1]."""
+        return min(t, self.epochs) / self.epochs
+
+
+class LinearDecayLR(_DecayFromStartToEnd):
+    """lr = start + (end − start) · min(t, N) / N: a straight line from start to end over N epochs.
+
+    >>> import autodiff as ad, numpy as np
+    >>> from nn.optim import SGD
+    >>> opt = SGD([ad.Tensor(np.zeros(1), requires_grad=True)], lr=0.1)
+    >>> s = LinearDecayLR(opt, start=0.1, end=0.01, epochs=3)
+    >>> [round(opt.lr, 4) for _ in range(4) if s.step() is None]
+    [0.07, 0.04, 0.01, 0.01]
+    """
+
+    def lr_at(self, t: int) -> float:
+        return self.start + (self.end - self.start) * self.fraction(t)
+
+
+class ExponentialDecayLR(_DecayFromStartToEnd):
+    """lr = start · (end / start)^(min(t, N) / N): a constant factor per epoch, from start to end over N epochs."""
+
+    def __init__(self, optimizer: Optimizer, start: float, end: float, epochs: int) -> None:
+        if start <= 0 or end <= 0:
+            raise ValueError(f"ExponentialDecayLR: start and end must be positive, got start={start}, end={end}")
+        super().__init__(optimizer, start, end, epochs)
+
+    def lr_at(self, t: int) -> float:
+        return self.start * (self.end / self.start) ** self.fraction(t)
