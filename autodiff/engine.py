@@ -113,7 +113,9 @@ def _propagate(roots, seeds, create_graph: bool, targets: dict | None) -> None:
                 elif not parents or node._retain:
                     _accumulate(node, g, raw)
                 if parents:
-                    prim, saved, rules = node.prim, node.saved, node.prim.rules
+                    prim, saved = node.prim, node.saved
+                    # a user's rules take Tensors: Primitive.vjp wraps them (see Primitive._vjp_on_tensors)
+                    rules = prim.rules if prim.raw_rules or not raw else ()
                     out, inputs = (node._data, [p._data for p in parents]) if raw else (node, parents)
             for i, p in enumerate(parents):
                 if not p.requires_grad:

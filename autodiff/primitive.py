@@ -9,10 +9,12 @@ engine hands them ndarrays (every primitive then just evaluates NumPy), with
 
 from __future__ import annotations
 
+import inspect
 import math
 import os
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -60,14 +62,23 @@ class Primitive:
     """A differentiable operation: ``forward`` on ndarrays plus one VJP rule per input.
 
     A rule has the signature ``rule(g, out, *inputs, **params)`` and returns the
-    gradient for its input, written in Tensor operations (so it also runs on ndarrays).
+    gradient for its input, written in Tensor operations, so it is differentiable
+    again and serves every order. A user's rule always receives Tensors (NumPy
+    functions applied to them dispatch to autodiff's own); the built-in table's rules
+    also accept plain ndarrays, which is how a first-order backward stays cheap.
+
+    Besides the rules, a primitive carries what its proof and its documentation need
+    (see :func:`defprim`): ``sympy``/``sympy_array`` (its SymPy form) or ``no_sympy``
+    (why it has none), ``sample`` (how to draw test inputs inside its domain),
+    ``smooth`` (whether second derivatives are checked) and ``conventions``.
 
     >>> cube = Primitive(lambda x: x ** 3, "cube")
     >>> cube.defvjp(lambda g, out, x: g * 3 * x ** 2)  # doctest: +ELLIPSIS
     <primitive cube>
     """
 
-    __slots__ = ("name", "forward", "rules", "rule_any", "aligned_error")
+    __slots__ = ("name", "forward", "rules", "rule_any", "aligned_error", "raw_rules", "sympy", "sympy_array",
+                 "no_sympy", "sample", "smooth", "conventions")
 
     def __init__(self, forward: Callable[..., Any], name: str | None = None) -> None:
         self.forward = forward
@@ -75,6 +86,13 @@ class Primitive:
         self.rules: tuple[Rule | None, ...] = ()
         self.rule_any: Callable[..., Any] | None = None
         self.aligned_error = False
+        self.raw_rules = False  # True only for the built-in table (rules that also run on ndarrays)
+        self.sympy: Callable[..., Any] | None = None
+        self.sympy_array: Callable[..., Any] | None = None
+        self.no_sympy: str | None = None
+        self.sample: Callable[..., Any] | None = None
+        self.smooth = True
+        self.conventions = ""
 
     def defvjp(self, *rules: Rule | None) -> Primitive:
         """Set the derivative rules, one per positional input (``None``: not differentiable)."""
@@ -86,8 +104,23 @@ class Primitive:
         self.rules, self.rule_any = (), rule
         return self
 
+    def defsympy(self, form: Callable[..., Any] | None = None, *, array: Callable[..., Any] | None = None) -> Primitive:
+        """Say what the primitive is in SymPy, for ``to_sympy`` and its proof.
+
+        ``form(sp, *scalars, **params)`` builds the SymPy expression of one element of an
+        elementwise primitive (``sp`` is the sympy module); ``array(sp, *arrays, **params)``
+        maps object arrays of SymPy expressions to an object array, for any other shape.
+
+        >>> import numpy as np
+        >>> cube = Primitive(lambda x: x ** 3, "cube").defsympy(lambda sp, x: x ** 3)
+        """
+        self.sympy, self.sympy_array = form, array
+        return self
+
     def vjp(self, i: int, g: Any, out: Any, inputs: list, params: dict) -> Any:
         """The gradient flowing to input ``i`` given the output's gradient ``g``."""
+        if state.raw and not self.raw_rules:
+            return self._vjp_on_tensors(i, g, out, inputs, params)
         if self.rule_any is not None:
             return self.rule_any(i, g, out, *inputs, **params)
         rule = self.rules[i] if i < len(self.rules) else None
@@ -97,6 +130,16 @@ class Primitive:
                 f"(define one with {self.name}.defvjp(...))"
             )
         return rule(g, out, *inputs, **params)
+
+    def _vjp_on_tensors(self, i: int, g: Any, out: Any, inputs: list, params: dict) -> Any:
+        """A user's rule during a plain backward: Tensors in (recording nothing), an ndarray out,
+        so the same rule text behaves alike at first order and under ``create_graph``."""
+        state.raw = False
+        try:
+            r = self.vjp(i, Tensor._leaf(np.asarray(g)), Tensor._leaf(out), [Tensor._leaf(x) for x in inputs], params)
+        finally:
+            state.raw = True
+        return r._data if isinstance(r, Tensor) else np.asarray(r)
 
     def __repr__(self) -> str:
         return f"<primitive {self.name}>"
@@ -145,8 +188,12 @@ class Primitive:
         return type(error)(f"{text}: {error}")
 
 
-def primitive(forward: Callable[..., Any]) -> Primitive:
+def primitive(forward: Callable[..., Any] | None = None, *, name: str | None = None) -> Any:
     """Turn a NumPy function into a differentiable primitive; add rules with ``.defvjp``.
+
+    The rules receive Tensors and may use anything that works on Tensors (autodiff's
+    functions, Tensor methods, NumPy functions that dispatch to autodiff); they then
+    give the same answer at every order. The name may not be a built-in primitive's.
 
     >>> @primitive
     ... def cube(x):
@@ -154,7 +201,102 @@ def primitive(forward: Callable[..., Any]) -> Primitive:
     >>> cube.defvjp(lambda g, out, x: g * 3 * x ** 2)  # doctest: +ELLIPSIS
     <primitive cube>
     """
-    return Primitive(forward)
+    if forward is None:
+        return lambda f: primitive(f, name=name)
+    prim = Primitive(forward, name)
+    if prim.name in REGISTRY:
+        raise ValueError(
+            f"primitive: the name {prim.name!r} belongs to the built-in primitive autodiff.{prim.name}; "
+            f"choose another (e.g. primitive(f, name='my_{prim.name}'))"
+        )
+    return prim
+
+
+# ------------------------------------------------------------------ the registry
+@dataclass(frozen=True)
+class Composite:
+    """A registered function built from primitives (no derivative code of its own);
+    the registry lists it so that the same proof checks it end to end."""
+
+    fn: Callable[..., Any]
+    name: str
+    sample: Callable[..., Any] | None
+    smooth: bool
+    conventions: str
+
+    def __call__(self, *args: Any, **params: Any) -> Any:
+        return self.fn(*args, **params)
+
+    def __repr__(self) -> str:
+        return f"<composite {self.name}>"
+
+
+REGISTRY: dict[str, Primitive | Composite] = {}
+"""Every built-in primitive and composite, by name: the one list every check, the SymPy
+bridge, the strategies, the CLI and the docs enumerate."""
+
+
+def register(entry: Primitive | Composite) -> None:
+    """Add a built-in entry to the registry; a name may be registered once."""
+    if entry.name in REGISTRY:
+        raise ValueError(f"register: a primitive or composite named {entry.name!r} is already registered")
+    REGISTRY[entry.name] = entry
+
+
+def defprim(name: str, forward: Callable[..., Any], *rules: Rule | None, any_rule: Callable[..., Any] | None = None,
+            sympy: Callable[..., Any] | None = None, sympy_array: Callable[..., Any] | None = None,
+            no_sympy: str | None = None, sample: Callable[..., Any] | None = None, smooth: bool = True,
+            conventions: str = "", doc: str = "", aligned_error: bool = False) -> Primitive:
+    """Define and register a built-in primitive: its NumPy forward, one derivative rule
+    per input (or ``any_rule(i, g, out, *inputs, **params)`` for a variadic one), its
+    SymPy form (``sympy``/``sympy_array``) or the reason it has none (``no_sympy``), the
+    ``sample`` that draws test cases inside its domain (``autodiff.sampling``), whether it
+    is ``smooth`` there (second order is checked), its ``conventions`` at kinks, and
+    ``doc``: what it computes and its derivative, shown by ``help()``."""
+    prim = Primitive(forward, name)
+    if any_rule is not None:
+        prim.defvjp_any(any_rule)
+    else:
+        prim.defvjp(*rules)
+    prim.defsympy(sympy, array=sympy_array)
+    prim.raw_rules, prim.aligned_error = True, aligned_error
+    prim.no_sympy, prim.sample, prim.smooth, prim.conventions = no_sympy, sample, smooth, conventions
+    _document(prim, doc)
+    register(prim)
+    return prim
+
+
+def composite(sample: Callable[..., Any] | None = None, smooth: bool = True, conventions: str = "",
+              name: str | None = None) -> Callable[[Callable[..., Any]], Any]:
+    """Register a function of functions.py as a composite (returned unchanged, so it
+    costs nothing per call) with the ``sample``, smoothness and conventions its proof uses."""
+
+    def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
+        register(Composite(fn, name or fn.__name__, sample, smooth, conventions))
+        return fn
+
+    return wrap
+
+
+def _document(prim: Primitive, doc: str) -> None:
+    """Give the primitive its own class, so ``help(prim)`` shows its formula and
+    ``inspect.signature(prim)`` its real parameters."""
+    text = doc.strip() or f"The primitive {prim.name}."
+    if prim.conventions:
+        text += "\n\nConventions: " + prim.conventions
+    cls = type(prim.name, (Primitive,), {"__slots__": (), "__doc__": text, "__module__": "autodiff",
+                                         "__signature__": _signature(prim)})
+    prim.__class__ = cls
+
+
+def _signature(prim: Primitive) -> inspect.Signature | None:
+    """The parameters after ``(g, out)`` of the first rule (they name the inputs and params)."""
+    rule, skip = (prim.rule_any, 3) if prim.rule_any is not None else (next((r for r in prim.rules if r), None), 2)
+    try:
+        params = list(inspect.signature(rule).parameters.values())  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return inspect.Signature(params[skip:])
 
 
 # ------------------------------------------------------------------ anomalies

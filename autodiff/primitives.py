@@ -1,4 +1,6 @@
-"""THE table: every primitive's NumPy forward beside its derivative rules.
+"""THE table: every primitive's NumPy forward beside its derivative rules, its SymPy
+form, where it is tested and what it computes (``defprim`` registers each once; the
+shape-changing primitives continue in ``primitives_array.py``).
 
 Each rule reads ``rule(g, z, *inputs, **params)``: ``g`` is the gradient of the
 output ``z``. Rules use only Tensor operations (and therefore also run on plain
@@ -9,18 +11,11 @@ broadcast shape.
 
 from __future__ import annotations
 
-import builtins
-import math
-
 import numpy as np
 
-from .primitive import Primitive
+from .primitive import defprim
+from .sampling import Case, elementwise, separated
 from .tensor import Tensor
-
-
-def defprim(name: str, forward, *rules) -> Primitive:
-    """Create a primitive named ``name`` with one derivative rule per input."""
-    return Primitive(forward, name).defvjp(*rules)
 
 
 # ----------------------------------------------------------------- helpers
@@ -90,24 +85,36 @@ def sum_to(g, shape: tuple[int, ...]):
 
 
 # ----------------------------------------------------------- arithmetic
+ANY = elementwise(arity=2)
 add = defprim("add", np.add,
               lambda g, z, x, y: g,
-              lambda g, z, x, y: g)
+              lambda g, z, x, y: g,
+              sympy=lambda sp, x, y: x + y, sample=ANY, doc="x + y.  d/dx = 1, d/dy = 1")
 sub = defprim("sub", np.subtract,
               lambda g, z, x, y: g,
-              lambda g, z, x, y: -g)
+              lambda g, z, x, y: -g,
+              sympy=lambda sp, x, y: x - y, sample=ANY, doc="x - y.  d/dx = 1, d/dy = -1")
 mul = defprim("mul", np.multiply,
               lambda g, z, x, y: g * y,
-              lambda g, z, x, y: g * x)
+              lambda g, z, x, y: g * x,
+              sympy=lambda sp, x, y: x * y, sample=ANY, doc="x * y.  d/dx = y, d/dy = x")
 div = defprim("div", np.true_divide,
               lambda g, z, x, y: g / y,
-              lambda g, z, x, y: -g * z / y)
+              lambda g, z, x, y: -g * z / y,
+              sympy=lambda sp, x, y: x / y, sample=elementwise(bounds=[(-3, 3), (0.5, 3)]),
+              doc="x / y.  d/dx = 1/y, d/dy = -x/y²")
 neg = defprim("neg", np.negative,
-              lambda g, z, x: -g)
+              lambda g, z, x: -g,
+              sympy=lambda sp, x: -x, sample=elementwise(), doc="-x.  d/dx = -1")
+
+
 pow = defprim("pow", np.power,  # noqa: A001  (the table's name for x ** y)
               lambda g, z, x, y: g * y * x ** (y - 1),
               # d/dy x**y = x**y log x; log(1) at x == 0 keeps 0**y's gradient finite
-              lambda g, z, x, y: g * z * log(where_p(x == 0, 1, x)))
+              lambda g, z, x, y: g * z * log(where_p(x == 0, 1, x)),
+              sympy=lambda sp, x, y: x ** y, sample=elementwise(bounds=[(0.2, 3), (-2, 2)]),
+              doc="x ** y.  d/dx = y·x^(y-1), d/dy = x^y·log(x)")
+
 
 # ---------------------------------------------------------- elementwise
 def _sigmoid(x):
@@ -115,33 +122,73 @@ def _sigmoid(x):
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
 
 
-exp = defprim("exp", np.exp, lambda g, z, x: g * z)
-log = defprim("log", np.log, lambda g, z, x: g / x)
-log1p = defprim("log1p", np.log1p, lambda g, z, x: g / (1 + x))
-sqrt = defprim("sqrt", np.sqrt, lambda g, z, x: g / (2 * z))
-sin = defprim("sin", np.sin, lambda g, z, x: g * cos(x))
-cos = defprim("cos", np.cos, lambda g, z, x: -g * sin(x))
-tan = defprim("tan", np.tan, lambda g, z, x: g * (1 + z * z))
-tanh = defprim("tanh", np.tanh, lambda g, z, x: g * (1 - z * z))
-sigmoid = defprim("sigmoid", _sigmoid, lambda g, z, x: g * (z * (1 - z)))
-softplus = defprim("softplus", lambda x: np.logaddexp(0, x), lambda g, z, x: g * sigmoid(x))
+exp = defprim("exp", np.exp, lambda g, z, x: g * z,
+              sympy=lambda sp, x: sp.exp(x), sample=elementwise(), doc="eˣ.  d/dx = eˣ")
+log = defprim("log", np.log, lambda g, z, x: g / x,
+              sympy=lambda sp, x: sp.log(x), sample=elementwise(0.1, 5), doc="Natural logarithm (x > 0).  d/dx = 1/x")
+log1p = defprim("log1p", np.log1p, lambda g, z, x: g / (1 + x),
+                sympy=lambda sp, x: sp.log(1 + x), sample=elementwise(-0.9, 5),
+                doc="log(1 + x), accurate for small x (x > -1).  d/dx = 1/(1 + x)")
+sqrt = defprim("sqrt", np.sqrt, lambda g, z, x: g / (2 * z),
+               sympy=lambda sp, x: sp.sqrt(x), sample=elementwise(0.1, 5), doc="√x (x ≥ 0).  d/dx = 1/(2√x)")
+sin = defprim("sin", np.sin, lambda g, z, x: g * cos(x),
+              sympy=lambda sp, x: sp.sin(x), sample=elementwise(-4, 4), doc="sin x.  d/dx = cos x")
+cos = defprim("cos", np.cos, lambda g, z, x: -g * sin(x),
+              sympy=lambda sp, x: sp.cos(x), sample=elementwise(-4, 4), doc="cos x.  d/dx = -sin x")
+tan = defprim("tan", np.tan, lambda g, z, x: g * (1 + z * z),
+              sympy=lambda sp, x: sp.tan(x), sample=elementwise(-1.2, 1.2), doc="tan x.  d/dx = 1 + tan² x")
+tanh = defprim("tanh", np.tanh, lambda g, z, x: g * (1 - z * z),
+               sympy=lambda sp, x: sp.tanh(x), sample=elementwise(-4, 4), doc="tanh x.  d/dx = 1 - tanh² x")
+sigmoid = defprim("sigmoid", _sigmoid, lambda g, z, x: g * (z * (1 - z)),
+                  sympy=lambda sp, x: 1 / (1 + sp.exp(-x)), sample=elementwise(-6, 6),
+                  doc="1 / (1 + e⁻ˣ), stable for |x| = 1e4.  d/dx = σ(x)(1 - σ(x))")
+softplus = defprim("softplus", lambda x: np.logaddexp(0, x), lambda g, z, x: g * sigmoid(x),
+                   sympy=lambda sp, x: sp.log(1 + sp.exp(x)), sample=elementwise(-6, 6),
+                   doc="log(1 + eˣ), stable for large |x|.  d/dx = σ(x)")
 # kinks: relu'(0) = 0, abs'(0) = 0, ties of maximum/minimum split the gradient.
 # relu multiplies by its mask: 15x faster than a select on a random mask, and the
 # mask is constant, so the rule stays differentiable.
-relu = defprim("relu", lambda x: np.maximum(x, 0), lambda g, z, x: g * (x > 0))
-abs = defprim("abs", np.abs, lambda g, z, x: g * _sign(x))  # noqa: A001
+relu = defprim("relu", lambda x: np.maximum(x, 0), lambda g, z, x: g * (x > 0),
+               sympy=lambda sp, x: x * sp.Heaviside(x, 0), sample=elementwise(kinks=(0,)),
+               conventions="relu'(0) = 0", doc="max(x, 0).  d/dx = 1 for x > 0, else 0")
+abs = defprim("abs", np.abs, lambda g, z, x: g * _sign(x),  # noqa: A001
+              sympy=lambda sp, x: sp.Abs(x), sample=elementwise(kinks=(0,)),
+              conventions="abs'(0) = 0", doc="|x|.  d/dx = sign(x)")
+
+
+def _tie_apart(draw, dtype) -> Case:
+    x, y = elementwise(arity=2)(draw, dtype).args
+    x, y = separated(x, y)
+    return Case([x.astype(dtype), y.astype(dtype)])
+
+
+_TIES = "ties (x == y) split the gradient 0.5/0.5"
 maximum = defprim("maximum", np.maximum,
                   lambda g, z, x, y: where_p(x > y, g, where_p(x == y, g * 0.5, 0)),
-                  lambda g, z, x, y: where_p(y > x, g, where_p(x == y, g * 0.5, 0)))
+                  lambda g, z, x, y: where_p(y > x, g, where_p(x == y, g * 0.5, 0)),
+                  sympy=lambda sp, x, y: sp.Max(x, y), sample=_tie_apart, conventions=_TIES,
+                  doc="Elementwise max(x, y).  d/dx = 1 where x > y, 0 where x < y")
 minimum = defprim("minimum", np.minimum,
                   lambda g, z, x, y: where_p(x < y, g, where_p(x == y, g * 0.5, 0)),
-                  lambda g, z, x, y: where_p(y < x, g, where_p(x == y, g * 0.5, 0)))
+                  lambda g, z, x, y: where_p(y < x, g, where_p(x == y, g * 0.5, 0)),
+                  sympy=lambda sp, x, y: sp.Min(x, y), sample=_tie_apart, conventions=_TIES,
+                  doc="Elementwise min(x, y).  d/dx = 1 where x < y, 0 where x > y")
+
+
+def _where_case(draw, dtype) -> Case:
+    sc, sa, sb = draw.shapes(3)
+    return Case([draw.booleans(sc), draw.floats(sa, -3, 3, dtype), draw.floats(sb, -3, 3, dtype)])
+
+
 # The branch not taken receives an exact zero (a select, not a product), so a
 # NaN/inf in g never leaks into it; see functions.where for the double-where idiom.
 where_p = defprim("where", np.where,
                   None,
                   lambda g, z, c, a, b: where_p(c, g, 0),
-                  lambda g, z, c, a, b: where_p(c, 0, g))
+                  lambda g, z, c, a, b: where_p(c, 0, g),
+                  sympy_array=lambda sp, c, a, b: np.where(np.asarray(c, dtype=bool), a, b).astype(object),
+                  sample=_where_case, conventions="the branch not taken gets an exact 0 (NaN does not leak)",
+                  doc="a where cond else b.  d/da = cond, d/db = not cond; cond is not differentiable")
 
 
 def _clip_rule(g, z, x, lo, hi):
@@ -149,197 +196,49 @@ def _clip_rule(g, z, x, lo, hi):
     return where_p(inside, g, 0)
 
 
-clip_p = defprim("clip", lambda x, lo, hi: np.clip(x, lo, hi), _clip_rule)
+def _clip_sympy(sp, x, lo, hi):
+    pieces = ([(lo, x < lo)] if lo is not None else []) + ([(hi, x > hi)] if hi is not None else [])
+    return sp.Piecewise(*pieces, (x, True))
+
+
+def _clip_case(draw, dtype) -> Case:
+    lo, hi = draw.choice([(-1.0, 1.0), (None, 0.5), (-0.5, None)])
+    (x,) = elementwise(kinks=[k for k in (lo, hi) if k is not None])(draw, dtype).args
+    return Case([x], {"lo": lo, "hi": hi})
+
+
+clip_p = defprim("clip", lambda x, lo, hi: np.clip(x, lo, hi), _clip_rule,
+                 sympy=_clip_sympy, sample=_clip_case, conventions="the gradient passes where lo <= x <= hi (as "
+                 "torch.clamp)", doc="x limited to [lo, hi].  d/dx = 1 inside, 0 outside")
+
+
+def _astype_case(draw, dtype) -> Case:
+    (x,) = elementwise()(draw, dtype).args
+    return Case([x], {"dtype": np.dtype(draw.choice([np.float32, np.float64]))})
+
+
 astype_p = defprim("astype", lambda x, dtype: x.astype(dtype),
-                   lambda g, z, x, dtype: astype_p(g, dtype=x.dtype))
-
-# ---------------------------------------------------------- linear algebra
-def _matmul_gx(g, z, x, y):
-    if x.ndim == 1 and y.ndim == 1:
-        return g * y
-    if y.ndim == 1:
-        return _expand(g, -1) * y
-    if x.ndim == 1:
-        return _drop(_expand(g, -2) @ _swap(y), -2)
-    return g @ _swap(y)
+                   lambda g, z, x, dtype: astype_p(g, dtype=x.dtype),
+                   sympy=lambda sp, x, dtype: x, sample=_astype_case,
+                   doc="x cast to another dtype.  The gradient is cast back to x's dtype")
 
 
-def _matmul_gy(g, z, x, y):
-    if x.ndim == 1 and y.ndim == 1:
-        return g * x
-    if x.ndim == 1:
-        return _expand(x, -1) * _expand(g, -2)
-    if y.ndim == 1:
-        return _drop(_swap(x) @ _expand(g, -1), -1)
-    return _swap(x) @ g
-
-
-matmul = defprim("matmul", np.matmul, _matmul_gx, _matmul_gy)
-matmul.aligned_error = True
-
-
-def _linear_gw(g, z, x, w, b):
-    """x.T @ g with every leading (batch) axis of x folded into the rows."""
-    return _swap(reshape_p(x, shape=(-1, w.shape[0]))) @ reshape_p(g, shape=(-1, w.shape[1]))
-
-
-# The affine map of a dense layer as one node (PyTorch's F.linear); b's gradient is g,
-# summed over the batch by the engine.
-linear_p = defprim("linear", lambda x, w, b: np.matmul(x, w) + b,
-                   lambda g, z, x, w, b: g @ _swap(w),
-                   _linear_gw,
-                   lambda g, z, x, w, b: g)
-linear_p.aligned_error = True
-
-# ------------------------------------------------------------- reductions
-def _sum_rule(g, z, x, axis, keepdims):
-    return broadcast_to_p(_unreduce(g, x, axis, keepdims), shape=x.shape)
-
-
-def _extremum_rule(g, z, x, axis, keepdims):
-    """Ties share the gradient equally (as PyTorch's amax/amin and JAX do)."""
-    g, z = _unreduce(g, x, axis, keepdims), _unreduce(z, x, axis, keepdims)
-    hit = x == z
-    count = astype_p(sum_p(hit, axis=axis, keepdims=True), dtype=g.dtype)
-    return where_p(hit, g / count, 0)
-
-
-# ufunc.reduce rather than np.sum/np.max: the same result without NumPy's Python wrapper (2x faster
-# on small arrays, where per-op cost is what counts)
-sum_p = defprim("sum", lambda x, axis, keepdims: np.add.reduce(x, axis=_axis(axis), keepdims=keepdims), _sum_rule)
-max_p = defprim("max", lambda x, axis, keepdims: np.maximum.reduce(x, axis=_axis(axis), keepdims=keepdims),
-                _extremum_rule)
-min_p = defprim("min", lambda x, axis, keepdims: np.minimum.reduce(x, axis=_axis(axis), keepdims=keepdims),
-                _extremum_rule)
-
-
-# ----------------------------------------------------------------- einsum
-def _einsum(*xs, spec):
-    ins, out = spec
-    return np.einsum(",".join(ins) + "->" + out, *xs, optimize=len(xs) > 2)
-
-
-def _einsum_rule(i, g, z, *xs, spec):
-    """Contract g with the other operands onto operand i's letters; letters summed inside
-    operand i alone come back as ones, repeated letters (a diagonal) through identities."""
-    ins, out = spec
-    target, x = ins[i], xs[i]
-    others = [t for j, t in enumerate(ins) if j != i]
-    present = set(out).union(*others)
-    unique = "".join(dict.fromkeys(c for c in target if c in present))
-    grad = einsum_p(g, *[v for j, v in enumerate(xs) if j != i], spec=((out, *others), unique))
-    if unique == target:
-        return grad
-    spare = iter(c for c in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ" if c not in present | set(target))
-    terms, consts, seen, renamed = [unique], [], set(unique), []
-    for c, n in zip(target, x.shape, strict=True):
-        if c not in seen:  # summed inside x alone: the gradient is the same all along it
-            seen.add(c)
-            terms.append(c)
-            consts.append(np.ones(n, dtype=g.dtype))
-            renamed.append(c)
-        else:  # a repeated letter: only the diagonal receives gradient
-            d = next(spare)
-            terms.append(c + d)
-            consts.append(np.eye(n, dtype=g.dtype))
-            renamed.append(d)
-    return einsum_p(grad, *consts, spec=(tuple(terms), "".join(renamed)))
-
-
-einsum_p = Primitive(_einsum, "einsum").defvjp_any(_einsum_rule)
-
-
-# ------------------------------------------------------------ normalisations
-# One primitive each (as in PyTorch) rather than a chain of ten: the forward shifts by
-# the max, so logits of magnitude 1e4 neither overflow nor give NaN.
-def _shifted(x, axis):
-    m = np.maximum.reduce(x, axis=axis, keepdims=True)
-    if not np.isfinite(m).all():  # an all -inf slice: shifting by 0 there is exact
-        m = np.where(np.isfinite(m), m, 0)
-    return x - m, m
-
-
-def _logsumexp(x, axis, keepdims):
-    d, m = _shifted(x, axis)
-    with np.errstate(divide="ignore"):  # an all -inf slice sums to 0: log 0 = -inf is the answer
-        s = np.log(np.add.reduce(np.exp(d), axis=axis, keepdims=True)) + m
-    return s if keepdims else np.reshape(s, reduced_shape(x.shape, axis))
-
-
-def _logsumexp_rule(g, z, x, axis, keepdims):
-    return _unreduce(g, x, axis, keepdims) * exp(x - _unreduce(z, x, axis, keepdims))
-
-
-def _softmax(x, axis):
-    e = np.exp(_shifted(x, axis)[0])
-    return e / np.add.reduce(e, axis=axis, keepdims=True)
-
-
-def _log_softmax(x, axis):
-    d = _shifted(x, axis)[0]
-    return d - np.log(np.add.reduce(np.exp(d), axis=axis, keepdims=True))
-
-
-logsumexp_p = defprim("logsumexp", _logsumexp, _logsumexp_rule)
-softmax_p = defprim("softmax", _softmax,
-                    lambda g, z, x, axis: z * (g - sum_p(g * z, axis=axis, keepdims=True)))
-log_softmax_p = defprim("log_softmax", _log_softmax,
-                        lambda g, z, x, axis: g - exp(z) * sum_p(g, axis=axis, keepdims=True))
-
-
-# ------------------------------------------------------------------ shape
-def _inverse(axes):
-    return None if axes is None else tuple(np.argsort(axes))
-
-
-reshape_p = defprim("reshape", lambda x, shape: np.reshape(x, shape),
-                    lambda g, z, x, shape: reshape_p(g, shape=x.shape))
-transpose_p = defprim("transpose", lambda x, axes: np.transpose(x, axes),
-                      lambda g, z, x, axes: transpose_p(g, axes=_inverse(axes)))
-
-
-def _broadcast_to(x, shape):
-    if math.prod(shape) <= 4096:  # a small copy beats np.broadcast_to's Python overhead
-        out = np.empty(shape, dtype=np.result_type(x))
-        out[...] = x
-        return out
-    return np.broadcast_to(x, shape)
-
-
-# The engine sums the broadcast gradient back to x's shape.
-broadcast_to_p = defprim("broadcast_to", _broadcast_to, lambda g, z, x, shape: g)
-
-
-def _is_basic(index: tuple) -> bool:
-    return all(i is None or i is Ellipsis or isinstance(i, (int, np.integer, slice)) for i in index)
-
-
-def _scatter(g, index, shape):
-    """Zeros of ``shape`` with ``g`` added at ``index``; repeated indices accumulate."""
-    out = np.zeros(shape, dtype=g.dtype)
-    if _is_basic(index):
-        out[index] = g
-    else:
-        np.add.at(out, index, g)
-    return out
-
-
-getitem_p = defprim("getitem", lambda x, index: x[index],
-                    lambda g, z, x, index: scatter_p(g, index=index, shape=x.shape))
-scatter_p = defprim("scatter", _scatter,
-                    lambda g, z, x, index, shape: getitem_p(g, index=index))
-
-
-def _concat_rule(i, g, z, *xs, axis):
-    ax = axis % z.ndim
-    start = builtins.sum(x.shape[ax] for x in xs[:i])
-    index = (slice(None),) * ax + (slice(start, start + xs[i].shape[ax]),)
-    return getitem_p(g, index=index)
-
-
-def _stack_rule(i, g, z, *xs, axis):
-    return getitem_p(g, index=(slice(None),) * (axis % z.ndim) + (i,))
-
-
-concatenate_p = Primitive(lambda *xs, axis: np.concatenate(xs, axis=axis), "concatenate").defvjp_any(_concat_rule)
-stack_p = Primitive(lambda *xs, axis: np.stack(xs, axis=axis), "stack").defvjp_any(_stack_rule)
+# The shape-changing half of the table; the helpers above call these at run time.
+from .primitives_array import (  # noqa: E402, F401  (re-exported: P.sum_p, ...)
+    broadcast_to_p,
+    concatenate_p,
+    einsum_p,
+    getitem_p,
+    linear_p,
+    log_softmax_p,
+    logsumexp_p,
+    matmul,
+    max_p,
+    min_p,
+    reshape_p,
+    scatter_p,
+    softmax_p,
+    stack_p,
+    sum_p,
+    transpose_p,
+)

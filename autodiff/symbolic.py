@@ -1,7 +1,7 @@
 """The SymPy bridge: a graph as a SymPy expression, a SymPy expression as a function of
 Tensors, and a gradient check of autodiff against SymPy's derivative.
 
-One table (``TO_SYMPY``) says what each primitive is in SymPy; ``from_sympy``
+Each registered primitive carries its SymPy form (``defprim(..., sympy=...)``); ``from_sympy``
 walks SymPy's heads back to autodiff functions. Kinks follow the engine:
 relu'(0) = 0 (``x*Heaviside(x, 0)``), ties of maximum/minimum share (``Max``
 gives ``Heaviside(a - b)`` with H(0) = 1/2), abs'(0) = 0 (``sign``).
@@ -25,103 +25,36 @@ from . import functions as F
 from . import primitives as P
 from .engine import gradients
 from .graph import argument_names, topo_order
+from .primitive import Primitive
 from .tensor import Tensor
 
 
-def _elementwise(fn: Callable[..., Any]) -> Callable[..., np.ndarray]:
-    u = np.frompyfunc(fn, 1, 1)
-    return lambda x, **_: np.asarray(u(x), dtype=object)
+def sympy_form(prim: Primitive) -> Callable[..., np.ndarray]:
+    """A primitive's SymPy form as a function of object arrays of SymPy expressions
+    (and the primitive's params) returning an object array."""
+    if prim.sympy_array is not None:
+        return lambda *xs, **params: np.asarray(prim.sympy_array(sp, *xs, **params), dtype=object)
+    scalar = prim.sympy
+    if scalar is not None:
+        def apply(*xs: Any, **params: Any) -> np.ndarray:
+            arrays = np.broadcast_arrays(*[np.asarray(x, dtype=object) for x in xs])
+            out = np.empty(arrays[0].shape, dtype=object)
+            for idx in np.ndindex(out.shape):
+                out[idx] = scalar(sp, *[a[idx] for a in arrays], **params)
+            return out
+        return apply
+    reason = prim.no_sympy or "none was given (teach it with prim.defsympy(...))"
+    raise NotImplementedError(f"to_sympy: the primitive '{prim.name}' has no SymPy form: {reason}")
 
 
-def _binary(fn: Callable[[Any, Any], Any]) -> Callable[..., np.ndarray]:
-    u = np.frompyfunc(fn, 2, 1)
-    return lambda x, y, **_: np.asarray(u(x, y), dtype=object)
-
-
-def _reduce(fn: Callable[[list], Any]):
-    def apply(x, axis=None, keepdims=False, **_):
-        x = np.asarray(x, dtype=object)
-        axes = tuple(range(x.ndim)) if axis is None else tuple(
-            a % x.ndim for a in (axis if isinstance(axis, (tuple, list)) else (axis,)))
-        moved = np.moveaxis(x, axes, tuple(range(-len(axes), 0))) if axes else x
-        lead = moved.shape[: moved.ndim - len(axes)]
-        flat = moved.reshape(lead + (-1,))
-        out = np.empty(lead, dtype=object)
-        for idx in np.ndindex(lead):
-            out[idx] = fn(list(flat[idx]))
-        if keepdims:
-            out = out.reshape(tuple(1 if i in axes else n for i, n in enumerate(x.shape)))
-        return out
-    return apply
-
-
-def _logsumexp(values: list) -> Any:
-    return sp.log(sp.Add(*[sp.exp(v) for v in values]))
-
-
-def _softmax(x, axis, log=False):
-    lse = _reduce(_logsumexp)(x, axis=axis, keepdims=True)
-    shifted = np.asarray(x - lse, dtype=object)
-    return shifted if log else np.asarray(_elementwise(sp.exp)(shifted), dtype=object)
-
-
-def _scatter(g, index, shape):
-    out = np.empty(shape, dtype=object)
-    out[...] = sp.Integer(0)
-    np.add.at(out, index, g)
-    return out
-
-
-# What each primitive computes, on object arrays of SymPy expressions.
-TO_SYMPY: dict[str, Callable[..., np.ndarray]] = {
-    "add": _binary(lambda a, b: a + b),
-    "sub": _binary(lambda a, b: a - b),
-    "mul": _binary(lambda a, b: a * b),
-    "div": _binary(lambda a, b: a / b),
-    "pow": _binary(lambda a, b: a ** b),
-    "neg": _elementwise(lambda a: -a),
-    "exp": _elementwise(sp.exp),
-    "log": _elementwise(sp.log),
-    "log1p": _elementwise(lambda a: sp.log(1 + a)),
-    "sqrt": _elementwise(sp.sqrt),
-    "sin": _elementwise(sp.sin),
-    "cos": _elementwise(sp.cos),
-    "tan": _elementwise(sp.tan),
-    "tanh": _elementwise(sp.tanh),
-    "sigmoid": _elementwise(lambda a: 1 / (1 + sp.exp(-a))),
-    "softplus": _elementwise(lambda a: sp.log(1 + sp.exp(a))),
-    "relu": _elementwise(lambda a: a * sp.Heaviside(a, 0)),
-    "abs": _elementwise(sp.Abs),
-    "maximum": _binary(sp.Max),
-    "minimum": _binary(sp.Min),
-    "where": lambda c, a, b, **_: np.where(np.asarray(c, dtype=bool), a, b).astype(object),
-    "clip": lambda x, lo, hi, **_: _elementwise(
-        lambda a: sp.Piecewise(*([(lo, a < lo)] if lo is not None else []),
-                               *([(hi, a > hi)] if hi is not None else []), (a, True)))(x),
-    "astype": lambda x, **_: x,
-    "matmul": lambda a, b, **_: np.asarray(np.matmul(a, b), dtype=object),
-    "linear": lambda x, w, b, **_: np.asarray(np.matmul(x, w) + b, dtype=object),
-    "sum": _reduce(lambda v: sp.Add(*v)),
-    "max": _reduce(lambda v: sp.Max(*v)),
-    "min": _reduce(lambda v: sp.Min(*v)),
-    "logsumexp": _reduce(_logsumexp),
-    "softmax": lambda x, axis: _softmax(x, axis),
-    "log_softmax": lambda x, axis: _softmax(x, axis, log=True),
-    "reshape": lambda x, shape: np.reshape(x, shape),
-    "transpose": lambda x, axes: np.transpose(x, axes),
-    "broadcast_to": lambda x, shape: np.broadcast_to(x, shape),
-    "getitem": lambda x, index: np.asarray(x[index], dtype=object),
-    "scatter": _scatter,
-    "concatenate": lambda *xs, axis: np.concatenate(xs, axis=axis),
-    "einsum": lambda *xs, spec: np.asarray(np.einsum(",".join(spec[0]) + "->" + spec[1], *xs), dtype=object),
-    "stack": lambda *xs, axis: np.stack(xs, axis=axis),
-}
-
-
-def register_sympy(name: str, fn: Callable[..., np.ndarray]) -> None:
-    """Teach ``to_sympy`` a (custom) primitive: ``fn`` maps object arrays of SymPy
-    expressions (and the primitive's params) to an object array."""
-    TO_SYMPY[name] = fn
+def register_sympy(prim: Primitive, fn: Callable[..., np.ndarray]) -> None:
+    """Teach ``to_sympy`` a custom primitive: ``fn`` maps object arrays of SymPy
+    expressions (and the primitive's params) to an object array. The form belongs to
+    that primitive object, never to its name (a user's "tanh" is not the built-in one)."""
+    if not isinstance(prim, Primitive):
+        raise TypeError(f"register_sympy: expected the Primitive itself, got {type(prim).__name__} "
+                        f"(forms are attached to primitives, not names)")
+    prim.defsympy(array=lambda _sp, *xs, **params: fn(*xs, **params))
 
 
 def _number(value: Any) -> Any:
@@ -161,10 +94,7 @@ def to_object_array(*outputs: Tensor, inputs: Sequence[Tensor] = ()) -> tuple[li
             else:
                 memo[id(node)] = np.vectorize(_number, otypes=[object])(node._data)
             continue
-        rule = TO_SYMPY.get(node.op)
-        if rule is None:
-            raise NotImplementedError(f"to_sympy: no SymPy form for the primitive '{node.op}' "
-                                      f"(teach it with autodiff.symbolic.register_sympy)")
+        rule = sympy_form(node.prim)
         memo[id(node)] = np.asarray(rule(*[memo[id(p)] for p in node.parents], **(node.saved or {})),
                                     dtype=object)
     return [memo[id(o)] for o in outputs], leaves
@@ -384,5 +314,5 @@ def check_against_sympy(f: Callable[..., Any], *args: Any, rtol: float = 1e-7, a
     return report
 
 
-__all__ = ["FROM_SYMPY", "SympyCheck", "TO_SYMPY", "check_against_sympy", "from_sympy", "register_sympy",
-           "sympy_derivative", "sympy_gradient", "to_object_array", "to_sympy"]
+__all__ = ["FROM_SYMPY", "SympyCheck", "check_against_sympy", "from_sympy", "register_sympy",
+           "sympy_derivative", "sympy_form", "sympy_gradient", "to_object_array", "to_sympy"]
