@@ -7,6 +7,7 @@
 """
 
 from . import datasets, functional, init, metrics, optim
+from .compile import compile_step
 from .data import DataLoader, train_test_split
 from .io import load, save
 from .layers import (
@@ -34,6 +35,6 @@ __all__ = [
     "ELU", "MLP", "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "Callback", "CrossEntropyLoss", "DataLoader",
     "Dropout", "EarlyStopping", "History", "HuberLoss", "Identity", "L1Loss", "LeakyReLU", "Linear", "MSELoss",
     "Module", "Parameter", "ReLU", "ReLU6", "Sequential", "Sigmoid", "Softmax", "Softplus", "Tanh",
-    "TrainingDiagnostics", "datasets", "evaluate", "fit", "functional", "get_activation", "init", "load",
-    "metrics", "optim", "save", "train_test_split",
+    "TrainingDiagnostics", "compile_step", "datasets", "evaluate", "fit", "functional", "get_activation", "init",
+    "load", "metrics", "optim", "save", "train_test_split",
 ]

@@ -157,10 +157,17 @@ def dropout(x: Any, p: float, training: bool = True, rng: np.random.Generator | 
         raise ValueError(f"dropout: p must be in [0, 1), got {p}")
     if not training or p == 0.0:
         return x
-    rng = make_rng(rng=rng)
-    keep = rng.random(np.shape(x)) >= p
     dtype = x.dtype if isinstance(x, Tensor) else np.asarray(x).dtype
-    return ad.mul(x, (keep / (1.0 - p)).astype(dtype))
+    return ad.mul(x, _dropout_mask(shape=np.shape(x), p=p, dtype=dtype, rng=make_rng(rng=rng)))
+
+
+def _draw_mask(shape: tuple[int, ...], p: float, dtype: np.dtype, rng: np.random.Generator) -> np.ndarray:
+    return ((rng.random(shape) >= p) / (1.0 - p)).astype(dtype)
+
+
+# The mask is an operation (with no operand to differentiate), not a constant: a compiled
+# step replays it, drawing from the same Generator at every call.
+_dropout_mask = ad.Primitive(_draw_mask, "dropout_mask")
 
 
 def l2_penalty(parameters: Iterable[Tensor]) -> Tensor:

@@ -11,6 +11,7 @@ import numpy as np
 
 from autodiff import Tensor, no_grad
 
+from .compile import compile_step
 from .data import DataLoader, _lengths_match
 from .layers import ReLU, Sequential
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss
@@ -210,12 +211,13 @@ class _Progress:
 def fit(model: Module, loss_fn: Any, optimizer: Any, X: Any, y: Any, epochs: int = 10, batch_size: int = 32,
         validation_data: tuple[Any, Any] | None = None, scheduler: Any = None,
         early_stopping: EarlyStopping | None = None, callbacks: Iterable[Callback] = (), progress: bool = True,
-        shuffle: bool = True, seed: int | None = 0) -> History:
+        shuffle: bool = True, seed: int | None = 0, compile: bool = False) -> History:  # noqa: A002
     """Train ``model`` on (X, y) and return a :class:`History` of per-epoch logs:
     ``loss`` (and ``accuracy`` for classification losses), ``val_loss``/``val_accuracy``
     with ``validation_data``, and ``lr``. ``scheduler.step()`` runs once per epoch.
 
     A NaN or infinite loss stops training with an error naming the epoch and batch.
+    With ``compile=True`` each batch runs as one compiled step (:func:`nn.compile_step`).
     """
     X = np.asarray(X)
     y = np.asarray(y)
@@ -231,19 +233,24 @@ def fit(model: Module, loss_fn: Any, optimizer: Any, X: Any, y: Any, epochs: int
     for cb in callbacks:
         cb.on_train_begin(model)
     model.train()
+    step = compile_step(model, loss_fn, optimizer) if compile else None
     for epoch in range(epochs):
         total = correct = 0.0
         lr = optimizer.lr
         for batch, (xb, yb) in enumerate(bar.batches(loader, epoch)):
-            optimizer.zero_grad()
-            out = model(xb)
-            loss = loss_fn(out, yb)
-            value = float(loss.item())
+            if step is not None:
+                value, out = step(xb, yb), step.output
+            else:
+                optimizer.zero_grad()
+                out = model(xb)
+                loss = loss_fn(out, yb)
+                value = float(loss.item())
             if not np.isfinite(value):
                 raise FloatingPointError(f"fit: the loss became {value} at epoch {epoch + 1}, batch {batch + 1} "
                                          f"(try a smaller learning rate, or detect_anomaly() to find the op)")
-            loss.backward()
-            optimizer.step()
+            if step is None:
+                loss.backward()
+                optimizer.step()
             total += value * len(xb)
             if kind:
                 correct += _n_correct(kind, out.data if isinstance(out, Tensor) else out, yb)

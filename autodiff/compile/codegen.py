@@ -1,0 +1,216 @@
+"""From a program to straight-line Python/NumPy source.
+
+Each op becomes one NumPy call on local variables. A primitive whose forward is a NumPy
+ufunc (and matmul, the reductions, ``linear`` and ``relu``, whose forwards are ufunc calls)
+writes into a preallocated buffer with ``out=``: the same call on the same operands, so
+the same bits, without allocating. Buffers are reused once every value that may share
+their memory is dead. Any other primitive is called through its own ``forward``, so
+every primitive compiles, including ones registered after this module was written.
+"""
+
+from __future__ import annotations
+
+import linecache
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .. import primitives as P
+from .program import Op, Program, Ref
+
+# Forwards that always return a new array (never an operand or a view of one).
+_REDUCE = {id(P.sum_p): "np.add.reduce", id(P.max_p): "np.maximum.reduce", id(P.min_p): "np.minimum.reduce"}
+
+
+def _ufunc(op: Op) -> np.ufunc | None:
+    f = op.prim.forward
+    return f if isinstance(f, np.ufunc) and not op.params and f.nout == 1 else None
+
+
+def writes_out(op: Op) -> bool:
+    """Whether the op's code can write its result into a given array with ``out=``."""
+    p = op.prim
+    return _ufunc(op) is not None or id(p) in _REDUCE or p is P.relu or p is P.linear_p
+
+
+@dataclass
+class Emitter:
+    """Names for the program's values and constants, and the namespace the code runs in."""
+
+    program: Program
+    namespace: dict[str, Any] = field(default_factory=lambda: {"np": np})
+    names: dict[int, str] = field(default_factory=dict)
+    _bound: dict[int, str] = field(default_factory=dict)
+
+    def bind(self, obj: Any, stem: str) -> str:
+        """A global name for a Python object the code uses (an array, a function, a dtype)."""
+        name = self._bound.get(id(obj))
+        if name is None:
+            name = f"{stem}{len(self._bound)}"
+            self._bound[id(obj)] = name
+            self.namespace[name] = obj
+        return name
+
+    def value(self, i: int) -> str:
+        """The expression for value ``i``."""
+        v = self.program.values[i]
+        if v.kind == "const":
+            return self.bind(v.data, "c")
+        return self.names.setdefault(i, f"a{v.slot}" if v.kind == "input" else f"v{i}")
+
+    def literal(self, obj: Any) -> str:
+        """Source text for a parameter: plain numbers, tuples and slices inline, anything else bound."""
+        if isinstance(obj, Ref):
+            return self.value(obj.index)
+        if obj is None or isinstance(obj, bool) or type(obj) is int:
+            return repr(obj)
+        if type(obj) is float and math.isfinite(obj):
+            return repr(obj)
+        if obj is Ellipsis:
+            return "..."
+        if isinstance(obj, tuple):
+            inner = ", ".join(self.literal(o) for o in obj)
+            return f"({inner},)" if len(obj) == 1 else f"({inner})"
+        if isinstance(obj, slice):
+            return f"slice({self.literal(obj.start)}, {self.literal(obj.stop)}, {self.literal(obj.step)})"
+        return self.bind(obj, "k")
+
+
+def _call(em: Emitter, op: Op, out: str | None) -> str:
+    """The expression computing ``op`` (into ``out`` when given and supported)."""
+    args = [em.value(a) for a in op.args]
+    tail = f", out={out}" if out else ""
+    uf = _ufunc(op)
+    if uf is not None:
+        return f"np.{uf.__name__}({', '.join(args)}{tail})"
+    p = op.prim
+    if id(p) in _REDUCE:
+        return (f"{_REDUCE[id(p)]}({args[0]}, axis={em.literal(_axis(op.params['axis']))}, "
+                f"keepdims={em.literal(op.params['keepdims'])}{tail})")
+    if p is P.relu:
+        return f"np.maximum({args[0]}, 0{tail})"
+    params = [f"{k}={em.literal(v)}" for k, v in op.params.items()]
+    return f"{em.bind(p.forward, 'f_' + _ident(p.name) + '_')}({', '.join(args + params)})"
+
+
+def _axis(axis: Any) -> Any:
+    return tuple(axis) if isinstance(axis, list) else axis
+
+
+def _ident(name: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in name)
+
+
+def _lines_for(em: Emitter, op: Op, out: str | None, target: str | None) -> list[str]:
+    name = em.value(op.out)
+    if op.prim is P.linear_p:
+        x, w, b = (em.value(a) for a in op.args)
+        dest = target or out
+        if dest is None:
+            return [f"{name} = np.matmul({x}, {w})", f"{name} += {b}"]
+        return [f"{name} = np.matmul({x}, {w}, out={dest})", f"np.add({name}, {b}, out={name})"]
+    if target is not None and writes_out(op):
+        return [f"{name} = {_call(em, op, target)}"]
+    lines = [f"{name} = {_call(em, op, out)}"]
+    if target is not None:
+        lines += [f"{target}[...] = {name}", f"{name} = {target}"]
+    return lines
+
+
+def plan_buffers(program: Program, targets: set[int]) -> tuple[dict[int, int], list[tuple]]:
+    """Which op results go into which reusable buffer, and the buffers' (shape, dtype).
+
+    A buffer is reused only after every value that may share its memory is dead, and
+    never holds a program output (nor anything an output may be a view of).
+    """
+    ops = program.ops
+    position = {op.out: k for k, op in enumerate(ops)}
+    last_use = dict(position)
+    for k, op in enumerate(ops):
+        for r in op.refs():
+            last_use[r] = k
+    for o in program.outputs:
+        last_use[o] = len(ops)
+    escapes = set(program.outputs) | set(targets)
+    for op in reversed(ops):  # operands of ops that may return a view of them escape with the result
+        if op.out in escapes and not writes_out(op):
+            escapes.update(op.refs())
+    buffered = {op.out for op in ops
+                if writes_out(op) and op.out not in escapes and program.values[op.out].shape}
+    aliases: dict[int, set[int]] = {}
+    end: dict[int, int] = {}
+    for op in ops:
+        if op.out in buffered:
+            aliases[op.out] = {op.out}
+        elif writes_out(op):
+            aliases[op.out] = set()
+        else:
+            aliases[op.out] = set().union(*(aliases.get(r, set()) for r in op.refs()))
+        for b in aliases[op.out]:
+            end[b] = max(end.get(b, 0), last_use[op.out])
+    release: dict[int, list[int]] = {}
+    for b, e in end.items():
+        release.setdefault(e + 1, []).append(b)
+    free: dict[tuple, list[int]] = {}
+    assigned: dict[int, int] = {}
+    shapes: list[tuple] = []
+    for k, op in enumerate(ops):
+        for b in release.get(k, ()):
+            v = program.values[b]
+            free.setdefault((v.shape, v.dtype.str), []).append(assigned[b])
+        if op.out in buffered:
+            v = program.values[op.out]
+            pool = free.get((v.shape, v.dtype.str))
+            if pool:
+                assigned[op.out] = pool.pop()
+            else:
+                assigned[op.out] = len(shapes)
+                shapes.append((v.shape, v.dtype))
+    return assigned, shapes
+
+
+def generate(program: Program, targets: dict[int, str] | None = None, name: str = "compiled",
+             namespace: dict[str, Any] | None = None, epilogue: list[str] | None = None,
+             extra_args: tuple[str, ...] = ()) -> tuple[str, dict]:
+    """The source of ``def name(a0, a1, ..., *extra_args)`` computing the program's outputs,
+    and its globals.
+
+    ``targets`` maps values to arrays (names in ``namespace``) that receive them in place;
+    ``epilogue`` lines run after the program, before it returns.
+    """
+    targets = targets or {}
+    em = Emitter(program)
+    if namespace:
+        em.namespace.update(namespace)
+    assigned, shapes = plan_buffers(program, set(targets))
+    for b, (shape, dtype) in enumerate(shapes):
+        em.namespace[f"buf{b}"] = np.empty(shape, dtype)
+    args = ", ".join([f"a{k}" for k in range(program.n_inputs)] + list(extra_args))
+    body: list[str] = []
+    for op in program.ops:
+        out = f"buf{assigned[op.out]}" if op.out in assigned else None
+        body += _lines_for(em, op, out, targets.get(op.out))
+    produced = {op.out for op in program.ops}
+    for i, t in targets.items():  # a target fed directly by an input or a constant
+        if i not in produced:
+            body.append(f"{t}[...] = {em.value(i)}")
+    body += epilogue or []
+    outs = ", ".join(em.value(o) for o in program.outputs)
+    body.append(f"return ({outs},)" if len(program.outputs) == 1 else f"return ({outs})")
+    source = f"def {name}({args}):\n" + "".join(f"    {line}\n" for line in body)
+    return source, em.namespace
+
+
+_COUNTER = [0]
+
+
+def build(source: str, namespace: dict[str, Any], name: str) -> Any:
+    """Compile generated source (our own code, never user text) into a function; the
+    source is registered with linecache so tracebacks show the generated line."""
+    _COUNTER[0] += 1
+    filename = f"<chainrule-compiled-{_COUNTER[0]}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    exec(compile(source, filename, "exec"), namespace)  # noqa: S102  (generated code, see docstring)
+    return namespace[name]

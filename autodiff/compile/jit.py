@@ -1,0 +1,272 @@
+"""``jit``: trace a function of Tensors/arrays once per input signature and replay the
+compiled straight-line program.
+
+A program is compiled from the second trace of a signature: two calls with different
+inputs must give the same program, constants included. A constant that differs was
+computed from an input outside the primitive table (NumPy on ``.data``, say), and
+replaying it would be a silent wrong number, so it raises :class:`TraceError` (or runs
+eagerly with ``fallback=True``). The first calls run eagerly while being traced.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..mode import state
+from ..tensor import Tensor
+from .codegen import build, generate
+from .program import Program, Ref
+from .trace import Recorder, TraceError, active, recording, user_site
+
+
+def _flatten(out: Any) -> tuple[list[Any], Any]:
+    if isinstance(out, (tuple, list)):
+        return list(out), type(out)
+    return [out], None
+
+
+def _unflatten(leaves: list[Any], kind: Any) -> Any:
+    return leaves[0] if kind is None else kind(leaves)
+
+
+def _signature(args: tuple, kwargs: dict) -> tuple:
+    sig = []
+    for a in args:
+        if isinstance(a, Tensor):
+            sig.append(("T", a._data.shape, a._data.dtype.str))
+        elif isinstance(a, np.ndarray):
+            sig.append(("A", a.shape, a.dtype.str))
+        elif isinstance(a, (bool, int, float)):
+            sig.append(("S", type(a).__name__))
+        else:
+            arr = np.asarray(a)
+            sig.append(("L", arr.shape, arr.dtype.str))
+    try:
+        static = tuple(sorted(kwargs.items()))
+        hash(static)
+    except TypeError:
+        raise TypeError("jit: keyword arguments are compiled in as constants and must be hashable") from None
+    return tuple(sig), static, state.default_dtype.str, state.grad_enabled
+
+
+class Compiled:
+    """One signature's compiled program: ``fn(*arrays)`` returns the output arrays."""
+
+    def __init__(self, program: Program, fn: Callable, source: str, captured: list[Tensor], kinds: Any) -> None:
+        self.program, self.fn, self.source, self.captured, self.kinds = program, fn, source, captured, kinds
+        self.captured_sig = [(t._data.shape, t._data.dtype) for t in captured]
+
+    def captured_match(self) -> bool:
+        """Whether the Tensors read at every call still have the traced shapes and dtypes."""
+        return all((t._data.shape, t._data.dtype) == s for t, s in zip(self.captured, self.captured_sig, strict=True))
+
+
+class _Traced:
+    """A signature traced once (or more, with identical inputs): not yet verified."""
+
+    def __init__(self, program: Program, inputs: list[np.ndarray]) -> None:
+        self.program, self.inputs = program, inputs
+
+
+class Jitted:
+    """A compiled function: call it like ``f``; ``.source`` shows the generated code,
+    ``.program`` the primitive program it came from.
+
+    >>> import autodiff as ad
+    >>> f = ad.jit(lambda x: ad.tanh(x) * 2)
+    >>> for v in (1.0, 2.0, 3.0):
+    ...     y = f(np.array([v]))
+    >>> float(y[0]) == float(np.tanh(3.0) * 2)
+    True
+    >>> print(f.source)                                   # doctest: +ELLIPSIS
+    def compiled(a0):
+        v1 = np.tanh(a0, out=buf0)
+        v3 = np.multiply(v1, c0)
+        return (v3,)
+    <BLANKLINE>
+    """
+
+    def __init__(self, f: Callable, fallback: bool = False, verify: bool = True) -> None:
+        self.f = f
+        self.fallback = fallback
+        self.verify = verify
+        self._cache: dict[tuple, Any] = {}
+        self._last: Compiled | _Traced | None = None
+        functools.update_wrapper(self, f)
+
+    # ------------------------------------------------------------- calling
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if active() is not None:  # inside another trace: become part of it
+            return self.f(*args, **kwargs)
+        outs, kinds = self._run(self._key(args, kwargs), args, kwargs)
+        tensors = any(isinstance(a, Tensor) for a in args)
+        return _unflatten([Tensor._leaf(np.asarray(o)) if tensors else np.asarray(o) for o in outs], kinds)
+
+    def _key(self, args: tuple, kwargs: dict) -> tuple:
+        """What a compiled program is valid for: the arguments' kinds, shapes and dtypes."""
+        return _signature(args, kwargs)
+
+    def _run(self, key: tuple, args: tuple, kwargs: dict) -> tuple[list, Any]:
+        """The output leaves (arrays or Tensors) and their structure: compiled, traced or eager."""
+        entry = self._cache.get(key)
+        if type(entry) is Compiled and entry.captured_match():
+            arrays = [a._data if isinstance(a, Tensor) else np.asarray(a) for a in args]
+            return list(entry.fn(*arrays, *[t._data for t in entry.captured], *self.runtime_inputs())), entry.kinds
+        if entry == "eager":
+            return self._eager(args, kwargs)
+        return self._trace_call(key, entry, args, kwargs)
+
+    def _eager(self, args: tuple, kwargs: dict) -> tuple[list, Any]:
+        """Run ``f`` uncompiled, on the same kind of arguments a trace gives it."""
+        leaves, kinds = _flatten(self.f(*_as_tensors(args), **kwargs))
+        return [o._data if isinstance(o, Tensor) else o for o in leaves], kinds
+
+    def runtime_inputs(self) -> list[Any]:
+        """Values read at every call besides the arguments and parameters (none for jit)."""
+        return []
+
+    def _trace_call(self, key: tuple, entry: Any, args: tuple, kwargs: dict) -> Any:
+        try:
+            program, outs, kinds, captured = self.trace(args, kwargs)
+        except TraceError:
+            if not self.fallback:
+                raise
+            self._cache[key] = "eager"
+            return self._eager(args, kwargs)
+        inputs = [np.array(a._data if isinstance(a, Tensor) else a) for a in args]
+        if not self.verify:
+            self._cache[key] = self._last = self.compile(program, captured, kinds)
+        elif isinstance(entry, _Traced) and not _same_arrays(entry.inputs, inputs):
+            problem = differences(entry.program, program)
+            if problem is None:
+                self._cache[key] = self._last = self.compile(program, captured, kinds)
+            elif self.fallback:
+                self._cache[key] = "eager"
+            else:
+                raise TraceError(f"jit: {problem}; pass fallback=True to run this function eagerly")
+        else:
+            self._cache[key] = self._last = _Traced(program, inputs)
+        return [o._data if isinstance(o, Tensor) else o for o in outs], kinds
+
+    # ------------------------------------------------------------- tracing
+    def trace(self, args: tuple, kwargs: dict) -> tuple[Program, list, Any, list[Tensor]]:
+        """Run ``f`` once on ``args`` while recording: the program, the outputs, their
+        structure, and the Tensors it reads from its closure (parameters)."""
+        rec = Recorder()
+        tensors = _as_tensors(args)
+        for k, t in enumerate(tensors):
+            rec.add_input(t, label=f"arg{k}")
+        with recording(rec):
+            out = self.f(*tensors, **kwargs)
+        leaves, kinds = _flatten(out)
+        captured = rec.captured
+        program = rec.program(leaves)
+        self.optimize(program)
+        return program, leaves, kinds, captured
+
+    def optimize(self, program: Program) -> None:
+        """The passes run on every traced program."""
+        program.eliminate_dead_code().resolve_broadcasts().eliminate_dead_code()
+
+    def compile(self, program: Program, captured: list[Tensor], kinds: Any) -> Compiled:
+        """Generate and build the code for a verified program."""
+        source, namespace = generate(program)
+        return Compiled(program, build(source, namespace, "compiled"), source, captured, kinds)
+
+    # ---------------------------------------------------------- inspection
+    @property
+    def source(self) -> str:
+        """The generated Python/NumPy code of the most recently traced signature."""
+        last = self._last
+        if last is None:
+            raise RuntimeError("jit: nothing traced yet; call the function first")
+        if isinstance(last, _Traced):
+            return generate(last.program)[0]
+        return last.source
+
+    @property
+    def program(self) -> Program:
+        """The primitive program of the most recently traced signature."""
+        if self._last is None:
+            raise RuntimeError("jit: nothing traced yet; call the function first")
+        return self._last.program
+
+
+def _as_tensors(args: tuple) -> list[Tensor]:
+    return [a if isinstance(a, Tensor) else Tensor._leaf(np.asarray(a, dtype=_scalar_dtype(a))) for a in args]
+
+
+def _scalar_dtype(a: Any) -> Any:
+    if isinstance(a, float) or (isinstance(a, int) and not isinstance(a, bool)):
+        return state.default_dtype
+    return None
+
+
+def _same_arrays(xs: list[np.ndarray], ys: list[np.ndarray]) -> bool:
+    return all(np.array_equal(x, y, equal_nan=x.dtype.kind in "fc") for x, y in zip(xs, ys, strict=True))
+
+
+def _same_param(a: Any, b: Any) -> bool:
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape
+                and a.dtype == b.dtype and np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
+    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
+        return len(a) == len(b) and all(_same_param(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, Ref) or isinstance(b, Ref):
+        return a == b
+    try:
+        return a is b or bool(a == b)
+    except (TypeError, ValueError):
+        return False
+
+
+def differences(p1: Program, p2: Program) -> str | None:
+    """Why two traces of one signature differ (None when they are the same program)."""
+    if len(p1.ops) != len(p2.ops) or len(p1.values) != len(p2.values):
+        return (f"two calls with the same input shapes traced different programs ({len(p1.ops)} and "
+                f"{len(p2.ops)} ops): the function's operations depend on input values")
+    for o1, o2 in zip(p1.ops, p2.ops, strict=True):
+        if o1.prim is not o2.prim or o1.args != o2.args or o1.params.keys() != o2.params.keys() or not all(
+                _same_param(o1.params[k], o2.params[k]) for k in o1.params):
+            return f"the operations depend on input values ({o1.name} at {o1.site} vs {o2.name} at {o2.site})"
+        for a in o1.args:
+            v1, v2 = p1.values[a], p2.values[a]
+            if v1.kind == "const" and not _same_param(v1.data, v2.data):
+                return (f"an operand of {o1.name} at {o1.site} was computed outside the primitive table from an "
+                        f"input (it changed between two calls), so the compiled program would bake in one "
+                        f"call's value")
+    if p1.outputs != p2.outputs:
+        return "the outputs depend on input values"
+    for o in p1.outputs:
+        if p1.values[o].kind == "const" and not _same_param(p1.values[o].data, p2.values[o].data):
+            return "an output was computed outside the primitive table (it changed between two calls)"
+    return None
+
+
+def jit(f: Callable | None = None, *, fallback: bool = False, verify: bool = True) -> Any:
+    """Compile ``f`` (a function of Tensors, arrays or numbers) into straight-line NumPy code.
+
+    ``f`` is traced through the primitive table per input signature (shapes, dtypes) and
+    replayed; ``jit(grad(f))`` compiles the gradient too. Tensors that require grad which
+    ``f`` reads from its closure (a model's parameters) are read at every call; anything
+    else it closes over is a constant of the program, as in ``jax.jit``. Outputs are
+    arrays (Tensors without a graph when an argument was a Tensor): differentiate
+    inside, then jit. Reading a traced value in Python (``if x.sum() > 0``,
+    ``.item()``) raises :class:`TraceError` naming the line, or runs eagerly with
+    ``fallback=True``. Not thread-safe: a compiled function reuses its buffers.
+
+    >>> import autodiff as ad
+    >>> df = ad.jit(ad.grad(lambda x: (x ** 3).sum()))
+    >>> [df(np.array([v])).tolist() for v in (1.0, 2.0, 3.0)]
+    [[3.0], [12.0], [27.0]]
+    """
+    if f is None:
+        return lambda g: Jitted(g, fallback=fallback, verify=verify)
+    return Jitted(f, fallback=fallback, verify=verify)
+
+
+__all__ = ["Jitted", "TraceError", "jit", "user_site"]

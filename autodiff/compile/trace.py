@@ -1,0 +1,278 @@
+"""Recording a program: run the function once on real values and note every primitive call.
+
+While a :class:`Recorder` is active in a thread, every call through the primitive table
+(and the comparisons and sign masks the rules use, which are not primitives) is noted
+with its operands, parameters and result. The engine is untouched: the hooks are
+installed around the traced call only and do nothing in any other thread.
+
+A value that depends on an input is *dynamic*. Reading a dynamic value as a Python
+number or as a raw array (``.item()``, ``float()``, ``bool()``, ``.data``, ``.numpy()``,
+``np.asarray``) would bake one example's value into the program, so it raises
+:class:`TraceError` naming the line that did it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import threading
+import traceback
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+
+from .. import primitives as _prims
+from ..primitive import Primitive, _wrap
+from ..tensor import Tensor
+from .program import Op, Program, Ref, Value, _collect_refs, is_impure
+
+_tensor_module = importlib.import_module("autodiff.tensor")  # (autodiff.tensor is also a function)
+_AUTODIFF_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class TraceError(RuntimeError):
+    """A function cannot be compiled: it reads a traced value in Python, or computes
+    outside the primitive table something the compiled program would bake in."""
+
+
+def user_site() -> str:
+    """The innermost stack frame outside autodiff, as ``file:line in function``."""
+    for frame in reversed(traceback.extract_stack()):
+        if not os.path.abspath(frame.filename).startswith(_AUTODIFF_DIR):
+            return f"{frame.filename}:{frame.lineno} in {frame.name}: {(frame.line or '').strip()}"
+    return "<unknown>"
+
+
+# Comparisons and masks are not primitives (they carry no gradient) but are operations:
+# a ReLU mask must be recomputed every step, so the program records them like any op.
+_UFUNC_PRIMS: dict[Any, Primitive] = {}
+
+
+def _ufunc_prim(ufunc: Any) -> Primitive:
+    prim = _UFUNC_PRIMS.get(ufunc)
+    if prim is None:
+        prim = _UFUNC_PRIMS[ufunc] = Primitive(ufunc, ufunc.__name__)
+    return prim
+
+
+class Recorder:
+    """Collects the values and ops of one traced call."""
+
+    def __init__(self) -> None:
+        self.values: list[Value] = []
+        self.ops: list[Op] = []
+        self.dynamic: set[int] = set()
+        self._by_tensor: dict[int, int] = {}
+        self._by_array: dict[int, int] = {}
+        self._alive: list[Any] = []  # ids stay unique while their objects live
+        self.captured: list[Tensor] = []  # parameters read from the closure, bound at every call
+
+    # ---------------------------------------------------------- values
+    def _new(self, kind: str, arr: np.ndarray, **extra: Any) -> int:
+        v = Value(len(self.values), kind, tuple(arr.shape), arr.dtype, **extra)
+        self.values.append(v)
+        self._by_array[id(arr)] = v.index
+        self._alive.append(arr)
+        return v.index
+
+    def add_input(self, t: Tensor, label: str = "") -> int:
+        """Register an argument (or parameter) bound at run time."""
+        slot = sum(1 for v in self.values if v.kind == "input")
+        i = self._new("input", t._data, slot=slot, label=label)
+        self._by_tensor[id(t)] = i
+        self._alive.append(t)
+        self.dynamic.add(i)
+        return i
+
+    def _const(self, arr: np.ndarray) -> int:
+        data = np.array(arr, copy=True)
+        data.flags.writeable = False
+        i = self._new("const", arr, data=data)
+        return i
+
+    def of_tensor(self, t: Tensor) -> int:
+        """The value a Tensor holds: known, an input's array seen again, or a new constant."""
+        i = self._by_tensor.get(id(t))
+        if i is None:
+            i = self._by_array.get(id(t._data))
+            if i is None and t.requires_grad and t.prim is None:
+                self.captured.append(t)
+                return self.add_input(t, label=t.name or "parameter")
+            if i is None:
+                i = self._const(t._data)
+            self._by_tensor[id(t)] = i
+            self._alive.append(t)
+        return i
+
+    def is_dynamic(self, t: Tensor) -> bool:
+        """Whether ``t`` depends on an input (reading it in Python would bake it in)."""
+        i = self._by_tensor.get(id(t))
+        return i is not None and i in self.dynamic
+
+    def _link(self, obj: Any) -> Any:
+        """Params with arrays that are program values (an input's labels, say) become Refs."""
+        if isinstance(obj, np.ndarray):
+            i = self._by_array.get(id(obj))
+            return Ref(i) if i is not None and i in self.dynamic else obj
+        if isinstance(obj, Tensor):
+            i = self.of_tensor(obj)
+            return Ref(i) if i in self.dynamic else obj._data
+        if isinstance(obj, tuple):
+            return tuple(self._link(o) for o in obj)
+        if isinstance(obj, list):
+            return [self._link(o) for o in obj]
+        return obj
+
+    # ------------------------------------------------------------- ops
+    def record(self, prim: Primitive, inputs: tuple, params: dict, out: Tensor) -> None:
+        """Note ``out = prim(*inputs, **params)``; ops on constants only fold into a constant."""
+        args = tuple(self.of_tensor(t) for t in inputs)
+        linked = {k: self._link(v) for k, v in params.items()}
+        refs: list[int] = []
+        _collect_refs(linked, refs)
+        dynamic = is_impure(params) or any(a in self.dynamic for a in args) or any(r in self.dynamic for r in refs)
+        if not dynamic:
+            self._by_tensor[id(out)] = self._const(out._data)
+            self._alive.append(out)
+            return
+        i = self._new("op", out._data)
+        self._by_tensor[id(out)] = i
+        self._alive.append(out)
+        self.dynamic.add(i)
+        self.ops.append(Op(prim, args, linked, i, user_site()))
+
+    def program(self, outputs: list[Any]) -> Program:
+        """The program computing ``outputs`` (Tensors or arrays) from the inputs."""
+        outs = []
+        for o in outputs:
+            if isinstance(o, Tensor):
+                outs.append(self.of_tensor(o))
+            else:
+                arr = np.asarray(o)
+                i = self._by_array.get(id(o)) if isinstance(o, np.ndarray) else None
+                outs.append(i if i is not None else self._const(arr))
+        n_inputs = sum(1 for v in self.values if v.kind == "input")
+        self._alive.clear()
+        self._by_array.clear()
+        self._by_tensor.clear()
+        return Program(self.values, self.ops, outs, n_inputs)
+
+
+# --------------------------------------------------------------- the hooks
+_local = threading.local()
+_install_lock = threading.Lock()
+_installed = [0]
+_ORIGINAL: dict[str, Any] = {}
+
+
+def active() -> Recorder | None:
+    """The recorder of this thread's trace, if one is running."""
+    return getattr(_local, "recorder", None)
+
+
+def _primitive_call(self: Primitive, *args: Any, **params: Any) -> Any:
+    rec = active()
+    if rec is None or _prims_state().raw:
+        return _ORIGINAL["call"](self, *args, **params)
+    inputs = args if all(isinstance(a, Tensor) for a in args) else _wrap(args)
+    out = _ORIGINAL["call"](self, *inputs, **params)
+    rec.record(self, inputs, params, out)
+    return out
+
+
+def _prims_state():
+    from ..mode import state
+
+    return state
+
+
+def _compare(ufunc: Any, a: Any, b: Any) -> Tensor:
+    out = _ORIGINAL["compare"](ufunc, a, b)
+    rec = active()
+    if rec is not None:
+        inputs = tuple(x if isinstance(x, Tensor) else Tensor._leaf(np.asarray(x)) for x in (a, b))
+        rec.record(_ufunc_prim(ufunc), inputs, {}, out)
+    return out
+
+
+def _invert(self: Tensor) -> Tensor:
+    out = _ORIGINAL["invert"](self)
+    rec = active()
+    if rec is not None:
+        rec.record(_ufunc_prim(np.logical_not), (self,), {}, out)
+    return out
+
+
+def _sign(x: Any) -> Any:
+    out = _ORIGINAL["sign"](x)
+    rec = active()
+    if rec is not None and isinstance(x, Tensor):
+        rec.record(_ufunc_prim(np.sign), (x,), {}, out)
+    return out
+
+
+def _guarded(name: str) -> Any:
+    original = _ORIGINAL[name]
+
+    def method(self: Tensor, *args: Any, **kwargs: Any) -> Any:
+        rec = active()
+        if rec is not None and rec.is_dynamic(self) and rec.values[rec.of_tensor(self)].kind != "input":
+            raise TraceError(
+                f"{_READS[name]} of a traced value at {user_site()}: the compiled program would keep this one "
+                f"example's value (data-dependent Python control flow or NumPy outside the primitive table); "
+                f"compute it with autodiff operations, or pass fallback=True to run such a function eagerly"
+            )
+        return original(self, *args, **kwargs)
+
+    method.__name__ = name
+    method.__doc__ = getattr(original, "__doc__", None)
+    return method
+
+
+_READS = {"item": ".item()", "__bool__": "bool()", "__float__": "float()", "__int__": "int()",
+          "numpy": ".numpy()", "__array__": "np.asarray()", "data_get": ".data"}
+
+
+def _install() -> None:
+    _ORIGINAL.update(call=Primitive.__call__, compare=_tensor_module._compare, invert=Tensor.__invert__,
+                     sign=_prims._sign, data_prop=Tensor.data, data_get=Tensor.data.fget,
+                     **{n: getattr(Tensor, n) for n in ("item", "__bool__", "__float__", "__int__", "numpy",
+                                                        "__array__")})
+    Primitive.__call__ = _primitive_call
+    _tensor_module._compare = _compare
+    Tensor.__invert__ = _invert
+    _prims._sign = _sign
+    for n in ("item", "__bool__", "__float__", "__int__", "numpy", "__array__"):
+        setattr(Tensor, n, _guarded(n))
+    Tensor.data = property(_guarded("data_get"), _ORIGINAL["data_prop"].fset, doc=_ORIGINAL["data_prop"].__doc__)
+
+
+def _uninstall() -> None:
+    Primitive.__call__ = _ORIGINAL["call"]
+    _tensor_module._compare = _ORIGINAL["compare"]
+    Tensor.__invert__ = _ORIGINAL["invert"]
+    _prims._sign = _ORIGINAL["sign"]
+    for n in ("item", "__bool__", "__float__", "__int__", "numpy", "__array__"):
+        setattr(Tensor, n, _ORIGINAL[n])
+    Tensor.data = _ORIGINAL["data_prop"]
+
+
+@contextmanager
+def recording(rec: Recorder):
+    """Record this thread's primitive calls into ``rec`` for the duration of the block."""
+    if active() is not None:
+        raise TraceError("a trace is already running in this thread")
+    with _install_lock:
+        if _installed[0] == 0:
+            _install()
+        _installed[0] += 1
+    _local.recorder = rec
+    try:
+        yield rec
+    finally:
+        _local.recorder = None
+        with _install_lock:
+            _installed[0] -= 1
+            if _installed[0] == 0:
+                _uninstall()

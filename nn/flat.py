@@ -1,0 +1,163 @@
+"""The optimizer of a compiled step over one flat buffer of all parameters.
+
+Parameters become views into one array (their gradients and the optimizer's state
+too), so an update is a dozen NumPy calls whatever the number of layers. The update
+code is generated with the step, with PyTorch's formulas as ``nn.optim`` writes them;
+the learning rate and the step count are arguments of the generated function, read at
+every call. The optimizer's own ``state`` entries stay views of the flat buffers, so
+eager steps, ``state_dict`` and compiled steps can be mixed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from autodiff import Tensor
+from autodiff.compile.codegen import build, generate
+from autodiff.compile.jit import Compiled
+from autodiff.compile.program import Program
+
+from .optim.optimizers import SGD, Adam, AdamW
+
+
+def fusable(optimizer: Any) -> bool:
+    """Whether the flat update handles this optimizer (SGD, Adam, AdamW without amsgrad,
+    every parameter of one float dtype)."""
+    if type(optimizer) not in (SGD, Adam, AdamW) or optimizer.hyper.get("amsgrad"):
+        return False
+    return len({p.dtype for p in optimizer.params}) == 1 and optimizer.params[0].dtype.kind == "f"
+
+
+def _flat_views(flat: np.ndarray, shapes: list[tuple[int, ...]]) -> list[np.ndarray]:
+    views, start = [], 0
+    for shape in shapes:
+        n = int(np.prod(shape, dtype=np.int64))
+        views.append(flat[start:start + n].reshape(shape))
+        start += n
+    return views
+
+
+class FlatOptimizer:
+    """Flat parameter, gradient and state buffers for one optimizer, and its update code."""
+
+    def __init__(self, optimizer: Any) -> None:
+        self.opt = optimizer
+        params = optimizer.params
+        self.dtype = params[0].dtype
+        self.shapes = [p.shape for p in params]
+        total = sum(p.size for p in params)
+        self.flat = np.empty(total, self.dtype)
+        self.views = _flat_views(self.flat, self.shapes)
+        self.gflat = np.zeros(total, self.dtype)
+        self.gviews = _flat_views(self.gflat, self.shapes)
+        self.grads = [Tensor._leaf(g) for g in self.gviews]
+        self.adam = isinstance(optimizer, Adam)
+        keys = ["exp_avg", "exp_avg_sq"] if self.adam else (["momentum_buffer"] if optimizer.hyper["momentum"] else [])
+        self.state = {k: np.zeros(total, self.dtype) for k in keys}
+        self.state_views = {k: _flat_views(b, self.shapes) for k, b in self.state.items()}
+        self.sync()
+
+    def sync(self) -> None:
+        """Make parameters and optimizer state views of the flat buffers again (after
+        ``p.data = ...``, ``load_state_dict`` or an eager step created new arrays)."""
+        for p, v in zip(self.opt.params, self.views, strict=True):
+            if p._data is not v:
+                v[...] = p._data
+                p.data = v
+        for k, views in self.state_views.items():
+            for st, v in zip(self.opt.state, views, strict=True):
+                arr = st.get(k)
+                if arr is not None and arr is not v:
+                    v[...] = arr
+                    st[k] = v
+
+    def runtime_inputs(self) -> list[Any]:
+        """lr and the step number t (1 at the first update), read at every call."""
+        st = self.opt.state[0]
+        t = (st.get("step", 0) if self.adam else (0 if "momentum_buffer" not in st else 1)) + 1
+        return [self.opt.lr, t]
+
+    def after_step(self) -> None:
+        """Book-keeping eager ``step()`` does: step counts, lazily created state, grads."""
+        opt = self.opt
+        opt.steps += 1
+        for i, (p, st) in enumerate(zip(opt.params, opt.state, strict=True)):
+            p.grad = self.grads[i]
+            if self.adam:
+                st["step"] = st.get("step", 0) + 1
+            for k, views in self.state_views.items():
+                st[k] = views[i]
+
+    def compile(self, program: Program, captured: list[Tensor], kinds: Any, n_params: int) -> Compiled:
+        """The step's code: the program writes each gradient into the flat gradient buffer,
+        then the update runs on the flat buffers."""
+        grads = program.outputs[2:2 + n_params]
+        program.outputs = program.outputs[:2]
+        namespace: dict[str, Any] = {"P": self.flat, "G": self.gflat, "T1": np.empty_like(self.flat),
+                                     "T2": np.empty_like(self.flat)}
+        if self.adam:  # eager Adam divides by a float64 scalar, so its denominator is float64
+            namespace.update(D1=np.empty(self.flat.shape, np.float64), D2=np.empty(self.flat.shape, np.float64))
+        namespace.update({f"{k.upper()}": b for k, b in self.state.items()})
+        targets: dict[int, str] = {}
+        copies = []
+        for k, (g, view) in enumerate(zip(grads, self.gviews, strict=True)):
+            namespace[f"g{k}"] = view
+            if g in targets or g in program.outputs:
+                copies.append(f"g{k}[...] = {targets.get(g) or _value_name(program, g)}")
+            else:
+                targets[g] = f"g{k}"
+        body = copies + (self._adam_lines() if self.adam else self._sgd_lines())
+        source, ns = generate(program, targets, namespace=namespace, epilogue=body, extra_args=("lr", "t"))
+        return Compiled(program, build(source, ns, "compiled"), source, captured, kinds)
+
+    def _l2_lines(self) -> list[str]:
+        wd = self.opt.hyper["weight_decay"]
+        if not wd:
+            return ["g = G"]
+        return [f"np.multiply(P, {wd!r}, out=T1)", "g = np.add(G, T1, out=T1)"]
+
+    def _sgd_lines(self) -> list[str]:
+        h = self.opt.hyper
+        lines = ["# SGD over the flat parameter buffer", *self._l2_lines()]
+        mom = h["momentum"]
+        if mom:
+            lines += ["if t == 1:", "    np.copyto(MOMENTUM_BUFFER, g)", "else:",
+                      f"    np.multiply(MOMENTUM_BUFFER, {mom!r}, out=MOMENTUM_BUFFER)",
+                      f"    np.multiply(g, {1 - h['dampening']!r}, out=T2)",
+                      "    np.add(MOMENTUM_BUFFER, T2, out=MOMENTUM_BUFFER)"]
+            if h["nesterov"]:
+                lines += [f"np.multiply(MOMENTUM_BUFFER, {mom!r}, out=T2)", "g = np.add(g, T2, out=T1)"]
+            else:
+                lines += ["g = MOMENTUM_BUFFER"]
+        lines += ["np.multiply(g, lr, out=T2)", "np.subtract(P, T2, out=P)"]
+        return lines
+
+    def _adam_lines(self) -> list[str]:
+        h = self.opt.hyper
+        b1, b2 = h["betas"]
+        lines = ["# Adam over the flat parameter buffer"]
+        if isinstance(self.opt, AdamW) or self.opt.decoupled:
+            lines += [f"np.multiply(P, 1 - lr * {h['weight_decay']!r}, out=P)", "g = G"]
+        else:
+            lines += self._l2_lines()
+        lines += [f"np.multiply(EXP_AVG, {b1!r}, out=EXP_AVG)",
+                  f"np.multiply(g, {1 - b1!r}, out=T2)",
+                  "np.add(EXP_AVG, T2, out=EXP_AVG)",
+                  f"np.multiply(EXP_AVG_SQ, {b2!r}, out=EXP_AVG_SQ)",
+                  f"np.multiply(g, {1 - b2!r}, out=T2)",
+                  "np.multiply(T2, g, out=T2)",
+                  "np.add(EXP_AVG_SQ, T2, out=EXP_AVG_SQ)",
+                  "np.sqrt(EXP_AVG_SQ, out=D1)",
+                  f"np.divide(D1, np.sqrt(1 - {b2!r} ** t), out=D1)",
+                  f"np.add(D1, {h['eps']!r}, out=D1)",
+                  f"np.multiply(EXP_AVG, lr / (1 - {b1!r} ** t), out=T1)",
+                  "np.divide(T1, D1, out=D2)",
+                  "np.subtract(P, D2, out=P)"]
+        return lines
+
+
+def _value_name(program: Program, i: int) -> str:
+    v = program.values[i]
+    return f"a{v.slot}" if v.kind == "input" else f"v{i}"

@@ -1,0 +1,176 @@
+"""nn.compile_step and fit(compile=True) against eager training: bit for bit without
+fusion, within a stated ulp bound with the flat optimizer."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import nn
+from autodiff.compile import TraceError
+from nn import optim
+
+OPTIMIZERS = {
+    "sgd": lambda ps: optim.SGD(ps, lr=0.1),
+    "momentum": lambda ps: optim.SGD(ps, lr=0.05, momentum=0.9, weight_decay=0.01),
+    "nesterov": lambda ps: optim.SGD(ps, lr=0.05, momentum=0.9, nesterov=True),
+    "adam": lambda ps: optim.Adam(ps, lr=0.01, weight_decay=0.001),
+    "adamw": lambda ps: optim.AdamW(ps, lr=0.01),
+    "rmsprop": lambda ps: optim.RMSprop(ps, lr=0.01, momentum=0.5),
+    "adagrad": lambda ps: optim.Adagrad(ps, lr=0.1),
+}
+
+
+def _data(n=24, d=6, classes=3, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, d)), rng.integers(0, classes, n)
+
+
+def _eager_step(model, loss_fn, opt, X, y):
+    opt.zero_grad()
+    loss = loss_fn(model(X), y)
+    loss.backward()
+    opt.step()
+    return loss.item()
+
+
+def _train_both(make_model, make_opt, loss_fn, X, y, steps, fuse, dtype=np.float64):
+    eager_model, compiled_model = make_model(), make_model()
+    eager_opt, compiled_opt = make_opt(eager_model.parameters()), make_opt(compiled_model.parameters())
+    step = nn.compile_step(compiled_model, loss_fn, compiled_opt, fuse=fuse)
+    losses = []
+    for k in range(steps):
+        Xk = (X + 0.1 * k).astype(dtype)
+        losses.append((_eager_step(eager_model, loss_fn, eager_opt, Xk, y), step(Xk, y)))
+    return eager_model, compiled_model, losses, step
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_unfused_step_equals_eager_bit_for_bit(name, dtype):
+    X, y = _data()
+    eager, compiled, losses, step = _train_both(lambda: nn.MLP([6, 10, 8, 3], seed=0, dtype=dtype),
+                                                OPTIMIZERS[name], nn.CrossEntropyLoss(), X, y, 5, False, dtype)
+    assert all(a == b for a, b in losses)
+    for p, q in zip(eager.parameters(), compiled.parameters(), strict=True):
+        np.testing.assert_array_equal(p.data, q.data)
+    assert "def compiled(" in step.source
+
+
+# The flat optimizer runs the same formulas elementwise, with the same dtypes, so even fused
+# the results are the same bits.
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("name", ["sgd", "momentum", "nesterov", "adam", "adamw"])
+def test_fused_step_equals_eager(name, dtype):
+    X, y = _data()
+    eager, compiled, losses, step = _train_both(lambda: nn.MLP([6, 10, 3], seed=1, dtype=dtype),
+                                                OPTIMIZERS[name], nn.CrossEntropyLoss(), X, y, 5, True, dtype)
+    assert "over the flat parameter buffer" in step.source
+    for p, q in zip(eager.parameters(), compiled.parameters(), strict=True):
+        np.testing.assert_array_equal(p.data, q.data)
+    assert all(a == b for a, b in losses)
+
+
+def test_a_changed_learning_rate_is_read_at_run_time():
+    X, y = _data()
+    eager, compiled, _, step = _train_both(lambda: nn.MLP([6, 4, 3], seed=0), OPTIMIZERS["sgd"],
+                                           nn.CrossEntropyLoss(), X, y, 3, True)
+    before = len(step._cache)
+    step.optimizer.lr = 0.5
+    eager_opt = optim.SGD(eager.parameters(), lr=0.5)
+    _eager_step(eager, nn.CrossEntropyLoss(), eager_opt, X, y)
+    step(X, y)
+    assert len(step._cache) == before
+    for p, q in zip(eager.parameters(), compiled.parameters(), strict=True):
+        np.testing.assert_array_equal(p.data, q.data)
+
+
+def test_changed_hyperparameters_or_mode_retrace():
+    X, y = _data()
+    model = nn.MLP([6, 4, 3], seed=0)
+    opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.5)
+    step = nn.compile_step(model, nn.CrossEntropyLoss(), opt)
+    for _ in range(3):
+        step(X, y)
+    opt.hyper["momentum"] = 0.9
+    step(X, y)
+    model.eval()
+    step(X, y)
+    assert len(step._cache) == 3
+
+
+def test_dropout_masks_are_drawn_at_run_time_from_the_layer_generator():
+    X, y = _data()
+
+    def make():
+        return nn.Sequential(nn.Linear(6, 16, seed=0), nn.ReLU(), nn.Dropout(0.5, seed=3), nn.Linear(16, 3, seed=1))
+
+    eager, compiled, losses, step = _train_both(make, OPTIMIZERS["sgd"], nn.CrossEntropyLoss(), X, y, 6, False)
+    assert all(a == b for a, b in losses)
+    assert len({b for _, b in losses}) == 6
+    assert "dropout_mask" in str(step.program)
+
+
+def test_mse_regression_and_tanh_unfused_equal_eager():
+    rng = np.random.default_rng(2)
+    X, y = rng.normal(size=(20, 3)), rng.normal(size=(20, 1))
+    eager, compiled, losses, _ = _train_both(lambda: nn.MLP([3, 5, 1], activation="tanh", seed=0),
+                                             OPTIMIZERS["adam"], nn.MSELoss(), X, y, 4, False)
+    assert all(a == b for a, b in losses)
+
+
+def test_batchnorm_training_is_refused_clearly_or_runs_eagerly():
+    X, y = _data()
+    model = nn.Sequential(nn.Linear(6, 8, seed=0), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 3, seed=1))
+    step = nn.compile_step(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1))
+    with pytest.raises(TraceError, match=r"\.data of a traced value at .*layers.py"):
+        step(X, y)
+    model2 = nn.Sequential(nn.Linear(6, 8, seed=0), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 3, seed=1))
+    opt2 = optim.SGD(model2.parameters(), lr=0.1)
+    fallback = nn.compile_step(model2, nn.CrossEntropyLoss(), opt2, fallback=True)
+    reference = nn.Sequential(nn.Linear(6, 8, seed=0), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 3, seed=1))
+    ref_opt = optim.SGD(reference.parameters(), lr=0.1)
+    for _ in range(3):
+        assert fallback(X, y) == _eager_step(reference, nn.CrossEntropyLoss(), ref_opt, X, y)
+    np.testing.assert_array_equal(model2[1].running_mean, reference[1].running_mean)
+
+
+def test_fit_compiled_equals_fit_eager():
+    X, y = _data(n=50)
+    histories = []
+    for compiled in (False, True):
+        model = nn.MLP([6, 12, 3], seed=0)
+        opt = optim.Adam(model.parameters(), lr=0.01)
+        histories.append(nn.fit(model, nn.CrossEntropyLoss(), opt, X, y, epochs=4, batch_size=16, progress=False,
+                                compile=compiled).history)
+    assert histories[0] == histories[1]
+
+
+def test_eager_steps_and_compiled_steps_mix():
+    X, y = _data()
+    a, b = nn.MLP([6, 5, 3], seed=0), nn.MLP([6, 5, 3], seed=0)
+    oa, ob = optim.Adam(a.parameters(), lr=0.01), optim.Adam(b.parameters(), lr=0.01)
+    step = nn.compile_step(b, nn.CrossEntropyLoss(), ob)
+    loss = nn.CrossEntropyLoss()
+    for k in range(8):
+        _eager_step(a, loss, oa, X, y)
+        if k % 3 == 2:
+            _eager_step(b, loss, ob, X, y)
+        else:
+            step(X, y)
+    for p, q in zip(a.parameters(), b.parameters(), strict=True):
+        np.testing.assert_array_equal(p.data, q.data)
+    assert ob.state[0]["step"] == oa.state[0]["step"] == 8
+
+
+@given(sizes=st.lists(st.integers(1, 6), min_size=2, max_size=4),
+       activation=st.sampled_from(["relu", "tanh", "sigmoid", "leaky_relu"]),
+       batch=st.integers(2, 9), name=st.sampled_from(sorted(OPTIMIZERS)), fuse=st.booleans())
+def test_random_mlps_compiled_equal_eager(sizes, activation, batch, name, fuse):
+    X, y = _data(n=batch, d=sizes[0], classes=sizes[-1] + 1)
+    eager, compiled, losses, _ = _train_both(
+        lambda: nn.MLP([*sizes, sizes[-1] + 1], activation=activation, seed=0), OPTIMIZERS[name],
+        nn.CrossEntropyLoss(), X, y, 3, fuse)
+    assert all(a == b for a, b in losses)
+    for p, q in zip(eager.parameters(), compiled.parameters(), strict=True):
+        np.testing.assert_array_equal(p.data, q.data)
