@@ -28,7 +28,7 @@ from .layers import (
     get_activation,
 )
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, MSELoss
-from .module import Module, Parameter
+from .module import Buffer, Module, ModuleDict, ModuleList, Parameter
 from .training import Callback, EarlyStopping, History, TrainingDiagnostics, evaluate, fit
 
 __all__ = [
@@ -37,4 +37,5 @@ __all__ = [
     "Module", "Parameter", "ReLU", "ReLU6", "Sequential", "Sigmoid", "Softmax", "Softplus", "Tanh",
     "TrainingDiagnostics", "compile_step", "datasets", "evaluate", "fit", "functional", "get_activation", "init",
     "load", "metrics", "optim", "save", "train_test_split",
+    "Buffer", "ModuleDict", "ModuleList",
 ]

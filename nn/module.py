@@ -1,14 +1,16 @@
-"""Module and Parameter: the containers every layer is built from (as in PyTorch).
+"""Module, Parameter and Buffer: the containers every layer is built from (as in PyTorch).
 
-A Module finds its parameters through its attributes, including lists, tuples and
-dicts of modules or parameters; ``state_dict`` also holds its buffers (arrays such
-as BatchNorm's running statistics).
+A Module finds its state by one walk over its attributes, by type: any attribute
+(whatever its name, ``_private`` ones included) holding a :class:`Parameter`, a
+:class:`Buffer` or a :class:`Module`, or a list, tuple or dict of them, registers.
+Modules and parameters reachable twice are reported once, as PyTorch's
+``named_modules`` and ``named_parameters`` do.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -25,23 +27,57 @@ class Parameter(Tensor):
 
     __slots__ = ()
 
-    def __init__(self, data: Any, name: str | None = None, dtype: Any = None) -> None:
-        super().__init__(data, requires_grad=True, name=name, dtype=dtype)
+    def __init__(self, data: Any, name: str | None = None, dtype: Any = None, requires_grad: bool = True) -> None:
+        super().__init__(data, requires_grad=requires_grad, name=name, dtype=dtype)
 
     def __repr__(self) -> str:
         return "Parameter" + super().__repr__()[len("Tensor"):]
 
 
-def _children_of(value: Any, prefix: str) -> Iterator[tuple[str, Any]]:
-    """(name, item) for a module/parameter, or for each one in a list, tuple or dict."""
-    if isinstance(value, (Module, Parameter)):
+class Buffer(Tensor):
+    """A Tensor a Module keeps in its ``state_dict`` but does not train (BatchNorm's
+    running statistics), as PyTorch's ``nn.Buffer``. Assigning an array to an attribute
+    that holds a Buffer keeps it a Buffer.
+
+    >>> Buffer(np.zeros(2)).requires_grad
+    False
+    """
+
+    __slots__ = ()
+
+    def __init__(self, data: Any, dtype: Any = None) -> None:
+        super().__init__(data, requires_grad=False, dtype=dtype)
+
+    def __repr__(self) -> str:
+        return "Buffer" + super().__repr__()[len("Tensor"):]
+
+
+def _found_in(value: Any, prefix: str) -> Iterator[tuple[str, Any]]:
+    """(name, item) for a Module/Parameter/Buffer, or for each one in a list, tuple or dict."""
+    if isinstance(value, (Module, Parameter, Buffer)):
         yield prefix, value
     elif isinstance(value, (list, tuple)):
         for i, v in enumerate(value):
-            yield from _children_of(v, f"{prefix}.{i}")
+            yield from _found_in(v, f"{prefix}.{i}")
     elif isinstance(value, dict):
         for k, v in value.items():
-            yield from _children_of(v, f"{prefix}.{k}")
+            yield from _found_in(v, f"{prefix}.{k}")
+
+
+def _join(prefix: str, name: str) -> str:
+    return f"{prefix}.{name}" if prefix else name
+
+
+def _check_name(owner: Module, method: str, name: Any, kind: type) -> None:
+    if not isinstance(name, str):
+        raise TypeError(f"{method}: name must be a str, got {type(name).__name__}")
+    if not name or "." in name:
+        raise KeyError(f"{method}: name must be non-empty and contain no '.', got {name!r}")
+    if name == "training" or (hasattr(type(owner), name) and name not in owner.__dict__):
+        raise KeyError(f"{method}: {name!r} is already an attribute of {type(owner).__name__}")
+    current = owner.__dict__.get(name)
+    if current is not None and not isinstance(current, kind):
+        raise KeyError(f"{method}: {name!r} already holds a {type(current).__name__}, not a {kind.__name__}")
 
 
 class Module:
@@ -59,7 +95,6 @@ class Module:
 
     def __init__(self) -> None:
         self.training = True
-        self._buffers: list[str] = []
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         """The computation; subclasses define it (``module(x)`` calls it)."""
@@ -68,16 +103,24 @@ class Module:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.forward(*args, **kwargs)
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        # as in PyTorch, assigning an array or Tensor to a buffer's name updates the buffer
+        if value is not None and not isinstance(value, Buffer) and isinstance(self.__dict__.get(name), Buffer):
+            value = Buffer(value)
+        object.__setattr__(self, name, value)
+
     # ----------------------------------------------------------- discovery
     def _items(self) -> Iterator[tuple[str, Any]]:
+        """Every Module, Parameter and Buffer held by this module's own attributes."""
         for key, value in vars(self).items():
-            if not key.startswith("_"):
-                yield from _children_of(value, key)
+            yield from _found_in(value, key)
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
-        """(name, module) for each direct submodule."""
+        """(name, module) for each direct submodule, each one once."""
+        seen: set[int] = set()
         for name, item in self._items():
-            if isinstance(item, Module):
+            if isinstance(item, Module) and id(item) not in seen:
+                seen.add(id(item))
                 yield name, item
 
     def children(self) -> Iterator[Module]:
@@ -85,48 +128,89 @@ class Module:
         return (m for _, m in self.named_children())
 
     def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
-        """(name, module) for this module and every submodule, depth first."""
-        yield prefix, self
-        for name, child in self.named_children():
-            yield from child.named_modules(f"{prefix}.{name}" if prefix else name)
+        """(name, module) for this module and every submodule, depth first, each once
+        (a module reachable twice, or a cycle, is reported at its first name)."""
+        seen: set[int] = set()
+        stack: list[tuple[str, Module]] = [(prefix, self)]
+        while stack:
+            name, module = stack.pop()
+            if id(module) in seen:
+                continue
+            seen.add(id(module))
+            yield name, module
+            stack.extend(reversed([(_join(name, n), c) for n, c in module.named_children()]))
 
     def modules(self) -> Iterator[Module]:
         """This module and every submodule."""
         return (m for _, m in self.named_modules())
 
-    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
-        """(dotted name, parameter) for every parameter, each shared one once: a module's
-        own parameters before its submodules' (PyTorch's order)."""
+    def _named_state(self, kind: type, prefix: str = "") -> Iterator[tuple[str, Any]]:
         seen: set[int] = set()
         for mod_name, module in self.named_modules(prefix):
             for name, item in module._items():
-                if isinstance(item, Parameter) and id(item) not in seen:
+                if isinstance(item, kind) and id(item) not in seen:
                     seen.add(id(item))
-                    yield (f"{mod_name}.{name}" if mod_name else name), item
+                    yield _join(mod_name, name), item
+
+    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
+        """(dotted name, parameter) for every parameter, each shared one once: a module's
+        own parameters before its submodules' (PyTorch's order)."""
+        return self._named_state(Parameter, prefix)
 
     def parameters(self) -> list[Parameter]:
         """Every parameter of this module and its submodules."""
         return [p for _, p in self.named_parameters()]
 
-    def register_buffer(self, name: str, value: np.ndarray) -> None:
-        """Keep an array (not trained) as an attribute that ``state_dict`` saves."""
-        setattr(self, name, np.asarray(value))
-        if name not in self._buffers:
-            self._buffers.append(name)
+    def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, Buffer]]:
+        """(dotted name, buffer) for every buffer of this module and its submodules."""
+        return self._named_state(Buffer, prefix)
 
-    def named_buffers(self) -> Iterator[tuple[str, np.ndarray]]:
-        """(dotted name, array) for every buffer of this module and its submodules."""
-        for mod_name, module in self.named_modules():
-            for name in module._buffers:
-                yield (f"{mod_name}.{name}" if mod_name else name), getattr(module, name)
+    def buffers(self) -> list[Buffer]:
+        """Every buffer of this module and its submodules."""
+        return [b for _, b in self.named_buffers()]
 
     def num_parameters(self) -> int:
         """How many scalars the parameters hold."""
         return sum(p.size for p in self.parameters())
 
+    # --------------------------------------------------------- registering
+    def register_buffer(self, name: str, value: Any) -> None:
+        """Keep an array (not trained) as attribute ``name`` that ``state_dict`` saves."""
+        _check_name(self, "register_buffer", name, Buffer)
+        object.__setattr__(self, name, value if isinstance(value, Buffer) else Buffer(value))
+
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        """Add ``param`` as attribute ``name`` (None leaves the attribute empty)."""
+        _check_name(self, "register_parameter", name, Parameter)
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"register_parameter: {name!r} must be a Parameter or None, got {type(param).__name__}")
+        object.__setattr__(self, name, param)
+
+    def add_module(self, name: str, module: Module | None) -> None:
+        """Add ``module`` as the submodule (attribute) ``name``."""
+        _check_name(self, "add_module", name, Module)
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"add_module: {name!r} must be a Module or None, got {type(module).__name__}")
+        object.__setattr__(self, name, module)
+
+    def apply(self, fn: Callable[[Module], Any]) -> Module:
+        """Call ``fn`` on every submodule, then on this module (PyTorch's order); returns self."""
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
+
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        """Set ``requires_grad`` of every parameter (False freezes them); returns self."""
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
+
     # --------------------------------------------------------------- state
     def train(self, mode: bool = True) -> Module:
         """Training mode (dropout active, batch statistics); returns self."""
+        if not isinstance(mode, bool):
+            raise TypeError(f"train: mode must be a bool, got {type(mode).__name__}")
         for m in self.modules():
             m.training = mode
         return self
@@ -135,53 +219,44 @@ class Module:
         """Evaluation mode (dropout off, running statistics); returns self."""
         return self.train(False)
 
-    def zero_grad(self) -> None:
-        """Forget every parameter's gradient."""
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget every parameter's gradient (``None``, or zeros with ``set_to_none=False``)."""
         for p in self.parameters():
-            p.grad = None
+            _zero(p, set_to_none)
 
     def state_dict(self) -> OrderedDict[str, np.ndarray]:
         """Copies of every parameter and buffer, by dotted name."""
         state: OrderedDict[str, np.ndarray] = OrderedDict()
-        for name, p in self.named_parameters():
-            state[name] = p.data.copy()
-        for name, b in self.named_buffers():
-            state[name] = np.array(b, copy=True)
+        for name, t in [*self.named_parameters(), *self.named_buffers()]:
+            state[name] = t.data.copy()
         return state
 
-    def load_state_dict(self, state: dict[str, Any], strict: bool = True) -> None:
+    def load_state_dict(self, state: Mapping[str, Any], strict: bool = True) -> None:
         """Copy arrays into the parameters and buffers of the same names.
 
         With ``strict`` (the default) a missing or unexpected key is an error naming
         it; a shape mismatch is always an error naming the key. Values are cast to
         each parameter's dtype.
         """
-        params = dict(self.named_parameters())
-        buffers = {name: owner for owner_name, owner in self.named_modules()
-                   for name in [f"{owner_name}.{b}" if owner_name else b for b in owner._buffers]}
+        targets = dict([*self.named_parameters(), *self.named_buffers()])
         if strict:
-            missing = [k for k in [*params, *buffers] if k not in state]
-            unexpected = [k for k in state if k not in params and k not in buffers]
+            missing = [k for k in targets if k not in state]
+            unexpected = [k for k in state if k not in targets]
             if missing:
                 raise KeyError(f"load_state_dict: missing key '{missing[0]}' ({len(missing)} missing in all)")
             if unexpected:
                 raise KeyError(f"load_state_dict: unexpected key '{unexpected[0]}' "
                                f"({len(unexpected)} unexpected in all)")
+        updates = []
         for key, value in state.items():
-            value = np.asarray(value)
-            if key in params:
-                p = params[key]
-                if value.shape != p.shape:
+            if key in targets:
+                t, value = targets[key], np.asarray(value)
+                if value.shape != t.shape:
                     raise ValueError(f"load_state_dict: '{key}' has shape {value.shape} in the state, "
-                                     f"{p.shape} in the model")
-                p.data = value.astype(p.dtype, copy=True)
-            elif key in buffers:
-                owner, attr = buffers[key], key.rsplit(".", 1)[-1]
-                current = np.asarray(getattr(owner, attr))
-                if value.shape != current.shape:
-                    raise ValueError(f"load_state_dict: '{key}' has shape {value.shape} in the state, "
-                                     f"{current.shape} in the model")
-                setattr(owner, attr, value.astype(current.dtype, copy=True))
+                                     f"{t.shape} in the model")
+                updates.append((t, value.astype(t.dtype, copy=True)))
+        for t, value in updates:  # all checked before any is changed
+            t.data = value
 
     # ---------------------------------------------------------------- repr
     def extra_repr(self) -> str:
@@ -199,3 +274,131 @@ class Module:
             lines.append(f"  ({name}): {body}" + (f"  # {count:,} params" if count else ""))
         lines.append(f")  # {self.num_parameters():,} parameters in all")
         return "\n".join(lines)
+
+
+def _zero(p: Tensor, set_to_none: bool) -> None:
+    if set_to_none or p.grad is None:
+        p.grad = None
+    else:
+        p.grad = Tensor(np.zeros_like(p.data))
+
+
+class ModuleList(Module):
+    """A list of modules whose parameters the holder registers, as PyTorch's ModuleList.
+
+    >>> from nn import Linear
+    >>> blocks = ModuleList([Linear(2, 2, seed=0), Linear(2, 1, seed=1)])
+    >>> [name for name, _ in blocks.named_parameters()]
+    ['0.weight', '0.bias', '1.weight', '1.bias']
+    """
+
+    def __init__(self, modules: Iterable[Module] = ()) -> None:
+        super().__init__()
+        self._list: list[Module] = []
+        self.extend(modules)
+
+    def _items(self) -> Iterator[tuple[str, Any]]:
+        return ((str(i), m) for i, m in enumerate(self._list))
+
+    @staticmethod
+    def _checked(module: Any) -> Module:
+        if not isinstance(module, Module):
+            raise TypeError(f"ModuleList: expected Modules, got {type(module).__name__}")
+        return module
+
+    def append(self, module: Module) -> ModuleList:
+        """Add ``module`` at the end; returns self."""
+        self._list.append(self._checked(module))
+        return self
+
+    def extend(self, modules: Iterable[Module]) -> ModuleList:
+        """Add every module of ``modules`` at the end; returns self."""
+        self._list.extend(self._checked(m) for m in modules)
+        return self
+
+    def insert(self, index: int, module: Module) -> None:
+        """Insert ``module`` before ``index``."""
+        self._list.insert(index, self._checked(module))
+
+    def __getitem__(self, i: int | slice) -> Any:
+        return ModuleList(self._list[i]) if isinstance(i, slice) else self._list[i]
+
+    def __setitem__(self, i: int, module: Module) -> None:
+        self._list[i] = self._checked(module)
+
+    def __delitem__(self, i: int | slice) -> None:
+        del self._list[i]
+
+    def __len__(self) -> int:
+        return len(self._list)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._list)
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError("ModuleList has no forward(): iterate over it in your module's forward")
+
+
+class ModuleDict(Module):
+    """A dict of modules (keys are strings) whose parameters the holder registers.
+
+    >>> from nn import Linear
+    >>> heads = ModuleDict({"a": Linear(2, 1, seed=0)})
+    >>> [name for name, _ in heads.named_parameters()]
+    ['a.weight', 'a.bias']
+    """
+
+    def __init__(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]] | None = None) -> None:
+        super().__init__()
+        self._dict: dict[str, Module] = {}
+        if modules is not None:
+            self.update(modules)
+
+    def _items(self) -> Iterator[tuple[str, Any]]:
+        return iter(self._dict.items())
+
+    def __setitem__(self, key: str, module: Module) -> None:
+        if not isinstance(key, str) or not key or "." in key:
+            raise KeyError(f"ModuleDict: keys must be non-empty strings without '.', got {key!r}")
+        if not isinstance(module, Module):
+            raise TypeError(f"ModuleDict: {key!r} must be a Module, got {type(module).__name__}")
+        self._dict[key] = module
+
+    def update(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]]) -> None:
+        """Add or replace modules from a mapping or (key, module) pairs."""
+        for key, module in (modules.items() if isinstance(modules, Mapping) else modules):
+            self[key] = module
+
+    def __getitem__(self, key: str) -> Module:
+        return self._dict[key]
+
+    def __delitem__(self, key: str) -> None:
+        del self._dict[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._dict
+
+    def __len__(self) -> int:
+        return len(self._dict)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._dict)
+
+    def keys(self) -> Iterable[str]:
+        """The keys, in insertion order."""
+        return self._dict.keys()
+
+    def values(self) -> Iterable[Module]:
+        """The modules, in insertion order."""
+        return self._dict.values()
+
+    def items(self) -> Iterable[tuple[str, Module]]:
+        """(key, module) pairs, in insertion order."""
+        return self._dict.items()
+
+    def pop(self, key: str) -> Module:
+        """Remove and return the module under ``key``."""
+        return self._dict.pop(key)
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError("ModuleDict has no forward(): index it in your module's forward")
