@@ -215,10 +215,11 @@ def test_adam_and_adamw(amsgrad, wd, decoupled):
 
 def test_optimizer_defaults_match_pytorch():
     p = [nn.Parameter(np.zeros(1))]
-    assert optim.Adam(p).hyper == {"betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.0, "amsgrad": False}
-    assert optim.Adam(p).lr == 1e-3 and optim.AdamW(p).hyper["weight_decay"] == 1e-2
-    assert optim.RMSprop(p).lr == 1e-2 and optim.RMSprop(p).hyper["alpha"] == 0.99
-    assert optim.Adagrad(p).lr == 1e-2 and optim.Adagrad(p).hyper["eps"] == 1e-10
+    assert optim.Adam(p).defaults == {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.0,
+                                      "amsgrad": False}
+    assert optim.Adam(p).lr == 1e-3 and optim.AdamW(p).defaults["weight_decay"] == 1e-2
+    assert optim.RMSprop(p).lr == 1e-2 and optim.RMSprop(p).defaults["alpha"] == 0.99
+    assert optim.Adagrad(p).lr == 1e-2 and optim.Adagrad(p).defaults["eps"] == 1e-10
 
 
 def test_optimizer_state_dict_round_trip():

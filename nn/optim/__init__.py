@@ -1,8 +1,9 @@
 """Optimizers, gradient clipping and learning-rate schedulers (PyTorch's formulas)."""
 
 from . import lecture, lr_scheduler  # lecture: the course's own variants (nn.optim.lecture.Adam, ...)
-from .optimizers import SGD, Adagrad, Adam, AdamW, Optimizer, RMSprop, clip_grad_norm_, clip_grad_value_
+from .lbfgs import LBFGS
+from .optimizer import Optimizer, clip_grad_norm_, clip_grad_value_
+from .optimizers import SGD, Adadelta, Adagrad, Adam, Adamax, AdamW, NAdam, RAdam, RMSprop
 
-__all__ = ["SGD", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "clip_grad_norm_", "clip_grad_value_",
-           "lr_scheduler"]
-__all__ += ["lecture"]
+__all__ = ["LBFGS", "SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "NAdam", "Optimizer", "RAdam",
+           "RMSprop", "clip_grad_norm_", "clip_grad_value_", "lecture", "lr_scheduler"]

@@ -1,74 +1,18 @@
-"""Optimizers with PyTorch's update formulas and defaults.
+"""Optimizers with PyTorch's update formulas, defaults and argument checks.
 
-Each updates parameter arrays in place (this is arithmetic on values, not a
-derivative: gradients come from autodiff). ``lr`` is an attribute schedulers change.
+Each ``_update`` works on the parameter's array ``p`` in place, given its gradient
+``g``, its state and its group's hyperparameters (t = the step count of that parameter).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 
-from autodiff import Tensor
+from .optimizer import Optimizer, clip_grad_norm_, clip_grad_value_
 
-
-class Optimizer:
-    """Base class: holds the parameters, ``lr`` and per-parameter state."""
-
-    defaults: dict[str, Any] = {}
-
-    def __init__(self, params: Iterable[Tensor], lr: float, **hyper: Any) -> None:
-        self.params = list(params)
-        if not self.params:
-            raise ValueError(f"{type(self).__name__}: got an empty parameter list")
-        for k, p in enumerate(self.params):
-            if not isinstance(p, Tensor) or not p.requires_grad:
-                raise TypeError(f"{type(self).__name__}: parameter {k} is not a Tensor that requires grad")
-        if lr < 0:
-            raise ValueError(f"{type(self).__name__}: invalid learning rate {lr}")
-        self.lr = float(lr)
-        self.hyper = hyper
-        self.state: list[dict[str, Any]] = [{} for _ in self.params]
-        self.steps = 0
-
-    def zero_grad(self) -> None:
-        """Forget every parameter's gradient (``.grad = None``, PyTorch's default)."""
-        for p in self.params:
-            p.grad = None
-
-    def step(self) -> None:
-        """Update every parameter that has a gradient."""
-        self.steps += 1
-        for p, state in zip(self.params, self.state, strict=True):
-            if p.grad is not None:
-                self._update(p.data, p.grad.data.astype(p.dtype, copy=False), state)
-
-    def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any]) -> None:
-        raise NotImplementedError
-
-    def _l2(self, g: np.ndarray, p: np.ndarray) -> np.ndarray:
-        """g + λp: PyTorch's (coupled) weight_decay."""
-        wd = self.hyper["weight_decay"]
-        return g + wd * p if wd else g
-
-    def state_dict(self) -> dict[str, Any]:
-        """Hyperparameters and per-parameter state (copies)."""
-        return {"lr": self.lr, "hyper": dict(self.hyper), "steps": self.steps,
-                "state": [{k: np.copy(v) for k, v in s.items()} for s in self.state]}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore what ``state_dict`` returned."""
-        if len(state["state"]) != len(self.params):
-            raise ValueError(f"{type(self).__name__}.load_state_dict: state for {len(state['state'])} parameters, "
-                             f"optimizer has {len(self.params)}")
-        self.lr, self.hyper, self.steps = state["lr"], dict(state["hyper"]), state["steps"]
-        self.state = [{k: np.copy(v) for k, v in s.items()} for s in state["state"]]
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v}" for k, v in {"lr": self.lr, **self.hyper}.items())
-        return f"{type(self).__name__}({args})"
+_ADAM_RULES = {"lr": "nonneg", "betas": "betas", "eps": "nonneg", "weight_decay": "nonneg"}
 
 
 class SGD(Optimizer):
@@ -77,81 +21,117 @@ class SGD(Optimizer):
     g ← g + λp; b ← μb + (1 − τ)g (b = g at the first step); g ← g + μb (Nesterov) or b; p ← p − lr·g.
     """
 
-    def __init__(self, params, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
-                 nesterov: bool = False, weight_decay: float = 0.0) -> None:
-        if nesterov and (momentum <= 0 or dampening != 0):
-            raise ValueError("SGD: Nesterov momentum requires a momentum and zero dampening")
-        super().__init__(params, lr, momentum=momentum, dampening=dampening, nesterov=nesterov,
-                         weight_decay=weight_decay)
+    rules = {"lr": "nonneg", "momentum": "nonneg", "dampening": None, "weight_decay": "nonneg", "nesterov": "bool"}
 
-    def _update(self, p, g, state):
-        h = self.hyper
-        g = self._l2(g, p)
-        if h["momentum"]:
+    def __init__(self, params: Any, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
+                 nesterov: bool = False, weight_decay: float = 0.0) -> None:
+        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening, nesterov=nesterov,
+                                      weight_decay=weight_decay))
+
+    def _validate(self, group: dict[str, Any]) -> None:
+        super()._validate(group)
+        if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
+            raise ValueError(f"SGD: nesterov=True requires momentum > 0 and dampening = 0, got momentum="
+                             f"{group['momentum']!r}, dampening={group['dampening']!r}")
+
+    def _update(self, p, g, state, group):
+        g = self._l2(g, p, group)
+        momentum = group["momentum"]
+        if momentum:
             buf = state.get("momentum_buffer")
             if buf is None:
                 buf = state["momentum_buffer"] = g.copy()
             else:
-                buf *= h["momentum"]
-                buf += (1 - h["dampening"]) * g
-            g = g + h["momentum"] * buf if h["nesterov"] else buf
-        p -= self.lr * g
+                buf *= momentum
+                buf += (1 - group["dampening"]) * g
+            g = g + momentum * buf if group["nesterov"] else buf
+        p -= group["lr"] * g
 
 
 class Adagrad(Optimizer):
     """Adagrad: s ← s + g²; p ← p − lr / (1 + (t − 1)·lr_decay) · g / (√s + eps)."""
 
-    def __init__(self, params, lr: float = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0,
-                 initial_accumulator_value: float = 0.0, eps: float = 1e-10) -> None:
-        super().__init__(params, lr, lr_decay=lr_decay, weight_decay=weight_decay,
-                         initial_accumulator_value=initial_accumulator_value, eps=eps)
+    rules = {"lr": "nonneg", "lr_decay": "nonneg", "weight_decay": "nonneg", "initial_accumulator_value": "nonneg",
+             "eps": "nonneg"}
 
-    def _update(self, p, g, state):
-        h = self.hyper
+    def __init__(self, params: Any, lr: float = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0,
+                 initial_accumulator_value: float = 0.0, eps: float = 1e-10) -> None:
+        super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
+                                      initial_accumulator_value=initial_accumulator_value, eps=eps))
+
+    def _update(self, p, g, state, group):
         if "sum" not in state:
-            state["sum"] = np.full_like(p, h["initial_accumulator_value"])
+            state["sum"] = np.full_like(p, group["initial_accumulator_value"])
             state["step"] = 0
         state["step"] += 1
-        g = self._l2(g, p)
-        clr = self.lr / (1 + (state["step"] - 1) * h["lr_decay"])
+        g = self._l2(g, p, group)
+        clr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
         state["sum"] += g * g
-        p -= clr * g / (np.sqrt(state["sum"]) + h["eps"])
+        p -= clr * g / (np.sqrt(state["sum"]) + group["eps"])
 
 
 class RMSprop(Optimizer):
     """RMSprop: v ← αv + (1 − α)g²; p ← p − lr·g / (√v + eps), optionally centered and with momentum."""
 
-    def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8, weight_decay: float = 0.0,
-                 momentum: float = 0.0, centered: bool = False) -> None:
-        super().__init__(params, lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
-                         centered=centered)
+    rules = {"lr": "nonneg", "alpha": "nonneg", "eps": "nonneg", "weight_decay": "nonneg", "momentum": "nonneg",
+             "centered": "bool"}
 
-    def _update(self, p, g, state):
-        h = self.hyper
+    def __init__(self, params: Any, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
+                 weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False) -> None:
+        super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
+                                      centered=centered))
+
+    def _update(self, p, g, state, group):
+        alpha, momentum = group["alpha"], group["momentum"]
         if "square_avg" not in state:
+            state["step"] = 0
             state["square_avg"] = np.zeros_like(p)
-            if h["momentum"]:
-                state["momentum_buffer"] = np.zeros_like(p)
-            if h["centered"]:
-                state["grad_avg"] = np.zeros_like(p)
-        g = self._l2(g, p)
+        state["step"] += 1
+        g = self._l2(g, p, group)
         v = state["square_avg"]
-        v *= h["alpha"]
-        v += (1 - h["alpha"]) * g * g
-        if h["centered"]:
-            ga = state["grad_avg"]
-            ga *= h["alpha"]
-            ga += (1 - h["alpha"]) * g
-            avg = np.sqrt(v - ga * ga) + h["eps"]
+        v *= alpha
+        v += (1 - alpha) * g * g
+        if group["centered"]:
+            ga = state.setdefault("grad_avg", np.zeros_like(p))
+            ga *= alpha
+            ga += (1 - alpha) * g
+            avg = np.sqrt(v - ga * ga) + group["eps"]
         else:
-            avg = np.sqrt(v) + h["eps"]
-        if h["momentum"]:
-            buf = state["momentum_buffer"]
-            buf *= h["momentum"]
+            avg = np.sqrt(v) + group["eps"]
+        if momentum:
+            buf = state.setdefault("momentum_buffer", np.zeros_like(p))
+            buf *= momentum
             buf += g / avg
-            p -= self.lr * buf
+            p -= group["lr"] * buf
         else:
-            p -= self.lr * g / avg
+            p -= group["lr"] * g / avg
+
+
+def _adam_moments(p: np.ndarray, g: np.ndarray, state: dict[str, Any], betas: tuple[float, float]) -> int:
+    """Advance the step count t and the moments m ← β₁m + (1 − β₁)g, v ← β₂v + (1 − β₂)g²; returns t."""
+    b1, b2 = betas
+    if "exp_avg" not in state:
+        state["step"] = 0
+        state["exp_avg"] = np.zeros_like(p)
+        state["exp_avg_sq"] = np.zeros_like(p)
+    state["step"] += 1
+    m, v = state["exp_avg"], state["exp_avg_sq"]
+    m *= b1
+    m += (1 - b1) * g
+    v *= b2
+    v += (1 - b2) * g * g
+    return state["step"]
+
+
+def _weight_decay(p: np.ndarray, g: np.ndarray, group: dict[str, Any], decoupled: bool) -> np.ndarray:
+    """Decoupled: p ← p(1 − lr·λ) (AdamW); else g + λp."""
+    wd = group["weight_decay"]
+    if not wd:
+        return g
+    if decoupled:
+        p *= 1 - group["lr"] * wd
+        return g
+    return g + wd * p
 
 
 class Adam(Optimizer):
@@ -159,36 +139,23 @@ class Adam(Optimizer):
     p ← p − lr/(1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + eps) (v replaced by its running max with amsgrad)."""
 
     decoupled = False
+    rules = {**_ADAM_RULES, "amsgrad": "bool"}
 
-    def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0, amsgrad: bool = False) -> None:
-        super().__init__(params, lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
+    def __init__(self, params: Any, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0.0, amsgrad: bool = False) -> None:
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad))
 
-    def _update(self, p, g, state):
-        h = self.hyper
-        b1, b2 = h["betas"]
-        if "exp_avg" not in state:
-            state["step"] = 0
-            state["exp_avg"] = np.zeros_like(p)
-            state["exp_avg_sq"] = np.zeros_like(p)
-            if h["amsgrad"]:
-                state["max_exp_avg_sq"] = np.zeros_like(p)
-        state["step"] += 1
-        t = state["step"]
-        if self.decoupled:
-            p *= 1 - self.lr * h["weight_decay"]
-        else:
-            g = self._l2(g, p)
-        m, v = state["exp_avg"], state["exp_avg_sq"]
-        m *= b1
-        m += (1 - b1) * g
-        v *= b2
-        v += (1 - b2) * g * g
-        if h["amsgrad"]:
-            np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
-            v = state["max_exp_avg_sq"]
-        denom = np.sqrt(v) / np.sqrt(1 - b2 ** t) + h["eps"]
-        p -= (self.lr / (1 - b1 ** t)) * m / denom
+    def _update(self, p, g, state, group):
+        g = _weight_decay(p, g, group, self.decoupled)
+        b1, b2 = group["betas"]
+        t = _adam_moments(p, g, state, group["betas"])
+        v = state["exp_avg_sq"]
+        if group["amsgrad"]:
+            vmax = state.setdefault("max_exp_avg_sq", np.zeros_like(p))
+            np.maximum(vmax, v, out=vmax)
+            v = vmax
+        denom = np.sqrt(v) / np.sqrt(1 - b2 ** t) + group["eps"]
+        p -= (group["lr"] / (1 - b1 ** t)) * state["exp_avg"] / denom
 
 
 class AdamW(Adam):
@@ -196,33 +163,114 @@ class AdamW(Adam):
 
     decoupled = True
 
-    def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 1e-2, amsgrad: bool = False) -> None:
+    def __init__(self, params: Any, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False) -> None:
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad)
 
 
-def _grads(params: Iterable[Tensor]) -> list[np.ndarray]:
-    return [p.grad.data for p in params if p.grad is not None]
+class Adadelta(Optimizer):
+    """Adadelta: v ← ρv + (1 − ρ)g²; Δ = √(u + eps)/√(v + eps) · g; u ← ρu + (1 − ρ)Δ²; p ← p − lr·Δ."""
+
+    rules = {"lr": "nonneg", "rho": "unit", "eps": "nonneg", "weight_decay": "nonneg"}
+
+    def __init__(self, params: Any, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6,
+                 weight_decay: float = 0.0) -> None:
+        super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay))
+
+    def _update(self, p, g, state, group):
+        rho, eps = group["rho"], group["eps"]
+        if "square_avg" not in state:
+            state["step"] = 0
+            state["square_avg"] = np.zeros_like(p)
+            state["acc_delta"] = np.zeros_like(p)
+        state["step"] += 1
+        g = self._l2(g, p, group)
+        v, u = state["square_avg"], state["acc_delta"]
+        v *= rho
+        v += (1 - rho) * g * g
+        delta = np.sqrt(u + eps) / np.sqrt(v + eps) * g
+        u *= rho
+        u += (1 - rho) * delta * delta
+        p -= group["lr"] * delta
 
 
-def clip_grad_norm_(params: Iterable[Tensor], max_norm: float, norm_type: float = 2.0) -> float:
-    """Scale gradients in place so their joint norm is at most ``max_norm``; returns the
-    norm before clipping (as PyTorch: scale by max_norm / (norm + 1e-6) when norm > max_norm)."""
-    grads = _grads(params)
-    if not grads:
-        return 0.0
-    if norm_type == np.inf:
-        total = max(float(np.abs(g).max()) for g in grads)
-    else:
-        total = float(sum(float(np.sum(np.abs(g, dtype=np.float64) ** norm_type)) for g in grads) ** (1 / norm_type))
-    scale = max_norm / (total + 1e-6)
-    if scale < 1:
-        for g in grads:
-            g *= scale
-    return total
+class Adamax(Optimizer):
+    """Adamax: m ← β₁m + (1 − β₁)g; u ← max(β₂u, |g| + eps); p ← p − lr/(1 − β₁ᵗ) · m / u."""
+
+    rules = dict(_ADAM_RULES)
+
+    def __init__(self, params: Any, lr: float = 2e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0.0) -> None:
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay))
+
+    def _update(self, p, g, state, group):
+        b1, b2 = group["betas"]
+        if "exp_avg" not in state:
+            state["step"] = 0
+            state["exp_avg"] = np.zeros_like(p)
+            state["exp_inf"] = np.zeros_like(p)
+        state["step"] += 1
+        g = self._l2(g, p, group)
+        m, u = state["exp_avg"], state["exp_inf"]
+        m *= b1
+        m += (1 - b1) * g
+        np.maximum(b2 * u, np.abs(g) + group["eps"], out=u)
+        p -= group["lr"] / (1 - b1 ** state["step"]) * m / u
 
 
-def clip_grad_value_(params: Iterable[Tensor], clip_value: float) -> None:
-    """Clip every gradient entry to [-clip_value, clip_value] in place."""
-    for g in _grads(params):
-        np.clip(g, -clip_value, clip_value, out=g)
+class NAdam(Optimizer):
+    """Adam with Nesterov momentum (Dozat 2016), PyTorch's schedule:
+    μₜ = β₁(1 − ½·0.96^(t·ψ)), Πₜ = μ₁⋯μₜ, v̂ = v / (1 − β₂ᵗ);
+    p ← p − lr(1 − μₜ)/(1 − Πₜ) · g/(√v̂ + eps) − lr·μₜ₊₁/(1 − Πₜμₜ₊₁) · m/(√v̂ + eps)."""
+
+    rules = {**_ADAM_RULES, "momentum_decay": "nonneg", "decoupled_weight_decay": "bool"}
+
+    def __init__(self, params: Any, lr: float = 2e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0.0, momentum_decay: float = 4e-3,
+                 decoupled_weight_decay: bool = False) -> None:
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                                      momentum_decay=momentum_decay, decoupled_weight_decay=decoupled_weight_decay))
+
+    def _update(self, p, g, state, group):
+        b1, b2 = group["betas"]
+        lr, psi = group["lr"], group["momentum_decay"]
+        g = _weight_decay(p, g, group, group["decoupled_weight_decay"])
+        t = _adam_moments(p, g, state, group["betas"])
+        mu = b1 * (1 - 0.5 * 0.96 ** (t * psi))
+        mu_next = b1 * (1 - 0.5 * 0.96 ** ((t + 1) * psi))
+        state["mu_product"] = state.get("mu_product", 1.0) * mu
+        prod = state["mu_product"]
+        denom = np.sqrt(state["exp_avg_sq"] / (1 - b2 ** t)) + group["eps"]
+        p -= lr * (1 - mu) / (1 - prod) * g / denom
+        p -= lr * mu_next / (1 - prod * mu_next) * state["exp_avg"] / denom
+
+
+class RAdam(Optimizer):
+    """Rectified Adam (Liu et al. 2019): with ρ∞ = 2/(1 − β₂) − 1 and ρₜ = ρ∞ − 2tβ₂ᵗ/(1 − β₂ᵗ),
+    p ← p − lr·m/(1 − β₁ᵗ) · r·√(1 − β₂ᵗ)/(√v + eps) when ρₜ > 5 (r the rectification term),
+    else p ← p − lr·m/(1 − β₁ᵗ)."""
+
+    rules = {**_ADAM_RULES, "decoupled_weight_decay": "bool"}
+
+    def __init__(self, params: Any, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0.0, decoupled_weight_decay: bool = False) -> None:
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                                      decoupled_weight_decay=decoupled_weight_decay))
+
+    def _update(self, p, g, state, group):
+        b1, b2 = group["betas"]
+        g = _weight_decay(p, g, group, group["decoupled_weight_decay"])
+        t = _adam_moments(p, g, state, group["betas"])
+        m_hat = state["exp_avg"] / (1 - b1 ** t)
+        bc2 = 1 - b2 ** t
+        rho_inf = 2 / (1 - b2) - 1
+        rho_t = rho_inf - 2 * t * b2 ** t / bc2
+        if rho_t > 5:
+            rect = np.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
+            p -= m_hat * group["lr"] * (np.sqrt(bc2) / (np.sqrt(state["exp_avg_sq"]) + group["eps"])) * rect
+        else:
+            p -= m_hat * group["lr"]
+
+
+__all__ = ["SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "NAdam", "Optimizer", "RAdam", "RMSprop",
+           "clip_grad_norm_", "clip_grad_value_"]
