@@ -6,9 +6,9 @@
 >>> opt = optim.SGD(model.parameters(), lr=0.1)
 """
 
-from . import datasets, functional, init, metrics, optim
+from . import data, datasets, functional, init, metrics, optim
 from .compile import compile_step
-from .data import DataLoader, train_test_split
+from .data import DataLoader, Dataset, Subset, TensorDataset, random_split, train_test_split
 from .io import load, save
 from .layers import (
     ELU,
@@ -27,7 +27,20 @@ from .layers import (
     Tanh,
     get_activation,
 )
-from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, MSELoss
+from .losses import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CosineEmbeddingLoss,
+    CrossEntropyLoss,
+    HingeEmbeddingLoss,
+    HuberLoss,
+    KLDivLoss,
+    L1Loss,
+    MarginRankingLoss,
+    MSELoss,
+    NLLLoss,
+    SmoothL1Loss,
+)
 from .module import Buffer, Module, ModuleDict, ModuleList, Parameter
 from .training import Callback, EarlyStopping, History, TrainingDiagnostics, evaluate, fit
 
@@ -38,4 +51,6 @@ __all__ = [
     "TrainingDiagnostics", "compile_step", "datasets", "evaluate", "fit", "functional", "get_activation", "init",
     "load", "metrics", "optim", "save", "train_test_split",
     "Buffer", "ModuleDict", "ModuleList",
+    "CosineEmbeddingLoss", "HingeEmbeddingLoss", "KLDivLoss", "MarginRankingLoss", "NLLLoss", "SmoothL1Loss",
+    "Dataset", "Subset", "TensorDataset", "data", "random_split",
 ]

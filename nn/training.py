@@ -1,8 +1,9 @@
 """fit(): the training loop, with validation, metrics, schedulers, early stopping,
-callbacks, diagnostics and a progress display."""
+callbacks, diagnostics and a progress display; evaluate()."""
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Iterable
 from typing import Any
@@ -12,137 +13,16 @@ import numpy as np
 from autodiff import Tensor, no_grad
 
 from .compile import compile_step
-from .data import DataLoader, _lengths_match
-from .layers import ReLU, Sequential
-from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss
+from .callbacks import Callback, EarlyStopping, History, TrainingDiagnostics
+from .data import DataLoader, _lengths_match, as_array
+from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, NLLLoss
 from .module import Module
-
-
-class History:
-    """Per-epoch logs of a training run: ``history["loss"]`` is the list of epoch losses."""
-
-    def __init__(self) -> None:
-        self.history: dict[str, list[float]] = {}
-        self.epoch: list[int] = []
-        self.stopped_epoch: int | None = None
-        self.best_epoch: int | None = None
-
-    def append(self, epoch: int, logs: dict[str, float]) -> None:
-        """Record one epoch's logs."""
-        self.epoch.append(epoch)
-        for k, v in logs.items():
-            self.history.setdefault(k, []).append(v)
-
-    def __getitem__(self, key: str) -> list[float]:
-        return self.history[key]
-
-    def __repr__(self) -> str:
-        last = ", ".join(f"{k}={v[-1]:.4g}" for k, v in self.history.items() if v)
-        return f"History({len(self.epoch)} epochs; last: {last})"
-
-
-class Callback:
-    """Hooks called by :func:`fit`; set ``stop_training = True`` to stop after this epoch."""
-
-    stop_training = False
-
-    def on_train_begin(self, model: Module) -> None:
-        """Called once before the first epoch."""
-
-    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
-        """Called after every epoch with its logs (add entries to record them)."""
-
-    def on_train_end(self, model: Module) -> None:
-        """Called once after the last epoch."""
-
-
-class EarlyStopping(Callback):
-    """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs;
-    with ``restore_best_weights`` the model ends with exactly the weights it had at the
-    end of its best epoch."""
-
-    def __init__(self, monitor: str = "val_loss", patience: int = 5, min_delta: float = 0.0, mode: str = "auto",
-                 restore_best_weights: bool = True) -> None:
-        if mode == "auto":
-            mode = "max" if "acc" in monitor else "min"
-        if mode not in ("min", "max"):
-            raise ValueError(f"EarlyStopping: mode must be 'min', 'max' or 'auto', got {mode!r}")
-        self.monitor, self.patience, self.min_delta, self.mode = monitor, patience, min_delta, mode
-        self.restore_best_weights = restore_best_weights
-
-    def on_train_begin(self, model: Module) -> None:
-        self.model = model
-        self.best: float | None = None
-        self.best_epoch: int | None = None
-        self.best_state: dict | None = None
-        self.wait = 0
-        self.stop_training = False
-
-    def _improved(self, value: float) -> bool:
-        if self.best is None:
-            return True
-        return value < self.best - self.min_delta if self.mode == "min" else value > self.best + self.min_delta
-
-    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
-        if self.monitor not in logs:
-            raise KeyError(f"EarlyStopping: '{self.monitor}' is not logged (logged: {sorted(logs)}); "
-                           f"pass validation_data to fit() to monitor val_loss")
-        value = logs[self.monitor]
-        if self._improved(value):
-            self.best, self.best_epoch, self.wait = value, epoch, 0
-            if self.restore_best_weights:
-                self.best_state = self.model.state_dict()
-        else:
-            self.wait += 1
-            if self.wait >= self.patience:
-                self.stop_training = True
-
-    def on_train_end(self, model: Module) -> None:
-        if self.restore_best_weights and self.best_state is not None:
-            model.load_state_dict(self.best_state)
-
-
-class TrainingDiagnostics(Callback):
-    """Adds to each epoch's logs the percentage of dead ReLU units per ReLU layer (units
-    whose output is 0 for every sample of ``X_probe``, the course notes' ``get_dead``) and
-    the gradient norm of every parameter (to spot vanishing or exploding gradients).
-
-    Works on :class:`Sequential` models (MLP included).
-    """
-
-    def __init__(self, X_probe: Any) -> None:
-        self.X_probe = np.asarray(X_probe)
-
-    def on_train_begin(self, model: Module) -> None:
-        if not isinstance(model, Sequential):
-            raise TypeError("TrainingDiagnostics: needs a Sequential model to see each layer's output")
-        self.model = model
-
-    def dead_percentages(self) -> dict[str, float]:
-        """{layer index: % of dead units} for every ReLU layer, on the probe data."""
-        out: dict[str, float] = {}
-        was_training = self.model.training
-        self.model.eval()
-        with no_grad():
-            h: Any = self.X_probe
-            for i, layer in enumerate(self.model):
-                h = layer(h)
-                if isinstance(layer, ReLU):
-                    alive = np.any(np.asarray(h.data) > 0, axis=0)
-                    out[str(i)] = 100.0 * float(np.mean(~alive))
-        self.model.train(was_training)
-        return out
-
-    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
-        for name, pct in self.dead_percentages().items():
-            logs[f"dead_relu/{name}"] = pct
-        for name, p in self.model.named_parameters():
-            if p.grad is not None:
-                logs[f"grad_norm/{name}"] = float(np.sqrt(np.sum(np.square(p.grad.data, dtype=np.float64))))
+from .optim.lr_cyclic import ReduceLROnPlateau
+from .optim.optimizer import check_bool, check_number
 
 
 def _accuracy_kind(loss_fn: Any) -> str | None:
-    if isinstance(loss_fn, CrossEntropyLoss):
+    if isinstance(loss_fn, (CrossEntropyLoss, NLLLoss)):
         return "multiclass"
     if isinstance(loss_fn, BCEWithLogitsLoss):
         return "logits"
@@ -151,32 +31,68 @@ def _accuracy_kind(loss_fn: Any) -> str | None:
     return None
 
 
-def _n_correct(kind: str, out: np.ndarray, y: np.ndarray) -> int:
+def _n_correct(kind: str, loss_fn: Any, out: np.ndarray, y: np.ndarray) -> tuple[int, int]:
+    """(correct predictions, predictions counted) in one batch."""
     if kind == "multiclass":
-        truth = y.argmax(axis=1) if y.ndim == 2 else y
-        return int(np.sum(out.argmax(axis=1) == truth))
+        truth = y.argmax(axis=1) if y.shape == out.shape else y
+        hit = out.argmax(axis=1) == truth
+        ignore = getattr(loss_fn, "ignore_index", None)
+        if ignore is not None and y.shape != out.shape:
+            keep = truth != ignore
+            return int(np.sum(hit & keep)), int(np.sum(keep))
+        return int(np.sum(hit)), hit.size
     threshold = 0.0 if kind == "logits" else 0.5
-    return int(np.sum((out > threshold) == (y > 0.5)))
+    return int(np.sum((out > threshold) == (y > 0.5))), y.size
 
 
-def evaluate(model: Module, loss_fn: Any, X: Any, y: Any, batch_size: int = 1024) -> dict[str, float]:
-    """Loss (and accuracy for classification losses) of ``model`` on (X, y) in eval mode."""
+def _loader(owner: str, X: Any, y: Any, batch_size: int, shuffle: bool = False, seed: int | None = None) -> Any:
+    """A DataLoader over (X, y), or X itself when it already is a loader (y must be None)."""
+    if isinstance(X, DataLoader) or (y is None and hasattr(X, "__iter__") and hasattr(X, "batch_size")):
+        if y is not None:
+            raise ValueError(f"{owner}: got a DataLoader and y; the loader already yields (inputs, targets)")
+        return X
+    if y is None:
+        raise ValueError(f"{owner}: give targets y with the inputs X, or a DataLoader of (inputs, targets)")
+    X, y = as_array(owner, "X", X), as_array(owner, "y", y)
+    _lengths_match(owner, X, y)
+    return DataLoader(X, y, batch_size=batch_size, shuffle=shuffle, seed=seed)
+
+
+def _pair(owner: str, batch: Any) -> tuple[Any, Any]:
+    if not isinstance(batch, (tuple, list)) or len(batch) != 2:
+        raise TypeError(f"{owner}: each batch must be a pair (inputs, targets), got {type(batch).__name__}"
+                        + (f" of length {len(batch)}" if isinstance(batch, (tuple, list)) else ""))
+    return batch[0], batch[1]
+
+
+def _as_data(x: Any) -> np.ndarray:
+    return x.data if isinstance(x, Tensor) else np.asarray(x)
+
+
+def evaluate(model: Module, loss_fn: Any, X: Any, y: Any = None, batch_size: int = 1024) -> dict[str, float]:
+    """Loss (and accuracy for classification losses) of ``model`` on (X, y), or on the
+    batches of a DataLoader, in eval mode; the model's mode is restored afterwards."""
+    loader = _loader("evaluate", X, y, batch_size)
     kind = _accuracy_kind(loss_fn)
     was_training = model.training
     model.eval()
-    total = correct = 0.0
-    n = 0
-    with no_grad():
-        for xb, yb in DataLoader(X, y, batch_size=batch_size):
-            out = model(xb)
-            total += float(loss_fn(out, yb).item()) * len(xb)
-            if kind:
-                correct += _n_correct(kind, out.data, yb)
-            n += len(xb)
-    model.train(was_training)
+    total = correct = counted = n = 0.0
+    try:
+        with no_grad():
+            for batch in loader:
+                xb, yb = _pair("evaluate", batch)
+                out = model(xb)
+                size = len(yb)
+                total += float(loss_fn(out, yb).item()) * size
+                if kind:
+                    c, k = _n_correct(kind, loss_fn, _as_data(out), _as_data(yb))
+                    correct, counted = correct + c, counted + k
+                n += size
+    finally:
+        model.train(was_training)
     logs = {"loss": total / n}
     if kind:
-        logs["accuracy"] = correct / n
+        logs["accuracy"] = correct / counted if counted else math.nan
     return logs
 
 
@@ -208,72 +124,127 @@ class _Progress:
         print(f"epoch {epoch + 1}/{self.epochs} - {text}", flush=True)
 
 
-def fit(model: Module, loss_fn: Any, optimizer: Any, X: Any, y: Any, epochs: int = 10, batch_size: int = 32,
-        validation_data: tuple[Any, Any] | None = None, scheduler: Any = None,
-        early_stopping: EarlyStopping | None = None, callbacks: Iterable[Callback] = (), progress: bool = True,
-        shuffle: bool = True, seed: int | None = 0, compile: bool = False) -> History:  # noqa: A002
-    """Train ``model`` on (X, y) and return a :class:`History` of per-epoch logs:
-    ``loss`` (and ``accuracy`` for classification losses), ``val_loss``/``val_accuracy``
-    with ``validation_data``, and ``lr``. ``scheduler.step()`` runs once per epoch.
+def _check_fit_args(model: Any, loss_fn: Any, optimizer: Any, epochs: Any, scheduler: Any,
+                    callbacks: list[Any], progress: Any, shuffle: Any) -> None:
+    if not isinstance(model, Module):
+        raise TypeError(f"fit: model must be an nn.Module, got {type(model).__name__}")
+    if not callable(loss_fn):
+        raise TypeError(f"fit: loss_fn must be callable, got {type(loss_fn).__name__}")
+    if not (hasattr(optimizer, "step") and hasattr(optimizer, "zero_grad")):
+        raise TypeError(f"fit: optimizer must have step() and zero_grad(), got {type(optimizer).__name__}")
+    check_number("fit", "epochs", epochs, "nonneg", integer=True)
+    if scheduler is not None and not hasattr(scheduler, "step"):
+        raise TypeError(f"fit: scheduler must have step(), got {type(scheduler).__name__}")
+    for cb in callbacks:
+        if not all(hasattr(cb, m) for m in ("on_train_begin", "on_epoch_end", "on_train_end")):
+            raise TypeError(f"fit: callbacks must be Callbacks, got {type(cb).__name__}")
+    check_bool("fit", "progress", progress)
+    check_bool("fit", "shuffle", shuffle)
 
-    A NaN or infinite loss stops training with an error naming the epoch and batch.
+
+def _run_epoch(model: Module, loss_fn: Any, optimizer: Any, kind: str | None, epoch: int,
+               batches: Iterable, step: Any = None) -> dict[str, float]:
+    """One pass over the training batches (with the compiled ``step`` when given); returns
+    the epoch's loss (and accuracy)."""
+    total = correct = counted = n = 0.0
+    for batch, pair in enumerate(batches):
+        xb, yb = _pair("fit", pair)
+        if step is not None:
+            value, out = step(xb, yb), step.output
+        else:
+            optimizer.zero_grad()
+            out = model(xb)
+            loss = loss_fn(out, yb)
+            value = float(loss.item())
+        if not math.isfinite(value):
+            raise FloatingPointError(f"fit: the loss became {value} at epoch {epoch + 1}, batch {batch + 1} "
+                                     f"(try a smaller learning rate, or detect_anomaly() to find the op)")
+        if step is None:
+            loss.backward()
+            optimizer.step()
+        size = len(yb)
+        total, n = total + value * size, n + size
+        if kind:
+            c, k = _n_correct(kind, loss_fn, _as_data(out), _as_data(yb))
+            correct, counted = correct + c, counted + k
+    if not n:
+        raise ValueError("fit: the training loader yielded no batches")
+    logs = {"loss": total / n}
+    if kind:
+        logs["accuracy"] = correct / counted if counted else math.nan
+    return logs
+
+
+def _lr_logs(optimizer: Any) -> dict[str, float]:
+    groups = getattr(optimizer, "param_groups", None)
+    if not groups:
+        return {"lr": optimizer.lr} if hasattr(optimizer, "lr") else {}
+    return {("lr" if k == 0 else f"lr_group{k}"): g["lr"] for k, g in enumerate(groups)}
+
+
+def fit(model: Module, loss_fn: Any, optimizer: Any, X: Any, y: Any = None, epochs: int = 10, batch_size: int = 32,
+        validation_data: Any = None, scheduler: Any = None, early_stopping: EarlyStopping | None = None,
+        callbacks: Iterable[Callback] = (), progress: bool = True, shuffle: bool = True,
+        seed: int | None = 0, compile: bool = False) -> History:  # noqa: A002
+    """Train ``model`` on (X, y) (arrays or DataFrames), or on a DataLoader given as X, and
+    return a :class:`History` of per-epoch logs: ``loss`` (and ``accuracy`` for
+    classification losses), ``val_loss``/``val_accuracy`` with ``validation_data`` (a pair
+    (X, y) or a DataLoader), and ``lr`` (``lr_group1``, ... for further parameter groups).
+
+    ``scheduler.step()`` runs once per epoch (ReduceLROnPlateau gets ``val_loss``, else
+    ``loss``). A NaN or infinite loss stops training with an error naming the epoch and
+    batch. Whatever happens, the model ends in the train/eval mode it had on entry; if
+    training stops early (Ctrl-C returns the History so far with ``interrupted`` set, any
+    other exception is re-raised), early stopping's best weights are restored when asked.
     With ``compile=True`` each batch runs as one compiled step (:func:`nn.compile_step`).
     """
-    X = np.asarray(X)
-    y = np.asarray(y)
-    _lengths_match("fit", X, y)
-    if validation_data is not None and len(validation_data[0]) != len(validation_data[1]):
-        raise ValueError(f"fit: validation X has {len(validation_data[0])} samples but y has "
-                         f"{len(validation_data[1])}")
     callbacks = list(callbacks) + ([early_stopping] if early_stopping is not None else [])
-    loader = DataLoader(X, y, batch_size=batch_size, shuffle=shuffle, seed=seed)
+    _check_fit_args(model, loss_fn, optimizer, epochs, scheduler, callbacks, progress, shuffle)
+    check_bool("fit", "compile", compile)
+    loader = _loader("fit", X, y, batch_size, shuffle, seed)
+    if validation_data is not None and not isinstance(validation_data, DataLoader):
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+            raise TypeError("fit: validation_data must be a pair (X_val, y_val) or a DataLoader")
+        validation_data = DataLoader(*validation_data, batch_size=1024)
     kind = _accuracy_kind(loss_fn)
-    history = History()
-    bar = _Progress(progress, epochs)
-    for cb in callbacks:
-        cb.on_train_begin(model)
-    model.train()
-    step = compile_step(model, loss_fn, optimizer) if compile else None
-    for epoch in range(epochs):
-        total = correct = 0.0
-        lr = optimizer.lr
-        for batch, (xb, yb) in enumerate(bar.batches(loader, epoch)):
-            if step is not None:
-                value, out = step(xb, yb), step.output
-            else:
-                optimizer.zero_grad()
-                out = model(xb)
-                loss = loss_fn(out, yb)
-                value = float(loss.item())
-            if not np.isfinite(value):
-                raise FloatingPointError(f"fit: the loss became {value} at epoch {epoch + 1}, batch {batch + 1} "
-                                         f"(try a smaller learning rate, or detect_anomaly() to find the op)")
-            if step is None:
-                loss.backward()
-                optimizer.step()
-            total += value * len(xb)
-            if kind:
-                correct += _n_correct(kind, out.data if isinstance(out, Tensor) else out, yb)
-        logs = {"loss": total / len(X)}
-        if kind:
-            logs["accuracy"] = correct / len(X)
-        if validation_data is not None:
-            for k, v in evaluate(model, loss_fn, *validation_data).items():
-                logs[f"val_{k}"] = v
-        logs["lr"] = lr
-        if scheduler is not None:
-            scheduler.step()
+    history, bar = History(), _Progress(progress, epochs)
+    was_training = model.training
+    try:
         for cb in callbacks:
-            cb.on_epoch_end(epoch, logs)
-        history.append(epoch, logs)
-        bar.epoch_end(epoch, logs)
-        if any(cb.stop_training for cb in callbacks):
-            history.stopped_epoch = epoch
-            break
-    for cb in callbacks:
-        cb.on_train_end(model)
+            cb.on_train_begin(model)
+        step = compile_step(model, loss_fn, optimizer) if compile else None
+        for epoch in range(epochs):
+            model.train()
+            lrs = _lr_logs(optimizer)
+            logs = _run_epoch(model, loss_fn, optimizer, kind, epoch, bar.batches(loader, epoch), step)
+            if validation_data is not None:
+                logs.update({f"val_{k}": v for k, v in evaluate(model, loss_fn, validation_data).items()})
+            logs.update(lrs)
+            if isinstance(scheduler, ReduceLROnPlateau):
+                scheduler.step(logs.get("val_loss", logs["loss"]))
+            elif scheduler is not None:
+                scheduler.step()
+            for cb in callbacks:
+                cb.on_epoch_end(epoch, logs)
+            history.append(epoch, logs)
+            bar.epoch_end(epoch, logs)
+            if any(cb.stop_training for cb in callbacks):
+                history.stopped_epoch = epoch
+                break
+        for cb in callbacks:
+            cb.on_train_end(model)
+    except KeyboardInterrupt:
+        history.interrupted = True
+        if early_stopping is not None:
+            early_stopping.restore(model)
+    except BaseException:
+        if early_stopping is not None:
+            early_stopping.restore(model)
+        raise
+    finally:
+        model.train(was_training)
     if early_stopping is not None:
-        history.best_epoch = early_stopping.best_epoch
+        history.best_epoch = getattr(early_stopping, "best_epoch", None)
     return history
 
 
