@@ -45,7 +45,8 @@ class CompiledStep(Jitted):
 
     def _key(self, args: tuple, kwargs: dict) -> tuple:
         opt = self.optimizer
-        hyper = tuple((k, v) for k, v in sorted(opt.hyper.items()))
+        hyper = tuple((k, tuple(v) if isinstance(v, list) else v) for g in opt.param_groups
+                      for k, v in sorted(g.items()) if k not in ("params", "lr", "initial_lr"))
         return (_signature(args, kwargs), self.model.training, hyper, tuple(map(id, opt.params)))
 
     def runtime_inputs(self) -> list[Any]:

@@ -24,8 +24,9 @@ from .optim.optimizers import SGD, Adam, AdamW
 
 def fusable(optimizer: Any) -> bool:
     """Whether the flat update handles this optimizer (SGD, Adam, AdamW without amsgrad,
-    every parameter of one float dtype)."""
-    if type(optimizer) not in (SGD, Adam, AdamW) or optimizer.hyper.get("amsgrad"):
+    one parameter group, every parameter of one float dtype)."""
+    if type(optimizer) not in (SGD, Adam, AdamW) or len(optimizer.param_groups) != 1 \
+            or optimizer.param_groups[0].get("amsgrad"):
         return False
     return len({p.dtype for p in optimizer.params}) == 1 and optimizer.params[0].dtype.kind == "f"
 
@@ -54,7 +55,8 @@ class FlatOptimizer:
         self.gviews = _flat_views(self.gflat, self.shapes)
         self.grads = [Tensor._leaf(g) for g in self.gviews]
         self.adam = isinstance(optimizer, Adam)
-        keys = ["exp_avg", "exp_avg_sq"] if self.adam else (["momentum_buffer"] if optimizer.hyper["momentum"] else [])
+        group = optimizer.param_groups[0]
+        keys = ["exp_avg", "exp_avg_sq"] if self.adam else (["momentum_buffer"] if group["momentum"] else [])
         self.state = {k: np.zeros(total, self.dtype) for k in keys}
         self.state_views = {k: _flat_views(b, self.shapes) for k, b in self.state.items()}
         self.sync()
@@ -67,7 +69,7 @@ class FlatOptimizer:
                 v[...] = p._data
                 p.data = v
         for k, views in self.state_views.items():
-            for st, v in zip(self.opt.state, views, strict=True):
+            for st, v in zip(self._states(), views, strict=True):
                 arr = st.get(k)
                 if arr is not None and arr is not v:
                     v[...] = arr
@@ -75,20 +77,23 @@ class FlatOptimizer:
 
     def runtime_inputs(self) -> list[Any]:
         """lr and the step number t (1 at the first update), read at every call."""
-        st = self.opt.state[0]
+        st = self.opt.state.get(self.opt.params[0], {})
         t = (st.get("step", 0) if self.adam else (0 if "momentum_buffer" not in st else 1)) + 1
         return [self.opt.lr, t]
 
     def after_step(self) -> None:
         """Book-keeping eager ``step()`` does: step counts, lazily created state, grads."""
         opt = self.opt
-        opt.steps += 1
-        for i, (p, st) in enumerate(zip(opt.params, opt.state, strict=True)):
+        for i, (p, st) in enumerate(zip(opt.params, self._states(), strict=True)):
             p.grad = self.grads[i]
             if self.adam:
                 st["step"] = st.get("step", 0) + 1
             for k, views in self.state_views.items():
                 st[k] = views[i]
+
+    def _states(self) -> list[dict[str, Any]]:
+        """The optimizer's per-parameter state dicts, in parameter order (created if missing)."""
+        return [self.opt.state.setdefault(p, {}) for p in self.opt.params]
 
     def compile(self, program: Program, captured: list[Tensor], kinds: Any, n_params: int) -> Compiled:
         """The step's code: the program writes each gradient into the flat gradient buffer,
@@ -113,13 +118,13 @@ class FlatOptimizer:
         return Compiled(program, build(source, ns, "compiled"), source, captured, kinds)
 
     def _l2_lines(self) -> list[str]:
-        wd = self.opt.hyper["weight_decay"]
+        wd = self.opt.param_groups[0]["weight_decay"]
         if not wd:
             return ["g = G"]
         return [f"np.multiply(P, {wd!r}, out=T1)", "g = np.add(G, T1, out=T1)"]
 
     def _sgd_lines(self) -> list[str]:
-        h = self.opt.hyper
+        h = self.opt.param_groups[0]
         lines = ["# SGD over the flat parameter buffer", *self._l2_lines()]
         mom = h["momentum"]
         if mom:
@@ -135,7 +140,7 @@ class FlatOptimizer:
         return lines
 
     def _adam_lines(self) -> list[str]:
-        h = self.opt.hyper
+        h = self.opt.param_groups[0]
         b1, b2 = h["betas"]
         lines = ["# Adam over the flat parameter buffer"]
         if isinstance(self.opt, AdamW) or self.opt.decoupled:

@@ -180,7 +180,8 @@ def _labels(name: str, target: Any, shape: tuple[int, ...], c: int, ignore_index
         t = t.astype(np.int64)
     elif t.dtype.kind not in "iu":
         raise TypeError(f"{name}: class labels must be integers, got dtype {t.dtype}")
-    t = t.reshape(-1)
+    if t.ndim != 1:
+        t = t.reshape(-1)  # (the labels array itself otherwise: compiled steps track it by identity)
     if not t.size:
         return t, None
     lo, hi = t.min(), t.max()

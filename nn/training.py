@@ -12,8 +12,8 @@ import numpy as np
 
 from autodiff import Tensor, no_grad
 
-from .compile import compile_step
 from .callbacks import Callback, EarlyStopping, History, TrainingDiagnostics
+from .compile import compile_step
 from .data import DataLoader, _lengths_match, as_array
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, NLLLoss
 from .module import Module

@@ -92,7 +92,7 @@ def test_changed_hyperparameters_or_mode_retrace():
     step = nn.compile_step(model, nn.CrossEntropyLoss(), opt)
     for _ in range(3):
         step(X, y)
-    opt.hyper["momentum"] = 0.9
+    opt.param_groups[0]["momentum"] = 0.9
     step(X, y)
     model.eval()
     step(X, y)
@@ -160,7 +160,7 @@ def test_eager_steps_and_compiled_steps_mix():
             step(X, y)
     for p, q in zip(a.parameters(), b.parameters(), strict=True):
         np.testing.assert_array_equal(p.data, q.data)
-    assert ob.state[0]["step"] == oa.state[0]["step"] == 8
+    assert ob.state[ob.params[0]]["step"] == oa.state[oa.params[0]]["step"] == 8  # PyTorch: state keyed by parameter
 
 
 @given(sizes=st.lists(st.integers(1, 6), min_size=2, max_size=4),

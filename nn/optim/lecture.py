@@ -32,8 +32,8 @@ from typing import Any
 
 import numpy as np
 
-from ..training import Callback
-from .optimizers import Optimizer
+from ..callbacks import Callback
+from .optimizer import Optimizer
 
 DELTA = 1e-8  # the lecture's δ ("avoid division by zero")
 
@@ -41,9 +41,11 @@ DELTA = 1e-8  # the lecture's δ ("avoid division by zero")
 class LectureOptimizer(Optimizer):
     """Base class of the lecture's optimizers: ``reset()`` at each epoch's end."""
 
+    rules = {"lr": "nonneg", "weight_decay": "nonneg"}
+
     def reset(self) -> None:
         """What the lecture's ``Scheduler.reset()`` does, for every parameter."""
-        for state in self.state:
+        for state in self.state.values():
             self._reset(state)
 
     def _reset(self, state: dict[str, Any]) -> None:
@@ -54,22 +56,24 @@ class Constant(LectureOptimizer):
     """p ← p − η g (the lecture's ``Constant``)."""
 
     def __init__(self, params, lr: float, weight_decay: float = 0.0) -> None:
-        super().__init__(params, lr, weight_decay=weight_decay)
+        super().__init__(params, dict(lr=lr, weight_decay=weight_decay))
 
-    def _update(self, p, g, state):
-        p -= self.lr * self._l2(g, p)
+    def _update(self, p, g, state, group):
+        p -= group["lr"] * self._l2(g, p, group)
 
 
 class Momentum(LectureOptimizer):
     """v ← μ v + η g; p ← p − v (the lecture's ``Momentum``; ``reset`` keeps v)."""
 
-    def __init__(self, params, lr: float, momentum: float, weight_decay: float = 0.0) -> None:
-        super().__init__(params, lr, momentum=momentum, weight_decay=weight_decay)
+    rules = {**LectureOptimizer.rules, "momentum": "nonneg"}
 
-    def _update(self, p, g, state):
+    def __init__(self, params, lr: float, momentum: float, weight_decay: float = 0.0) -> None:
+        super().__init__(params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay))
+
+    def _update(self, p, g, state, group):
         v = state.get("change")
-        step = self.lr * self._l2(g, p)
-        state["change"] = step if v is None else self.hyper["momentum"] * v + step
+        step = group["lr"] * self._l2(g, p, group)
+        state["change"] = step if v is None else group["momentum"] * v + step
         p -= state["change"]
 
 
@@ -87,15 +91,15 @@ class Adagrad(LectureOptimizer):
     """
 
     def __init__(self, params, lr: float, weight_decay: float = 0.0) -> None:
-        super().__init__(params, lr, weight_decay=weight_decay)
+        super().__init__(params, dict(lr=lr, weight_decay=weight_decay))
 
-    def _step(self, p, g, state) -> np.ndarray:
-        g = self._l2(g, p)
+    def _step(self, p, g, state, group) -> np.ndarray:
+        g = self._l2(g, p, group)
         state["G"] = state.get("G", 0.0) + _row_sums_of_squares(g)
-        return self.lr * g / (DELTA + np.sqrt(state["G"]))
+        return group["lr"] * g / (DELTA + np.sqrt(state["G"]))
 
-    def _update(self, p, g, state):
-        p -= self._step(p, g, state)
+    def _update(self, p, g, state, group):
+        p -= self._step(p, g, state, group)
 
     def _reset(self, state):
         state.pop("G", None)
@@ -104,27 +108,31 @@ class Adagrad(LectureOptimizer):
 class AdagradMomentum(Adagrad):
     """v ← μ v + η g / (δ + √G) with Adagrad's per-row G; p ← p − v (``reset`` forgets G only)."""
 
-    def __init__(self, params, lr: float, momentum: float, weight_decay: float = 0.0) -> None:
-        LectureOptimizer.__init__(self, params, lr, momentum=momentum, weight_decay=weight_decay)
+    rules = {**LectureOptimizer.rules, "momentum": "nonneg"}
 
-    def _update(self, p, g, state):
-        step = self._step(p, g, state)
+    def __init__(self, params, lr: float, momentum: float, weight_decay: float = 0.0) -> None:
+        LectureOptimizer.__init__(self, params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay))
+
+    def _update(self, p, g, state, group):
+        step = self._step(p, g, state, group)
         v = state.get("change")
-        state["change"] = step if v is None else self.hyper["momentum"] * v + step
+        state["change"] = step if v is None else group["momentum"] * v + step
         p -= state["change"]
 
 
 class RMSProp(LectureOptimizer):
     """The lecture's ``RMS_prop``: s ← ρ s + (1 − ρ) g²; p ← p − η g / √(s + δ) (``reset`` zeroes s)."""
 
-    def __init__(self, params, lr: float, rho: float = 0.9, weight_decay: float = 0.0) -> None:
-        super().__init__(params, lr, rho=rho, weight_decay=weight_decay)
+    rules = {**LectureOptimizer.rules, "rho": "unit"}
 
-    def _update(self, p, g, state):
-        g = self._l2(g, p)
-        rho = self.hyper["rho"]
+    def __init__(self, params, lr: float, rho: float = 0.9, weight_decay: float = 0.0) -> None:
+        super().__init__(params, dict(lr=lr, rho=rho, weight_decay=weight_decay))
+
+    def _update(self, p, g, state, group):
+        g = self._l2(g, p, group)
+        rho = group["rho"]
         state["second"] = rho * state.get("second", 0.0) + (1 - rho) * g * g
-        p -= self.lr * g / np.sqrt(state["second"] + DELTA)
+        p -= group["lr"] * g / np.sqrt(state["second"] + DELTA)
 
     def _reset(self, state):
         state.pop("second", None)
@@ -135,18 +143,20 @@ class Adam(LectureOptimizer):
     p ← p − η m̂ / √(ŝ + δ) with m̂ = m / (1 − ρ₁ᵉ), ŝ = s / (1 − ρ₂ᵉ), e the epoch count
     (starting at 1); ``reset`` zeroes m and s and advances e."""
 
+    rules = {**LectureOptimizer.rules, "rho": "unit_open", "rho2": "unit_open"}
+
     def __init__(self, params, lr: float, rho: float = 0.9, rho2: float = 0.999, weight_decay: float = 0.0) -> None:
-        super().__init__(params, lr, rho=rho, rho2=rho2, weight_decay=weight_decay)
+        super().__init__(params, dict(lr=lr, rho=rho, rho2=rho2, weight_decay=weight_decay))
         self.epochs = 1
 
-    def _update(self, p, g, state):
-        g = self._l2(g, p)
-        r1, r2, e = self.hyper["rho"], self.hyper["rho2"], self.epochs
+    def _update(self, p, g, state, group):
+        g = self._l2(g, p, group)
+        r1, r2, e = group["rho"], group["rho2"], self.epochs
         state["moment"] = r1 * state.get("moment", 0.0) + (1 - r1) * g
         state["second"] = r2 * state.get("second", 0.0) + (1 - r2) * g * g
         m_hat = state["moment"] / (1 - r1 ** e)
         s_hat = state["second"] / (1 - r2 ** e)
-        p -= self.lr * m_hat / np.sqrt(s_hat + DELTA)
+        p -= group["lr"] * m_hat / np.sqrt(s_hat + DELTA)
 
     def reset(self) -> None:
         """Zero both moments and count one more epoch for the bias correction."""

@@ -130,6 +130,11 @@ class Optimizer:
                 check_number(self._name, name, value, rule)
 
     @property
+    def params(self) -> list[Tensor]:
+        """Every parameter, group by group."""
+        return [p for group in self.param_groups for p in group["params"]]
+
+    @property
     def lr(self) -> float:
         """The learning rate of every group (an error when groups differ); assigning sets every group's."""
         rates = {g["lr"] for g in self.param_groups}
