@@ -20,7 +20,10 @@ from autodiff.compile.jit import Compiled, Jitted, _signature
 from autodiff.compile.program import Program
 
 from .flat import FlatOptimizer, fusable
+from .losses import CrossEntropyLoss
 from .module import Module
+
+_RUNTIME = ("params", "lr", "initial_lr")
 
 
 class CompiledStep(Jitted):
@@ -30,18 +33,41 @@ class CompiledStep(Jitted):
     ``step.source`` the generated code, ``step.program`` the traced program.
     """
 
-    def __init__(self, model: Module, loss_fn: Any, optimizer: Any, fuse: bool = True, fallback: bool = False) -> None:
+    def __init__(self, model: Module, loss_fn: Any, optimizer: Any, fuse: bool = True, fallback: bool = False,
+                 backend: str = "numpy") -> None:
+        if backend not in ("numpy", "numba"):
+            raise ValueError(f"compile_step: backend must be 'numpy' or 'numba', got {backend!r}")
+        if backend == "numba":
+            from . import flat_numba  # noqa: F401  (fails here, naming the extra, when numba is missing)
         self.model, self.loss_fn, self.optimizer = model, loss_fn, optimizer
+        self.fuse, self.backend = fuse, backend
         self.params = list(optimizer.params)
-        self.flat = FlatOptimizer(optimizer) if fuse and fusable(optimizer) else None
+        self._reached = [True] * len(self.params)
+        self.flat = FlatOptimizer(optimizer, backend) if fuse and fusable(optimizer) else None
         self.output: np.ndarray | None = None
+        self._fast: tuple | None = None  # the last compiled flat step and what it was compiled for
+        self._labels = isinstance(loss_fn, CrossEntropyLoss)
         super().__init__(self._forward_backward, fallback=fallback)
         self.__name__ = "step"
 
     def _forward_backward(self, X: Tensor, y: Tensor) -> tuple:
         out = self.model(X)
         loss = self.loss_fn(out, y)
+        if not isinstance(loss, Tensor) or not loss.requires_grad:
+            raise TypeError(f"compile_step: the loss must be a Tensor that depends on the parameters, got "
+                            f"{type(loss).__name__}")
+        reached = {id(t) for t in ad.topo_order(loss)}  # eager step() skips a parameter the loss never reaches
+        self._reached = [id(p) in reached for p in self.params]
         return (loss, out, *ad.gradients(loss, self.params, create_graph=True))
+
+    def _refresh(self) -> None:
+        """After the optimizer's parameters changed: new flat buffers (or none)."""
+        if [id(p) for p in self.optimizer.params] != [id(p) for p in self.params]:
+            self.params = list(self.optimizer.params)
+            self._reached = [True] * len(self.params)
+            fusable_now = self.fuse and fusable(self.optimizer)
+            self.flat = FlatOptimizer(self.optimizer, self.backend) if fusable_now else None
+            self._fast = None
 
     def _key(self, args: tuple, kwargs: dict) -> tuple:
         opt = self.optimizer
@@ -55,30 +81,71 @@ class CompiledStep(Jitted):
 
     def compile(self, program: Program, captured: list[Tensor], kinds: Any) -> Compiled:
         """Compile the traced step; with a flat optimizer the update is part of the code."""
+        if self.flat is not None and not all(self._reached):
+            self.flat = None  # eager leaves such a parameter alone; the unfused update does too
         if self.flat is None:
             return super().compile(program, captured, kinds)
         return self.flat.compile(program, captured, kinds, len(self.params))
 
     def __call__(self, X: Any, y: Any) -> float:  # type: ignore[override]
-        X, y = np.asarray(X), np.asarray(y)
-        if self.flat is not None:
-            self.flat.sync()
+        X = X if type(X) is np.ndarray else np.asarray(X)
+        y = y if type(y) is np.ndarray else np.asarray(y)
+        flat = self.flat
+        fast = self._fast
+        if (fast is not None and X.shape == fast[0] and X.dtype == fast[1] and y.shape == fast[2]
+                and y.dtype == fast[3] and self.model.training == fast[4] and self._same_hyper(fast[5])
+                and flat.sync()):
+            self._check_labels(y)
+            loss, self.output = fast[6](X, y, *flat.views, self.optimizer.lr, flat.step_number())
+            flat.after_step()
+            return float(loss)
+        self._refresh()
+        flat = self.flat
+        if flat is not None:
+            flat.sync()
         key = self._key((X, y), {})
         entry = self._cache.get(key)
-        compiled_flat = self.flat is not None and type(entry) is Compiled and entry.captured_match()
+        compiled_flat = flat is not None and type(entry) is Compiled and entry.captured_match()
+        if type(entry) is Compiled:
+            self._check_labels(y)
         outs, _ = self._run(key, (X, y), {})
         loss, self.output = outs[0], outs[1]
         if compiled_flat:
-            self.flat.after_step()
+            flat.after_step()
+            self._fast = (X.shape, X.dtype, y.shape, y.dtype, self.model.training, self._hyper(), entry.fn)
         else:
-            for p, g in zip(self.params, outs[2:], strict=True):
-                p.grad = Tensor._leaf(np.array(g, dtype=p.dtype, copy=True))
+            for p, g, reached in zip(self.params, outs[2:], self._reached, strict=True):
+                p.grad = Tensor._leaf(np.array(g, dtype=p.dtype, copy=True)) if reached else None
             self.optimizer.step()
         return float(loss)
 
 
-def compile_step(model: Module, loss_fn: Any, optimizer: Any, *, fuse: bool = True,
-                 fallback: bool = False) -> CompiledStep:
+    def _hyper(self) -> tuple:
+        """The one parameter group's hyperparameters but the learning rate (read at run
+        time), and its parameter list, which the flat buffers were built for."""
+        group = self.optimizer.param_groups[0]
+        return group["params"], [(k, v) for k, v in group.items() if k not in _RUNTIME]
+
+    def _same_hyper(self, snapshot: tuple) -> bool:
+        groups = self.optimizer.param_groups
+        if len(groups) != 1 or groups[0]["params"] is not snapshot[0]:
+            return False
+        group = groups[0]
+        return all(group[k] == v for k, v in snapshot[1])
+
+    def _check_labels(self, y: np.ndarray) -> None:
+        """Class labels are checked as eager cross_entropy checks them (a compiled program
+        would wrap a negative label around instead of failing)."""
+        if self.output is None or not self._labels or y.dtype.kind not in "iu" or not y.size:
+            return
+        c = self.output.shape[-1]
+        if np.minimum.reduce(y, axis=None) < 0 or np.maximum.reduce(y, axis=None) >= c:
+            bad = y[(y < 0) | (y >= c)]
+            raise ValueError(f"cross_entropy: labels must be in [0, {c - 1}] for {c} classes, got {bad[:5].tolist()}")
+
+
+def compile_step(model: Module, loss_fn: Any, optimizer: Any, *, fuse: bool = True, fallback: bool = False,
+                 backend: str = "numpy") -> CompiledStep:
     """A compiled training step: ``step(X, y)`` does forward, backward and the optimizer
     update, and returns the loss.
 
@@ -86,6 +153,8 @@ def compile_step(model: Module, loss_fn: Any, optimizer: Any, *, fuse: bool = Tr
     hyperparameters (a changed learning rate is read at run time; other changes
     retrace). Dropout masks are drawn from the layer's Generator at run time. A model
     that reads traced values in Python raises ``TraceError`` (eager with ``fallback=True``).
+    ``backend="numba"`` (the ``fast`` extra) runs the flat SGD/Adam update as one numba
+    loop; every backend gives the same bits as eager training.
 
     >>> import nn
     >>> from nn import optim
@@ -96,4 +165,4 @@ def compile_step(model: Module, loss_fn: Any, optimizer: Any, *, fuse: bool = Tr
     >>> losses[-1] < losses[0]
     True
     """
-    return CompiledStep(model, loss_fn, optimizer, fuse=fuse, fallback=fallback)
+    return CompiledStep(model, loss_fn, optimizer, fuse=fuse, fallback=fallback, backend=backend)

@@ -43,8 +43,9 @@ def _flat_views(flat: np.ndarray, shapes: list[tuple[int, ...]]) -> list[np.ndar
 class FlatOptimizer:
     """Flat parameter, gradient and state buffers for one optimizer, and its update code."""
 
-    def __init__(self, optimizer: Any) -> None:
+    def __init__(self, optimizer: Any, backend: str = "numpy") -> None:
         self.opt = optimizer
+        self.backend = backend
         params = optimizer.params
         self.dtype = params[0].dtype
         self.shapes = [p.shape for p in params]
@@ -55,45 +56,76 @@ class FlatOptimizer:
         self.gviews = _flat_views(self.gflat, self.shapes)
         self.grads = [Tensor._leaf(g) for g in self.gviews]
         self.adam = isinstance(optimizer, Adam)
-        group = optimizer.param_groups[0]
-        keys = ["exp_avg", "exp_avg_sq"] if self.adam else (["momentum_buffer"] if group["momentum"] else [])
+        self.group = optimizer.param_groups[0]
+        keys = ["exp_avg", "exp_avg_sq"] if self.adam else (["momentum_buffer"] if self.group["momentum"] else [])
+        self.keys = keys
         self.state = {k: np.zeros(total, self.dtype) for k in keys}
         self.state_views = {k: _flat_views(b, self.shapes) for k, b in self.state.items()}
+        self._param_views = list(zip(params, self.views, strict=True))
+        self._param_grads = list(zip(params, self.grads, strict=True))
+        self._link_state()
         self.sync()
 
-    def sync(self) -> None:
+    def _link_state(self) -> None:
+        """The optimizer's per-parameter state dicts (created if missing), paired with the
+        flat state's views; redone when the optimizer gets a new state (load_state_dict)."""
+        opt = self.opt
+        self._state_of = opt.state
+        self._states = [opt.state.setdefault(p, {}) for p in opt.params]
+        self._state_views = [(st, k, views[i]) for k, views in self.state_views.items()
+                             for i, st in enumerate(self._states)]
+
+    def sync(self) -> bool:
         """Make parameters and optimizer state views of the flat buffers again (after
-        ``p.data = ...``, ``load_state_dict`` or an eager step created new arrays)."""
-        for p, v in zip(self.opt.params, self.views, strict=True):
+        ``p.data = ...``, ``load_state_dict`` or an eager step created new arrays).
+        Returns True when nothing had changed."""
+        unchanged = True
+        state = self.opt.state
+        relink = state is not self._state_of
+        for (p, v), st in zip(self._param_views, self._states, strict=True):
             if p._data is not v:
                 v[...] = p._data
                 p.data = v
-        for k, views in self.state_views.items():
-            for st, v in zip(self._states(), views, strict=True):
-                arr = st.get(k)
-                if arr is not None and arr is not v:
-                    v[...] = arr
-                    st[k] = v
+                unchanged = False
+            if state.get(p) is not st:
+                relink = True
+        if relink:
+            self._link_state()
+            unchanged = False
+        for st, k, v in self._state_views:
+            arr = st.get(k)
+            if arr is v:
+                continue
+            if arr is None:  # no step yet: the flat state starts from zeros
+                v[...] = 0
+            else:
+                v[...] = arr
+                st[k] = v
+                unchanged = False
+        return unchanged
+
+    def step_number(self) -> int:
+        """t, 1 at the first update (Adam's bias correction; SGD's first momentum step)."""
+        st = self._states[0]
+        return st.get("step", 0) + 1 if self.adam else (2 if "momentum_buffer" in st else 1)
 
     def runtime_inputs(self) -> list[Any]:
-        """lr and the step number t (1 at the first update), read at every call."""
-        st = self.opt.state.get(self.opt.params[0], {})
-        t = (st.get("step", 0) if self.adam else (0 if "momentum_buffer" not in st else 1)) + 1
-        return [self.opt.lr, t]
+        """lr and the step number t, read at every call."""
+        return [self.opt.lr, self.step_number()]
 
     def after_step(self) -> None:
-        """Book-keeping eager ``step()`` does: step counts, lazily created state, grads."""
-        opt = self.opt
-        for i, (p, st) in enumerate(zip(opt.params, self._states(), strict=True)):
-            p.grad = self.grads[i]
-            if self.adam:
-                st["step"] = st.get("step", 0) + 1
-            for k, views in self.state_views.items():
-                st[k] = views[i]
-
-    def _states(self) -> list[dict[str, Any]]:
-        """The optimizer's per-parameter state dicts, in parameter order (created if missing)."""
-        return [self.opt.state.setdefault(p, {}) for p in self.opt.params]
+        """Book-keeping eager ``step()`` does: step counts, the state it creates at the
+        first step; the gradients stay readable in ``p.grad``."""
+        for p, g in self._param_grads:
+            if p.grad is not g:
+                p.grad = g
+        if self.adam:
+            t = self._states[0].get("step", 0) + 1
+            for st in self._states:
+                st["step"] = t
+        if self.keys and self.keys[0] not in self._states[0]:
+            for st, k, v in self._state_views:
+                st[k] = v
 
     def compile(self, program: Program, captured: list[Tensor], kinds: Any, n_params: int) -> Compiled:
         """The step's code: the program writes each gradient into the flat gradient buffer,
@@ -113,18 +145,27 @@ class FlatOptimizer:
                 copies.append(f"g{k}[...] = {targets.get(g) or _value_name(program, g)}")
             else:
                 targets[g] = f"g{k}"
-        body = copies + (self._adam_lines() if self.adam else self._sgd_lines())
+        if self.backend == "numba":
+            from . import flat_numba
+
+            namespace.update(flat_numba.KERNELS)
+            h = self.group
+            update = (flat_numba.adam_lines(h, self.opt.decoupled, self.dtype) if self.adam
+                      else flat_numba.sgd_lines(h, self.dtype))
+        else:
+            update = self._adam_lines() if self.adam else self._sgd_lines()
+        body = copies + update
         source, ns = generate(program, targets, namespace=namespace, epilogue=body, extra_args=("lr", "t"))
         return Compiled(program, build(source, ns, "compiled"), source, captured, kinds)
 
     def _l2_lines(self) -> list[str]:
-        wd = self.opt.param_groups[0]["weight_decay"]
+        wd = self.group["weight_decay"]
         if not wd:
             return ["g = G"]
         return [f"np.multiply(P, {wd!r}, out=T1)", "g = np.add(G, T1, out=T1)"]
 
     def _sgd_lines(self) -> list[str]:
-        h = self.opt.param_groups[0]
+        h = self.group
         lines = ["# SGD over the flat parameter buffer", *self._l2_lines()]
         mom = h["momentum"]
         if mom:
@@ -140,7 +181,7 @@ class FlatOptimizer:
         return lines
 
     def _adam_lines(self) -> list[str]:
-        h = self.opt.param_groups[0]
+        h = self.group
         b1, b2 = h["betas"]
         lines = ["# Adam over the flat parameter buffer"]
         if isinstance(self.opt, AdamW) or self.opt.decoupled:

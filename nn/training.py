@@ -185,7 +185,7 @@ def _lr_logs(optimizer: Any) -> dict[str, float]:
 def fit(model: Module, loss_fn: Any, optimizer: Any, X: Any, y: Any = None, epochs: int = 10, batch_size: int = 32,
         validation_data: Any = None, scheduler: Any = None, early_stopping: EarlyStopping | None = None,
         callbacks: Iterable[Callback] = (), progress: bool = True, shuffle: bool = True,
-        seed: int | None = 0, compile: bool = False) -> History:  # noqa: A002
+        seed: int | None = 0, compile: bool | str = False) -> History:  # noqa: A002
     """Train ``model`` on (X, y) (arrays or DataFrames), or on a DataLoader given as X, and
     return a :class:`History` of per-epoch logs: ``loss`` (and ``accuracy`` for
     classification losses), ``val_loss``/``val_accuracy`` with ``validation_data`` (a pair
@@ -196,11 +196,13 @@ def fit(model: Module, loss_fn: Any, optimizer: Any, X: Any, y: Any = None, epoc
     batch. Whatever happens, the model ends in the train/eval mode it had on entry; if
     training stops early (Ctrl-C returns the History so far with ``interrupted`` set, any
     other exception is re-raised), early stopping's best weights are restored when asked.
-    With ``compile=True`` each batch runs as one compiled step (:func:`nn.compile_step`).
+    With ``compile=True`` each batch runs as one compiled step (:func:`nn.compile_step`);
+    ``compile="numba"`` also runs the optimizer update as one numba loop (the ``fast`` extra).
     """
     callbacks = list(callbacks) + ([early_stopping] if early_stopping is not None else [])
     _check_fit_args(model, loss_fn, optimizer, epochs, scheduler, callbacks, progress, shuffle)
-    check_bool("fit", "compile", compile)
+    if compile != "numba":
+        check_bool("fit", "compile", compile)
     loader = _loader("fit", X, y, batch_size, shuffle, seed)
     if validation_data is not None and not isinstance(validation_data, DataLoader):
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
@@ -212,7 +214,9 @@ def fit(model: Module, loss_fn: Any, optimizer: Any, X: Any, y: Any = None, epoc
     try:
         for cb in callbacks:
             cb.on_train_begin(model)
-        step = compile_step(model, loss_fn, optimizer) if compile else None
+        step = None
+        if compile:
+            step = compile_step(model, loss_fn, optimizer, backend="numba" if compile == "numba" else "numpy")
         for epoch in range(epochs):
             model.train()
             lrs = _lr_logs(optimizer)

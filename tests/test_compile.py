@@ -154,3 +154,11 @@ def test_float32_stays_float32(n, dtype):
         got = f(x)
         assert got.dtype == dtype
         np.testing.assert_array_equal(got, ad.grad(lambda x: (ad.sigmoid(x) * x).sum())(x))
+
+
+def test_a_call_that_needs_a_graph_runs_eagerly():
+    f = ad.jit(lambda x: ad.sin(x) * 2)
+    x = ad.Tensor(np.array([0.5, 1.0]), requires_grad=True)
+    f(x).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), 2 * np.cos([0.5, 1.0]), rtol=1e-15)
+    assert [line.split("= ")[1].split()[0] for line in ad.trace(f, np.array([1.0])).equations] == ["sin", "mul"]

@@ -174,3 +174,55 @@ def test_random_mlps_compiled_equal_eager(sizes, activation, batch, name, fuse):
     assert all(a == b for a, b in losses)
     for p, q in zip(eager.parameters(), compiled.parameters(), strict=True):
         np.testing.assert_array_equal(p.data, q.data)
+
+
+def test_labels_out_of_range_are_refused_after_compilation():
+    X, y = _data()
+    model = nn.MLP([6, 4, 3], seed=0)
+    step = nn.compile_step(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1))
+    for _ in range(3):
+        step(X, y)
+    bad = y.copy()
+    bad[0] = -1
+    with pytest.raises(ValueError, match=r"labels must be in \[0, 2\]"):
+        step(X, bad)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("name", ["sgd", "momentum", "nesterov", "adam", "adamw"])
+def test_numba_backend_equals_eager(name, dtype):
+    pytest.importorskip("numba")
+    X, y = _data()
+    eager_model, model = nn.MLP([6, 10, 3], seed=1, dtype=dtype), nn.MLP([6, 10, 3], seed=1, dtype=dtype)
+    eager_opt, opt = OPTIMIZERS[name](eager_model.parameters()), OPTIMIZERS[name](model.parameters())
+    step = nn.compile_step(model, nn.CrossEntropyLoss(), opt, backend="numba")
+    for k in range(5):
+        Xk = (X + 0.1 * k).astype(dtype)
+        assert _eager_step(eager_model, nn.CrossEntropyLoss(), eager_opt, Xk, y) == step(Xk, y)
+    assert "one numba loop" in step.source
+    for p, q in zip(eager_model.parameters(), model.parameters(), strict=True):
+        np.testing.assert_array_equal(p.data, q.data)
+
+
+def test_an_unknown_backend_is_refused():
+    model = nn.MLP([2, 2], seed=0)
+    with pytest.raises(ValueError, match="backend must be"):
+        nn.compile_step(model, nn.MSELoss(), optim.SGD(model.parameters(), lr=0.1), backend="cuda")
+
+
+@pytest.mark.parametrize("fuse", [False, True])
+def test_a_parameter_the_loss_never_reaches_is_left_alone(fuse):
+    class Two(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.used = nn.Linear(6, 3, seed=0)
+            self.unused = nn.Linear(6, 3, seed=1)
+
+        def forward(self, x):
+            return self.used(x)
+
+    X, y = _data()
+    eager, compiled, losses, _ = _train_both(Two, OPTIMIZERS["momentum"], nn.CrossEntropyLoss(), X, y, 4, fuse)
+    assert all(a == b for a, b in losses)
+    for p, q in zip(eager.parameters(), compiled.parameters(), strict=True):
+        np.testing.assert_array_equal(p.data, q.data)

@@ -29,10 +29,35 @@ def _ufunc(op: Op) -> np.ufunc | None:
     return f if isinstance(f, np.ufunc) and not op.params and f.nout == 1 else None
 
 
-def writes_out(op: Op) -> bool:
+def writes_out(op: Op, program: Program | None = None) -> bool:
     """Whether the op's code can write its result into a given array with ``out=``."""
     p = op.prim
-    return _ufunc(op) is not None or id(p) in _REDUCE or p is P.relu or p is P.linear_p
+    return (_ufunc(op) is not None or id(p) in _REDUCE or p is P.relu or p is P.linear_p
+            or (program is not None and unique_scatter(op, program)))
+
+
+def unique_scatter(op: Op, program: Program) -> bool:
+    """A scatter whose index hits every position at most once (one index array is
+    ``arange(n)``, all are 1-D of length n): a plain assignment then equals ``np.add.at``."""
+    if op.prim is not P.scatter_p:
+        return False
+    index = op.params["index"]
+    if not isinstance(index, tuple) or not index:
+        return False
+    n, has_range = None, False
+    for item in index:
+        if isinstance(item, Ref):
+            v = program.values[item.index]
+            shape, kind = v.shape, v.dtype.kind
+        elif isinstance(item, np.ndarray):
+            shape, kind = item.shape, item.dtype.kind
+            has_range = has_range or (item.ndim == 1 and kind in "iu" and np.array_equal(item, np.arange(len(item))))
+        else:
+            return False
+        if len(shape) != 1 or kind not in "iu" or (n is not None and shape[0] != n):
+            return False
+        n = shape[0]
+    return has_range
 
 
 @dataclass
@@ -91,6 +116,13 @@ def _call(em: Emitter, op: Op, out: str | None) -> str:
                 f"keepdims={em.literal(op.params['keepdims'])}{tail})")
     if p is P.relu:
         return f"np.maximum({args[0]}, 0{tail})"
+    if p is P.getitem_p:
+        return f"{args[0]}[{em.literal(op.params['index'])}]"
+    if p is P.reshape_p:
+        return f"{args[0]}.reshape({em.literal(op.params['shape'])})"
+    if p is P.transpose_p:
+        axes = op.params["axes"]
+        return f"{args[0]}.transpose()" if axes is None else f"{args[0]}.transpose({em.literal(tuple(axes))})"
     params = [f"{k}={em.literal(v)}" for k, v in op.params.items()]
     return f"{em.bind(p.forward, 'f_' + _ident(p.name) + '_')}({', '.join(args + params)})"
 
@@ -105,13 +137,20 @@ def _ident(name: str) -> str:
 
 def _lines_for(em: Emitter, op: Op, out: str | None, target: str | None) -> list[str]:
     name = em.value(op.out)
+    if unique_scatter(op, em.program):
+        dest = target or out
+        g, index = em.value(op.args[0]), em.literal(op.params["index"])
+        v = em.program.values[op.out]
+        make = f"{dest}.fill(0)" if dest else f"{name} = np.zeros({em.literal(v.shape)}, {em.bind(v.dtype, 'k')})"
+        # + 0.0 turns -0.0 into 0.0 as adding into zeros does: the same bits as np.add.at
+        return ([make, f"{name} = {dest}"] if dest else [make]) + [f"{name}[{index}] = {g} + 0.0"]
     if op.prim is P.linear_p:
         x, w, b = (em.value(a) for a in op.args)
         dest = target or out
         if dest is None:
             return [f"{name} = np.matmul({x}, {w})", f"{name} += {b}"]
         return [f"{name} = np.matmul({x}, {w}, out={dest})", f"np.add({name}, {b}, out={name})"]
-    if target is not None and writes_out(op):
+    if target is not None and writes_out(op, em.program):
         return [f"{name} = {_call(em, op, target)}"]
     lines = [f"{name} = {_call(em, op, out)}"]
     if target is not None:
@@ -135,16 +174,16 @@ def plan_buffers(program: Program, targets: set[int]) -> tuple[dict[int, int], l
         last_use[o] = len(ops)
     escapes = set(program.outputs) | set(targets)
     for op in reversed(ops):  # operands of ops that may return a view of them escape with the result
-        if op.out in escapes and not writes_out(op):
+        if op.out in escapes and not writes_out(op, program):
             escapes.update(op.refs())
     buffered = {op.out for op in ops
-                if writes_out(op) and op.out not in escapes and program.values[op.out].shape}
+                if writes_out(op, program) and op.out not in escapes and program.values[op.out].shape}
     aliases: dict[int, set[int]] = {}
     end: dict[int, int] = {}
     for op in ops:
         if op.out in buffered:
             aliases[op.out] = {op.out}
-        elif writes_out(op):
+        elif writes_out(op, program):
             aliases[op.out] = set()
         else:
             aliases[op.out] = set().union(*(aliases.get(r, set()) for r in op.refs()))

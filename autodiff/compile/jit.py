@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import primitives as P
 from ..mode import state
 from ..tensor import Tensor
 from .codegen import build, generate
@@ -102,6 +103,8 @@ class Jitted:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if active() is not None:  # inside another trace: become part of it
             return self.f(*args, **kwargs)
+        if state.grad_enabled and any(isinstance(a, Tensor) and a.requires_grad for a in args):
+            return self.f(*args, **kwargs)  # a graph is wanted through f: jit never cuts one
         outs, kinds = self._run(self._key(args, kwargs), args, kwargs)
         tensors = any(isinstance(a, Tensor) for a in args)
         return _unflatten([Tensor._leaf(np.asarray(o)) if tensors else np.asarray(o) for o in outs], kinds)
@@ -170,7 +173,7 @@ class Jitted:
 
     def optimize(self, program: Program) -> None:
         """The passes run on every traced program."""
-        program.eliminate_dead_code().resolve_broadcasts().eliminate_dead_code()
+        program.eliminate_dead_code().drop_identity_reshapes(P.reshape_p).resolve_broadcasts().eliminate_dead_code()
 
     def compile(self, program: Program, captured: list[Tensor], kinds: Any) -> Compiled:
         """Generate and build the code for a verified program."""
@@ -255,9 +258,11 @@ def jit(f: Callable | None = None, *, fallback: bool = False, verify: bool = Tru
     ``f`` reads from its closure (a model's parameters) are read at every call; anything
     else it closes over is a constant of the program, as in ``jax.jit``. Outputs are
     arrays (Tensors without a graph when an argument was a Tensor): differentiate
-    inside, then jit. Reading a traced value in Python (``if x.sum() > 0``,
-    ``.item()``) raises :class:`TraceError` naming the line, or runs eagerly with
-    ``fallback=True``. Not thread-safe: a compiled function reuses its buffers.
+    inside, then jit; a call with an argument that requires grad runs ``f`` eagerly,
+    so the graph through it is kept (and ``ad.trace(jitted, x)`` lists its ops).
+    Reading a traced value in Python (``if x.sum() > 0``, ``.item()``) raises
+    :class:`TraceError` naming the line, or runs eagerly with ``fallback=True``.
+    Not thread-safe: a compiled function reuses its buffers.
 
     >>> import autodiff as ad
     >>> df = ad.jit(ad.grad(lambda x: (x ** 3).sum()))

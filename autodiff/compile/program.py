@@ -138,6 +138,37 @@ class Program:
             self.notes.append(f"broadcasts resolved: {count} operands read without broadcast_to")
         return self
 
+    def drop_identity_reshapes(self, reshape: Primitive) -> Program:
+        """A reshape to the shape its operand already has is the operand itself."""
+        same = {op.out: op.args[0] for op in self.ops
+                if op.prim is reshape and self.values[op.out].shape == self.values[op.args[0]].shape}
+        if same:
+            self.substitute(same)
+            self.notes.append(f"identity reshapes: {len(same)} removed")
+        return self
+
+    def substitute(self, mapping: dict[int, int]) -> None:
+        """Read ``mapping[v]`` wherever ``v`` was read (operands, params, outputs)."""
+        def find(i: int) -> int:
+            while i in mapping:
+                i = mapping[i]
+            return i
+
+        def sub(obj: Any) -> Any:
+            if isinstance(obj, Ref):
+                return Ref(find(obj.index))
+            if isinstance(obj, tuple):
+                return tuple(sub(o) for o in obj)
+            if isinstance(obj, list):
+                return [sub(o) for o in obj]
+            return obj
+
+        for op in self.ops:
+            op.args = tuple(find(a) for a in op.args)
+            op.params = {k: sub(v) for k, v in op.params.items()}
+        self.outputs = [find(o) for o in self.outputs]
+        self.ops = [op for op in self.ops if op.out not in mapping]
+
     def uses(self) -> dict[int, int]:
         """How many times each value is read (by ops and as an output)."""
         counts: dict[int, int] = {}

@@ -14,9 +14,10 @@ number or as a raw array (``.item()``, ``float()``, ``bool()``, ``.data``, ``.nu
 from __future__ import annotations
 
 import importlib
+import linecache
 import os
+import sys
 import threading
-import traceback
 from contextlib import contextmanager
 from typing import Any
 
@@ -37,11 +38,25 @@ class TraceError(RuntimeError):
 
 
 def user_site() -> str:
-    """The innermost stack frame outside autodiff, as ``file:line in function``."""
-    for frame in reversed(traceback.extract_stack()):
-        if not os.path.abspath(frame.filename).startswith(_AUTODIFF_DIR):
-            return f"{frame.filename}:{frame.lineno} in {frame.name}: {(frame.line or '').strip()}"
+    """The innermost stack frame outside autodiff, as ``file:line in function: code``."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if not _inside_autodiff(filename):
+            line = linecache.getline(filename, frame.f_lineno).strip()
+            return f"{filename}:{frame.f_lineno} in {frame.f_code.co_name}" + (f": {line}" if line else "")
+        frame = frame.f_back
     return "<unknown>"
+
+
+_INSIDE: dict[str, bool] = {}
+
+
+def _inside_autodiff(filename: str) -> bool:
+    inside = _INSIDE.get(filename)
+    if inside is None:
+        inside = _INSIDE[filename] = os.path.abspath(filename).startswith(_AUTODIFF_DIR)
+    return inside
 
 
 # Comparisons and masks are not primitives (they carry no gradient) but are operations:
