@@ -141,7 +141,8 @@ class CompiledStep(Jitted):
         c = self.output.shape[-1]
         if np.minimum.reduce(y, axis=None) < 0 or np.maximum.reduce(y, axis=None) >= c:
             bad = y[(y < 0) | (y >= c)]
-            raise ValueError(f"cross_entropy: labels must be in [0, {c - 1}] for {c} classes, got {bad[:5].tolist()}")
+            raise ValueError(f"cross_entropy: labels must be in [0, {c - 1}] for {c} classes in a compiled step "
+                             f"(ignore_index is not compiled: use eager steps for it), got {bad[:5].tolist()}")
 
 
 def compile_step(model: Module, loss_fn: Any, optimizer: Any, *, fuse: bool = True, fallback: bool = False,
