@@ -69,7 +69,7 @@ from .primitives import (
     tan,
     tanh,
 )
-from .transforms import grad, hessian, jacobian, value_and_grad
+from .transforms import grad, hessian, hvp, jacfwd, jacobian, jacrev, jvp, value_and_grad, vjp
 from .compile import jit
 
 __version__ = "0.1.0"
@@ -90,7 +90,8 @@ __all__ = [
     "Primitive", "Tensor", "__version__", "abs", "check_against_sympy", "from_sympy", "render", "summary",
     "to_dot", "to_sympy", "topo_order", "trace", "add", "astype", "backward", "broadcast_to", "clip",
     "concatenate", "cos", "detect_anomaly", "div", "dot", "einsum", "elu", "enable_grad", "exp", "expand_dims",
-    "flatten", "get_default_dtype", "getitem", "grad", "gradients", "hessian", "is_grad_enabled", "jacobian", "jit",
+    "flatten", "get_default_dtype", "getitem", "grad", "gradients", "hessian", "hvp", "is_grad_enabled", "jacfwd",
+    "jacobian", "jacrev", "jit", "jvp", "vjp",
     "leaky_relu", "linear", "log", "log1p", "log_softmax", "logsumexp", "matmul", "max", "maximum", "mean", "min",
     "minimum", "mul", "neg", "no_grad", "pow", "power", "primitive", "relu", "relu6", "reshape",
     "set_default_dtype", "sigmoid", "sin", "softmax", "softplus", "sqrt", "squeeze", "stack", "sub", "sum",

@@ -179,11 +179,15 @@ def backward(outputs, grad_outputs=None, create_graph: bool = False) -> None:
     _propagate(outputs, seeds, create_graph, None)
 
 
-def gradients(outputs, inputs, grad_outputs=None, create_graph: bool = False) -> list[Tensor]:
+def gradients(outputs, inputs, grad_outputs=None, create_graph: bool = False,
+              allow_unused: bool | None = None) -> list[Tensor | None]:
     """The gradients of ``outputs`` with respect to ``inputs``, as Tensors, without
-    touching any ``.grad`` (like ``torch.autograd.grad``). An input the outputs do
-    not depend on gets zeros (as in JAX). With ``create_graph=True`` the results
-    are differentiable.
+    touching any ``.grad`` (like ``torch.autograd.grad``). With ``create_graph=True``
+    the results are differentiable.
+
+    An input the outputs do not depend on gets zeros by default (as in JAX, and
+    torch's ``materialize_grads=True``); ``allow_unused=True`` gives ``None`` for it
+    and ``allow_unused=False`` raises, as ``torch.autograd.grad`` does.
 
     >>> x = Tensor(2.0, requires_grad=True)
     >>> gradients(x ** 3, [x])[0]
@@ -193,11 +197,16 @@ def gradients(outputs, inputs, grad_outputs=None, create_graph: bool = False) ->
     inputs = _as_list(inputs)
     targets: dict[Tensor, Any] = {t: None for t in inputs}
     _propagate(outputs, seeds, create_graph, targets)
-    result = []
-    for t in inputs:
+    result: list[Tensor | None] = []
+    for k, t in enumerate(inputs):
         g = targets[t]
         if g is None:
-            result.append(Tensor._leaf(np.zeros(t.shape, dtype=t.dtype)))
+            if allow_unused is False:
+                raise RuntimeError(
+                    f"gradients: input {k} (shape {t.shape}) was not used to compute the outputs; "
+                    f"pass allow_unused=True to get None for it, or leave allow_unused unset for zeros"
+                )
+            result.append(None if allow_unused else Tensor._leaf(np.zeros(t.shape, dtype=t.dtype)))
         elif isinstance(g, Tensor):
             result.append(g)
         else:

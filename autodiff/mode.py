@@ -22,6 +22,9 @@ class _State(threading.local):
         # every primitive then simply evaluates its NumPy forward.
         self.raw = False
         self.anomaly = False
+        # inside a transform: the Tensors that left the graph (float(), .item(), np.asarray,
+        # .data), so a gradient that comes out zero because of them raises instead
+        self.escapes: list | None = None
 
     @property
     def default_dtype(self) -> np.dtype:

@@ -43,6 +43,12 @@ def _to_array(data: Any, dtype: Any = None) -> np.ndarray:
     return arr
 
 
+def _left_graph(t: Tensor, how: str) -> None:
+    """Inside a transform, note a differentiated value converted to plain data (see transforms)."""
+    if t.requires_grad and state.escapes is not None:
+        state.escapes.append((t, how))
+
+
 class Tensor:
     """An n-dimensional array that records the operations applied to it.
 
@@ -76,6 +82,7 @@ class Tensor:
     @property
     def data(self) -> np.ndarray:
         """The underlying ndarray. Assigning replaces it (same shape required)."""
+        _left_graph(self, ".data")
         return self._data
 
     @data.setter
@@ -87,9 +94,11 @@ class Tensor:
 
     def numpy(self) -> np.ndarray:
         """The underlying ndarray (shared, not copied)."""
+        _left_graph(self, ".numpy()")
         return self._data
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        _left_graph(self, "np.asarray()")
         if dtype is not None and dtype != self._data.dtype:
             return self._data.astype(dtype)
         return self._data.copy() if copy else self._data
@@ -118,6 +127,7 @@ class Tensor:
         """The value of a single-element tensor as a Python number."""
         if self._data.size != 1:
             raise ValueError(f"item: only single-element tensors convert to a Python number, got shape {self.shape}")
+        _left_graph(self, ".item() / float() / math.*")
         return self._data.item()
 
     def __len__(self) -> int:
