@@ -12,8 +12,9 @@ tracing guarantees), while the identity node keeps the outer graph connected.
 **Keeping the outer graph.** When recording is enabled and the output's graph
 reaches any tensor that requires grad besides this transform's own fresh variables
 (a Tensor argument on a graph, or a closed-over Tensor such as an outer
-transform's variable or a model parameter), the backward pass runs with
-``create_graph=True`` and the results are Tensors on that graph: an enclosing
+transform's variable or a model parameter), or when any differentiated argument
+is a Tensor, the backward pass runs with ``create_graph=True`` and the results are
+Tensors on that graph: an enclosing
 transform or a ``backward()`` differentiates through them.
 
 **Result types.** Plain ndarrays only at the outermost level: when every
@@ -143,7 +144,8 @@ class Call:
         """Whether backward must record: the caller records and something outside our variables needs it."""
         if not self.grad_enabled:
             return False
-        return self.outer or any(isinstance(t, Tensor) and t.requires_grad for t in extra)
+        # Tensor arguments always get a recorded backward (results on a graph, and ad.jit traces it)
+        return self.outer or not self.plain or any(isinstance(t, Tensor) and t.requires_grad for t in extra)
 
     def as_tensors(self, create_graph: bool) -> bool:
         """Results are Tensors unless everything was plain at the outermost level."""
