@@ -281,7 +281,7 @@ def main() -> None:
     for dtype in (np.float32, np.float64):
         for batch in (32, 128, 1024):
             bench_mlp(batch, dtype, repeat, steps=max(2, 2000 // batch) if not args.quick else 2)
-    bench_digits(repeat=2 if args.quick else 5, epochs=2 if args.quick else 50)
+    bench_digits(repeat=2 if args.quick else 7, epochs=2 if args.quick else 50)
     bench_compile_cost(np.float32)
 
 

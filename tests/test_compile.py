@@ -162,3 +162,13 @@ def test_a_call_that_needs_a_graph_runs_eagerly():
     f(x).sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), 2 * np.cos([0.5, 1.0]), rtol=1e-15)
     assert [line.split("= ")[1].split()[0] for line in ad.trace(f, np.array([1.0])).equations] == ["sin", "mul"]
+
+
+def test_an_output_equal_to_an_input_is_a_copy():
+    f = ad.jit(lambda x: x * 1.0)
+    xs = [np.array([1.0, -0.0, np.inf]) + k for k in range(3)]
+    outs = [f(x) for x in xs]
+    for x, out in zip(xs, outs, strict=True):
+        np.testing.assert_array_equal(out, x)
+        assert not np.shares_memory(out, x)
+    assert "multiplications by one" in str(f.program)

@@ -236,7 +236,9 @@ def generate(program: Program, targets: dict[int, str] | None = None, name: str 
         if i not in produced:
             body.append(f"{t}[...] = {em.value(i)}")
     body += epilogue or []
-    outs = ", ".join(em.value(o) for o in program.outputs)
+    # an output that is an input or a constant is copied: callers own what they get back
+    outs = ", ".join(em.value(o) if program.values[o].kind == "op" else f"np.array({em.value(o)})"
+                     for o in program.outputs)
     body.append(f"return ({outs},)" if len(program.outputs) == 1 else f"return ({outs})")
     source = f"def {name}({args}):\n" + "".join(f"    {line}\n" for line in body)
     return source, em.namespace

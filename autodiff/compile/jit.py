@@ -173,7 +173,8 @@ class Jitted:
 
     def optimize(self, program: Program) -> None:
         """The passes run on every traced program."""
-        program.eliminate_dead_code().drop_identity_reshapes(P.reshape_p).resolve_broadcasts().eliminate_dead_code()
+        program.eliminate_dead_code().drop_identity_reshapes(P.reshape_p).drop_multiplications_by_one(P.mul)
+        program.resolve_broadcasts().eliminate_dead_code()
 
     def compile(self, program: Program, captured: list[Tensor], kinds: Any) -> Compiled:
         """Generate and build the code for a verified program."""

@@ -147,6 +147,25 @@ class Program:
             self.notes.append(f"identity reshapes: {len(same)} removed")
         return self
 
+    def drop_multiplications_by_one(self, mul: Primitive) -> Program:
+        """``x * 1`` is ``x`` to the bit (NaN, infinities and -0.0 included) when it keeps
+        x's shape and dtype: the gradient seed's ones vanish this way."""
+        same = {}
+        for op in self.ops:
+            if op.prim is not mul or len(op.args) != 2:
+                continue
+            out = self.values[op.out]
+            for k in (0, 1):
+                c, x = self.values[op.args[k]], self.values[op.args[1 - k]]
+                if (c.kind == "const" and c.data is not None and c.data.dtype.kind == "f" and np.all(c.data == 1)
+                        and x.shape == out.shape and x.dtype == out.dtype):
+                    same[op.out] = x.index
+                    break
+        if same:
+            self.substitute(same)
+            self.notes.append(f"multiplications by one: {len(same)} removed")
+        return self
+
     def substitute(self, mapping: dict[int, int]) -> None:
         """Read ``mapping[v]`` wherever ``v`` was read (operands, params, outputs)."""
         def find(i: int) -> int:
