@@ -8,9 +8,9 @@ import numpy as np
 
 from autodiff import no_grad
 
+from .checks import check_bool, check_number
 from .layers import ReLU, Sequential
 from .module import Module
-from .optim.optimizer import check_bool, check_number
 
 
 class History:

@@ -10,8 +10,8 @@ import numpy as np
 
 from autodiff import Tensor
 
+from .checks import check_bool, check_number
 from .init import make_rng
-from .optim.optimizer import check_bool, check_number
 
 
 def _lengths_match(name: str, X: Any, y: Any) -> None:

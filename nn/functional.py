@@ -16,6 +16,7 @@ import numpy as np
 import autodiff as ad
 from autodiff import Tensor
 
+from .checks import check_number
 from .functional_losses import (  # noqa: F401  (re-exported: nn.functional is their public home)
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -46,8 +47,7 @@ def identity(x: Any) -> Any:
 def dropout(x: Any, p: float, training: bool = True, rng: np.random.Generator | None = None) -> Any:
     """Inverted dropout: zero each entry with probability p and scale the rest by 1/(1-p);
     the identity when not training or p == 0."""
-    if not 0.0 <= p < 1.0:
-        raise ValueError(f"dropout: p must be in [0, 1), got {p}")
+    check_number("dropout", "p", p, "unit_open")
     if not training or p == 0.0:
         return x
     dtype = x.dtype if isinstance(x, Tensor) else np.asarray(x).dtype

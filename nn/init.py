@@ -12,19 +12,34 @@ True
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from autodiff import get_default_dtype
+
+from .checks import check_number
+
+
+def _shape(shape: Any, name: str) -> tuple[int, ...]:
+    """``shape`` as a tuple of non-negative integers (an error naming ``name`` otherwise)."""
+    dims = (shape,) if isinstance(shape, (int, np.integer)) else shape
+    try:
+        dims = tuple(dims)
+    except TypeError:
+        raise TypeError(f"{name}: shape must be a tuple of integers, got {shape!r}") from None
+    if not all(isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d >= 0 for d in dims):
+        raise ValueError(f"{name}: shape must be a tuple of non-negative integers, got {shape!r}")
+    return tuple(int(d) for d in dims)
 
 
 def _fans(shape: tuple[int, ...]) -> tuple[int, int]:
     if len(shape) == 0:
         return 1, 1
     if len(shape) == 1:
-        return shape[0], shape[0]
+        return max(shape[0], 1), max(shape[0], 1)
     receptive = int(np.prod(shape[2:])) if len(shape) > 2 else 1
-    return shape[0] * receptive, shape[1] * receptive
+    return max(shape[0] * receptive, 1), max(shape[1] * receptive, 1)  # (a zero-size array has no values)
 
 
 def make_rng(seed: int | None = None, rng: np.random.Generator | None = None) -> np.random.Generator:
@@ -32,6 +47,8 @@ def make_rng(seed: int | None = None, rng: np.random.Generator | None = None) ->
     (fresh entropy when both are None; never NumPy's global RNG)."""
     if rng is not None and seed is not None:
         raise ValueError("give either seed or rng, not both")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+        raise TypeError(f"seed must be a non-negative integer or None, got {seed!r} ({type(seed).__name__})")
     if rng is None:
         return np.random.default_rng(seed)
     if not isinstance(rng, np.random.Generator):
@@ -46,6 +63,8 @@ def _dtype(dtype):
 
 def glorot_uniform(shape, rng: np.random.Generator | None = None, gain: float = 1.0, dtype=None) -> np.ndarray:
     """U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out)) (Glorot & Bengio, 2010)."""
+    shape = _shape(shape, "glorot_uniform")
+    check_number("glorot_uniform", "gain", gain, "nonneg")
     fan_in, fan_out = _fans(tuple(shape))
     limit = gain * np.sqrt(6.0 / (fan_in + fan_out))
     return make_rng(rng=rng).uniform(-limit, limit, size=shape).astype(_dtype(dtype))
@@ -53,12 +72,15 @@ def glorot_uniform(shape, rng: np.random.Generator | None = None, gain: float = 
 
 def glorot_normal(shape, rng: np.random.Generator | None = None, gain: float = 1.0, dtype=None) -> np.ndarray:
     """N(0, std²) with std = gain * sqrt(2 / (fan_in + fan_out))."""
+    shape = _shape(shape, "glorot_normal")
+    check_number("glorot_normal", "gain", gain, "nonneg")
     fan_in, fan_out = _fans(tuple(shape))
     return (make_rng(rng=rng).standard_normal(shape) * gain * np.sqrt(2.0 / (fan_in + fan_out))).astype(_dtype(dtype))
 
 
 def he_uniform(shape, rng: np.random.Generator | None = None, dtype=None) -> np.ndarray:
     """U(-a, a) with a = sqrt(6 / fan_in) (He et al., 2015; for ReLU)."""
+    shape = _shape(shape, "he_uniform")
     fan_in, _ = _fans(tuple(shape))
     limit = np.sqrt(6.0 / fan_in)
     return make_rng(rng=rng).uniform(-limit, limit, size=shape).astype(_dtype(dtype))
@@ -66,22 +88,28 @@ def he_uniform(shape, rng: np.random.Generator | None = None, dtype=None) -> np.
 
 def he_normal(shape, rng: np.random.Generator | None = None, dtype=None) -> np.ndarray:
     """N(0, 2 / fan_in)."""
+    shape = _shape(shape, "he_normal")
     fan_in, _ = _fans(tuple(shape))
     return (make_rng(rng=rng).standard_normal(shape) * np.sqrt(2.0 / fan_in)).astype(_dtype(dtype))
 
 
 def normal(shape, rng: np.random.Generator | None = None, std: float = 0.01, dtype=None) -> np.ndarray:
     """N(0, std²), the small random weights of the course's first networks."""
+    shape = _shape(shape, "normal")
+    check_number("normal", "std", std, "nonneg")
     return (make_rng(rng=rng).standard_normal(shape) * std).astype(_dtype(dtype))
 
 
 def zeros(shape, rng: np.random.Generator | None = None, dtype=None) -> np.ndarray:
     """All zeros (``rng`` is accepted and unused, so every initialiser has one signature)."""
+    shape = _shape(shape, "zeros")
     return np.zeros(shape, dtype=_dtype(dtype))
 
 
 def constant(shape, value: float, rng: np.random.Generator | None = None, dtype=None) -> np.ndarray:
     """Every entry equal to ``value``."""
+    shape = _shape(shape, "constant")
+    check_number("constant", "value", value)
     return np.full(shape, value, dtype=_dtype(dtype))
 
 

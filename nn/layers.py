@@ -16,6 +16,7 @@ from autodiff import Tensor
 
 from . import functional as F
 from . import init as init_
+from .checks import check_bool, check_number
 from .init import make_rng
 from .module import Module, Parameter
 
@@ -32,8 +33,10 @@ class Linear(Module):
                  init: str | Callable[..., np.ndarray] = "glorot_uniform", seed: int | None = None,
                  rng: np.random.Generator | None = None, dtype: Any = None) -> None:
         super().__init__()
-        if in_features <= 0 or out_features <= 0:
-            raise ValueError(f"Linear: sizes must be positive, got {in_features} and {out_features}")
+        check_number("Linear", "in_features", in_features, "positive", integer=True)
+        check_number("Linear", "out_features", out_features, "positive", integer=True)
+        check_bool("Linear", "bias", bias)
+        in_features, out_features = int(in_features), int(out_features)
         self.in_features, self.out_features = in_features, out_features
         weight = init_.get(init)((in_features, out_features), make_rng(seed, rng), dtype=dtype)
         self.weight = Parameter(weight)
@@ -89,8 +92,7 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5, seed: int | None = None, rng: np.random.Generator | None = None) -> None:
         super().__init__()
-        if not 0.0 <= p < 1.0:
-            raise ValueError(f"Dropout: p must be in [0, 1), got {p}")
+        check_number("Dropout", "p", p, "unit_open")
         self.p = p
         self._rng = make_rng(seed, rng)
 
@@ -112,8 +114,12 @@ class BatchNorm1d(Module):
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1, affine: bool = True,
                  dtype: Any = None) -> None:
         super().__init__()
+        check_number("BatchNorm1d", "num_features", num_features, "positive", integer=True)
+        check_number("BatchNorm1d", "eps", eps, "nonneg")
+        check_number("BatchNorm1d", "momentum", momentum, "unit")
+        check_bool("BatchNorm1d", "affine", affine)
         dtype = np.dtype(dtype) if dtype is not None else ad.get_default_dtype()
-        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.num_features, self.eps, self.momentum = int(num_features), eps, momentum
         self.weight = Parameter(np.ones(num_features, dtype)) if affine else None
         self.bias = Parameter(np.zeros(num_features, dtype)) if affine else None
         self.register_buffer("running_mean", np.zeros(num_features, dtype))
@@ -262,6 +268,8 @@ class MLP(Sequential):
                  seed: int | None = None, rng: np.random.Generator | None = None, dtype: Any = None) -> None:
         if len(sizes) < 2:
             raise ValueError(f"MLP: sizes needs an input and an output size, got {sizes}")
+        for size in sizes:
+            check_number("MLP", "sizes", size, "positive", integer=True)
         gen = make_rng(seed, rng)
         modules: list[Module] = []
         for k, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):

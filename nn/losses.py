@@ -10,8 +10,8 @@ import numpy as np
 from autodiff import Tensor
 
 from . import functional as F
+from .checks import check_bool, check_number
 from .module import Module
-from .optim.optimizer import check_bool, check_number
 
 
 class _Loss(Module):

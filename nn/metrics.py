@@ -103,6 +103,8 @@ def confusion_matrix(y_true: Any, y_pred: Any, num_classes: int | None = None,
 def _regression_pair(name: str, y_true: Any, y_pred: Any) -> tuple[np.ndarray, np.ndarray]:
     """(N, k) float arrays; (N,) and (N, 1) are the same single output, as in scikit-learn."""
     t, p = _array(y_true, name, "y_true"), _array(y_pred, name, "y_pred")
+    if not t.size or not p.size:
+        raise ValueError(f"{name}: no samples")
     t = t.reshape(len(t), -1) if t.ndim == 1 else t
     p = p.reshape(len(p), -1) if p.ndim == 1 else p
     if t.ndim != 2 or t.shape != p.shape:

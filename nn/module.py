@@ -238,6 +238,8 @@ class Module:
         it; a shape mismatch is always an error naming the key. Values are cast to
         each parameter's dtype.
         """
+        if not isinstance(state, Mapping):
+            raise TypeError(f"load_state_dict: expected a mapping of names to arrays, got {type(state).__name__}")
         targets = dict([*self.named_parameters(), *self.named_buffers()])
         if strict:
             missing = [k for k in targets if k not in state]

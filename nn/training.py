@@ -13,12 +13,12 @@ import numpy as np
 from autodiff import Tensor, no_grad
 
 from .callbacks import Callback, EarlyStopping, History, TrainingDiagnostics
+from .checks import check_bool, check_number
 from .compile import compile_step
 from .data import DataLoader, _lengths_match, as_array
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, NLLLoss
 from .module import Module
 from .optim.lr_cyclic import ReduceLROnPlateau
-from .optim.optimizer import check_bool, check_number
 
 
 def _accuracy_kind(loss_fn: Any) -> str | None:
@@ -53,8 +53,11 @@ def _loader(owner: str, X: Any, y: Any, batch_size: int, shuffle: bool = False, 
         return X
     if y is None:
         raise ValueError(f"{owner}: give targets y with the inputs X, or a DataLoader of (inputs, targets)")
+    check_number(owner, "batch_size", batch_size, "positive", integer=True)
     X, y = as_array(owner, "X", X), as_array(owner, "y", y)
     _lengths_match(owner, X, y)
+    if not len(X):
+        raise ValueError(f"{owner}: X and y are empty (0 samples)")
     return DataLoader(X, y, batch_size=batch_size, shuffle=shuffle, seed=seed)
 
 
@@ -207,7 +210,7 @@ def fit(model: Module, loss_fn: Any, optimizer: Any, X: Any, y: Any = None, epoc
     if validation_data is not None and not isinstance(validation_data, DataLoader):
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
             raise TypeError("fit: validation_data must be a pair (X_val, y_val) or a DataLoader")
-        validation_data = DataLoader(*validation_data, batch_size=1024)
+        validation_data = _loader("fit validation_data", *validation_data, batch_size=1024)
     kind = _accuracy_kind(loss_fn)
     history, bar = History(), _Progress(progress, epochs)
     was_training = model.training

@@ -210,7 +210,10 @@ class ReduceLROnPlateau(LRScheduler):
         the lr when it has stalled."""
         if metrics is None:
             raise TypeError("ReduceLROnPlateau.step: needs the monitored value, e.g. step(val_loss)")
-        value = float(np.asarray(metrics.data if hasattr(metrics, "requires_grad") else metrics))
+        try:
+            value = float(np.asarray(metrics.data if hasattr(metrics, "requires_grad") else metrics))
+        except (TypeError, ValueError):
+            raise TypeError(f"ReduceLROnPlateau.step: the monitored value must be a number, got {metrics!r}") from None
         self.last_epoch += 1
         if self._better(value):
             self.best, self.num_bad_epochs = value, 0

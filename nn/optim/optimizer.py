@@ -18,33 +18,7 @@ import numpy as np
 
 from autodiff import Tensor, enable_grad
 
-# rule name -> (test, description used in the error message)
-_RULES: dict[str, tuple[Callable[[float], bool], str]] = {
-    "nonneg": (lambda v: v >= 0, "must be >= 0"),
-    "positive": (lambda v: v > 0, "must be > 0"),
-    "unit_open": (lambda v: 0 <= v < 1, "must be in [0, 1)"),
-    "unit": (lambda v: 0 <= v <= 1, "must be in [0, 1]"),
-}
-
-
-def check_number(owner: str, name: str, value: Any, rule: str | None = None, integer: bool = False) -> None:
-    """Raise TypeError/ValueError naming ``owner``, ``name`` and ``value`` unless ``value``
-    is a finite real number (an integer when asked) satisfying ``rule``."""
-    kind = "an integer" if integer else "a real number"
-    if isinstance(value, bool) or not isinstance(value, Real) or (integer and not float(value).is_integer()):
-        raise TypeError(f"{owner}: {name} must be {kind}, got {value!r} ({type(value).__name__})")
-    if not math.isfinite(value):
-        raise ValueError(f"{owner}: {name} must be finite, got {value!r}")
-    if rule is not None:
-        test, text = _RULES[rule]
-        if not test(value):
-            raise ValueError(f"{owner}: {name} {text}, got {value!r}")
-
-
-def check_bool(owner: str, name: str, value: Any) -> None:
-    """Raise TypeError naming ``owner`` and ``name`` unless ``value`` is a bool."""
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{owner}: {name} must be True or False, got {value!r} ({type(value).__name__})")
+from ..checks import check_bool, check_number
 
 
 class Optimizer:
@@ -204,6 +178,10 @@ class Optimizer:
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore what ``state_dict`` returned (hyperparameters and per-parameter state),
         after checking that the groups, sizes and array shapes match."""
+        if not isinstance(state_dict, dict) or not {"state", "param_groups"} <= set(state_dict):
+            found = sorted(state_dict) if isinstance(state_dict, dict) else type(state_dict).__name__
+            raise ValueError(f"{self._name}.load_state_dict: expected a dict with 'state' and 'param_groups' "
+                             f"(what state_dict() returns), got {found}")
         groups = state_dict["param_groups"]
         if len(groups) != len(self.param_groups):
             raise ValueError(f"{self._name}.load_state_dict: the state has {len(groups)} parameter groups, "
