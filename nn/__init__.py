@@ -6,6 +6,9 @@
 >>> opt = optim.SGD(model.parameters(), lr=0.1)
 """
 
+import importlib
+from typing import Any
+
 from . import data, datasets, functional, init, metrics, optim
 from .compile import compile_step
 from .data import DataLoader, Dataset, Subset, TensorDataset, random_split, train_test_split
@@ -43,6 +46,14 @@ from .losses import (
 )
 from .module import Buffer, Module, ModuleDict, ModuleList, Parameter
 from .training import Callback, EarlyStopping, History, TrainingDiagnostics, evaluate, fit
+
+
+def __getattr__(name: str) -> Any:
+    # nn.sklearn needs scikit-learn, so it loads on first use (its ImportError names the extra)
+    if name == "sklearn":
+        return importlib.import_module(".sklearn", __name__)
+    raise AttributeError(f"module 'nn' has no attribute '{name}'")
+
 
 __all__ = [
     "ELU", "MLP", "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "Callback", "CrossEntropyLoss", "DataLoader",
