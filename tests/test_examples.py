@@ -27,6 +27,8 @@ def test_quickstart_agrees_with_sympy():
 def test_autodiff_tour_counts_the_notes_operations(tmp_path):
     text = run_example("autodiff_tour.py", "--out", str(tmp_path))
     assert "naive form          5 / 10" in text
+    assert "reverse mode from the first adjoint (both 4.5917774751)" in text
+    assert "reverse mode, grad(f)" in text and "forward mode, jvp(f, (x,), (1,))" in text
     assert any(tmp_path.iterdir())
 
 
