@@ -105,7 +105,8 @@ class Module:
 
     def __setattr__(self, name: str, value: Any) -> None:
         # as in PyTorch, assigning an array or Tensor to a buffer's name updates the buffer
-        if value is not None and not isinstance(value, Buffer) and isinstance(self.__dict__.get(name), Buffer):
+        if isinstance(self.__dict__.get(name), Buffer) and value is not None \
+                and not isinstance(value, (Buffer, Parameter, Module)):
             value = Buffer(value)
         object.__setattr__(self, name, value)
 

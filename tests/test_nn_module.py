@@ -50,6 +50,8 @@ def test_buffers_keep_their_type_when_assigned():
     m = Private()
     m._stat = np.array([5.0])
     assert isinstance(m._stat, nn.Buffer) and m.state_dict()["_stat"].tolist() == [5.0]
+    m._stat = nn.Parameter(np.ones(1))  # a Parameter given to a buffer's name becomes a parameter (PyTorch)
+    assert [n for n, _ in m.named_parameters()] == ["_w", "_stat"] and not m.buffers()
     bn = nn.BatchNorm1d(2)
     bn(np.array([[1.0, 2.0], [3.0, 6.0]]))
     assert all(isinstance(b, nn.Buffer) for b in bn.buffers())
