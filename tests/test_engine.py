@@ -205,6 +205,13 @@ def test_gradcheck_reports_a_wrong_rule():
         gradcheck(lambda x: bad(x), np.array([0.0, 1.0]))
 
 
+def test_numerical_grad_of_a_transposed_array():
+    # a transposed (Fortran-ordered) input was perturbed through a copy: every difference was 0
+    from autodiff.testing import numerical_grad
+    a = np.arange(6.0).reshape(2, 3)
+    np.testing.assert_allclose(numerical_grad(lambda w: (w * w).sum(), a.T), 2 * a.T, atol=1e-6)
+
+
 def test_negative_zero_and_nan_constants_are_not_confused():
     x = ad.Tensor([1.0])
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -23,7 +23,7 @@ def _float64_args(args: tuple) -> tuple[list[Any], list[int]]:
     for k, a in enumerate(args):
         arr = a._data if isinstance(a, Tensor) else np.asarray(a)
         if arr.dtype.kind == "f" or (not isinstance(a, (Tensor, np.ndarray)) and arr.dtype.kind in "iub"):
-            values.append(np.array(arr, dtype=np.float64))
+            values.append(np.array(arr, dtype=np.float64, order="C"))  # C order: perturbed in place through reshape(-1)
             positions.append(k)
         else:
             values.append(a)
