@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import numpy as np
+
 OUTPUT = Path(__file__).resolve().parent / "output"
 
 
@@ -43,6 +45,24 @@ def save(fig, out: Path, name: str) -> Path:
     plt.close(fig)
     print(f"figure: {path}")
     return path
+
+
+def accuracy_heatmap(ax, acc: np.ndarray, rows, cols, row_label: str, col_label: str, title: str,
+                     origin: str = "upper"):
+    """Draw an accuracy grid on ``ax`` with each cell's value written in it (NaN: diverged, grey)."""
+    import matplotlib.pyplot as plt
+
+    cmap = plt.get_cmap("viridis").with_extremes(bad="#dddddd")
+    im = ax.imshow(acc, origin=origin, cmap=cmap, vmin=0, vmax=1)
+    ax.set_xticks(range(len(cols)), [f"{v:g}" for v in cols])
+    ax.set_yticks(range(len(rows)), [f"{v:g}" for v in rows])
+    ax.set_xlabel(col_label)
+    ax.set_ylabel(row_label)
+    ax.set_title(title)
+    for (r, c), v in np.ndenumerate(acc):
+        ax.text(c, r, "div." if np.isnan(v) else f"{v:.2f}", ha="center", va="center", fontsize=7,
+                color="w" if v <= 0.6 else "k")  # NaN compares False: black on grey
+    return im
 
 
 def table(rows: list[list], header: list[str]) -> str:

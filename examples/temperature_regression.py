@@ -1,4 +1,4 @@
-"""Regression of smoothed daily TMAX/TMIN on the day index, as in the course notes.
+"""Regression of one year of smoothed daily TMAX/TMIN on the day index, as in the course notes.
 
 ReLU networks with 1-4 hidden layers, RMSProp with inverse-time learning-rate decay
 (lr = lr0 / (1 + k t)), the output bias initialised to the targets' mean, and the
@@ -51,9 +51,9 @@ def main(argv=None) -> dict:
     args = p.parse_args(argv)
     if args.quick:
         args.epochs = 3
-    days, Y = nn.datasets.temperature(seed=args.seed)
-    X = (days - days.mean()) / days.std()
-    print(f"{len(X)} days of smoothed TMAX/TMIN; network 1-{'-'.join([str(args.hidden)] * args.layers)}-2")
+    days, Y = nn.datasets.temperature(seed=args.seed)  # one year, 125-day moving average, as the notes
+    X = 2 * (days - days.min()) / (days.max() - days.min()) - 1  # the day index scaled to [-1, 1]
+    print(f"{len(X)} days of smoothed TMAX/TMIN (one year); network 1-{'-'.join([str(args.hidden)] * args.layers)}-2")
     model, history = train(X, Y, args.hidden, args.layers, args.epochs, args.seed, verbose=True)
     print(f"final cost (MSE, °C²): {history['loss'][-1]:.4f}")
 

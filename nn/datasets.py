@@ -80,11 +80,16 @@ def moving_average(x: np.ndarray, window: int) -> np.ndarray:
     return np.stack([np.convolve(col, kernel, mode="valid") for col in np.atleast_2d(x.T)], axis=1).squeeze()
 
 
-def temperature(n_days: int = 4 * 365, window: int = 125, seed: int | None = 0) -> tuple[np.ndarray, np.ndarray]:
+def temperature(n_days: int = 365, window: int = 125, seed: int | None = 0) -> tuple[np.ndarray, np.ndarray]:
     """A synthetic daily temperature record: TMAX and TMIN (°C) with an annual cycle and
     daily noise, smoothed by a ``window``-day moving average, as in the course's
-    regression. Returns X = day index (m, 1) and Y = smoothed (TMAX, TMIN) (m, 2), with
-    m = n_days - window + 1.
+    regression (one year by default, as the notes fit it). Returns X = day index (m, 1)
+    and Y = smoothed (TMAX, TMIN) (m, 2), with m = n_days - window + 1; the notes scale
+    the day index to [-1, 1] before training.
+
+    >>> days, Y = temperature()
+    >>> days.shape, Y.shape
+    ((241, 1), (241, 2))
     """
     rng = np.random.default_rng(seed)
     day = np.arange(n_days, dtype=np.float64)
