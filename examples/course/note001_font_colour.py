@@ -60,10 +60,9 @@ def gradients(y: float) -> list[Row]:
     """dC/dW_hidden three ways: ours (reverse mode), finite differences, and the notes' formula."""
     x = X_FIG.reshape(1, 3)
 
-    def cost(w_hidden_t):
-        model = network()
+    def cost(w_hidden_t):  # the network of network(), with W_hidden the only variable
         h = ad.relu(ad.Tensor(x) @ w_hidden_t + B_HIDDEN)
-        a2 = ad.sigmoid(h @ model[2].weight + model[2].bias)
+        a2 = ad.sigmoid(h @ W_OUTPUT.T + B_OUTPUT)
         return ((a2 - y) ** 2).sum()
 
     ours = ad.grad(cost)(W_HIDDEN.T).T  # back to the notes' layout: row k = hidden node k

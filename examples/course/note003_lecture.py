@@ -202,14 +202,16 @@ def operation_counts() -> list[Row]:
     expanded = lambda x, b, d: x / d + x * b / d
     args = (2.0, 3.0, 4.0)
     rows, lines = [], []
+    # arithmetic only: ad.grad's own argument handling may record reshapes that change no shape
+    arithmetic = lambda trace: sum(" reshape[" not in eq for eq in trace.equations)
     for label, f in (("x(1 + b)/d", reduced), ("x/d + x·b/d", expanded)):
-        fwd = ad.trace(f, *args).n_ops
-        grad_program = ad.trace(ad.grad(f, argnums=(0, 1, 2)), *args).n_ops
+        fwd = arithmetic(ad.trace(f, *args))
+        grad_program = arithmetic(ad.trace(ad.grad(f, argnums=(0, 1, 2)), *args))
         lines.append([label, fwd, grad_program])
         rows.append(Row("003", f"{label}: forward ops / gradient program ops", 3 if label == "x(1 + b)/d" else None,
                         f"{fwd} / {grad_program}", "our reverse pass, as ad.trace counts it", exact=True))
     grads = ad.grad(reduced, argnums=(0, 1, 2))(*args)
-    print("\noperations of f and of the program computing its gradient (ad.trace counts primitives)")
+    print("\narithmetic operations of f and of the program computing its gradient (from ad.trace)")
     print(table(lines, ["", "forward", "gradient (forward + reverse)"]))
     print(f"∇ x(1 + b)/d at (2, 3, 4) = {tuple(float(g) for g in grads)}  (exact: (1 + b)/d, x/d, −x(1 + b)/d²"
           f" = (1, 0.5, −0.5))")
