@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+from .display import Dot
 from .graph import _params_text, _value_text, listing, topo_order, type_string
 from .tensor import Tensor
 
@@ -57,8 +58,9 @@ def _chains(nodes: list[Tensor]) -> dict[int, int]:
 
 
 def to_dot(t: Tensor, show_data: bool = True, show_grad: bool = True, max_nodes: int = 150,
-           min_chain: int = 4) -> str:
-    """Graphviz DOT text for the graph of ``t`` (render it with ``dot -Tsvg``).
+           min_chain: int = 4) -> Dot:
+    """Graphviz DOT text for the graph of ``t`` (render it with ``dot -Tsvg``); a ``str``
+    that a Jupyter notebook draws inline.
 
     >>> print(to_dot(Tensor(2.0, requires_grad=True, name="x") * 3).splitlines()[0])
     digraph autodiff {
@@ -96,7 +98,7 @@ def to_dot(t: Tensor, show_data: bool = True, show_grad: bool = True, max_nodes:
             edges.add((src, me))
             lines.append(f"  {src} -> {me};")
     lines.append("}")
-    return "\n".join(lines) + "\n"
+    return Dot("\n".join(lines) + "\n")
 
 
 def render(t: Tensor, path: str | Path, show_data: bool = True, show_grad: bool = True) -> Path:

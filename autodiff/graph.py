@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from .display import repr_pre, repr_pretty
 from .tensor import Tensor
 
 _SHORT = {"float64": "f64", "float32": "f32", "float16": "f16", "bool": "bool", "int64": "i64", "int32": "i32"}
@@ -60,6 +61,9 @@ class GraphSummary:
     constants: int
     bytes_data: int
     bytes_grad: int
+
+    _repr_pretty_ = repr_pretty  # a notebook shows the report, not the fields
+    _repr_html_ = repr_pre
 
     @property
     def bytes(self) -> int:
@@ -132,6 +136,9 @@ class Trace:
     equations: list[str]
     outputs: list[str]
     nodes: list[Tensor] = field(repr=False, default_factory=list)
+
+    _repr_pretty_ = repr_pretty  # a notebook shows the listing, not the fields
+    _repr_html_ = repr_pre
 
     @property
     def n_ops(self) -> int:

@@ -163,6 +163,11 @@ class Tensor:
             extras.append(f"name={self.name!r}")
         return "Tensor(" + ", ".join([body, *extras]) + ")"
 
+    def _repr_html_(self) -> str:
+        from .display import tensor_html
+
+        return tensor_html(self)
+
     # ----------------------------------------------------------------- graph
     @property
     def op(self) -> str | None:

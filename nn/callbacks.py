@@ -37,6 +37,17 @@ class History:
         last = ", ".join(f"{k}={v[-1]:.4g}" for k, v in self.history.items() if v)
         return f"History({len(self.epoch)} epochs; last: {last})"
 
+    def _repr_html_(self) -> str:
+        from .plots import history_html
+
+        return history_html(self)
+
+    def plot(self) -> Any:
+        """Loss (and accuracy) curves over the epochs as a matplotlib Figure (the ``plots`` extra)."""
+        from .plots import plot_history
+
+        return plot_history(self)
+
 
 class Callback:
     """Hooks called by :func:`fit`; set ``stop_training = True`` to stop after this epoch."""
@@ -138,6 +149,14 @@ class TrainingDiagnostics(Callback):
                     out[str(i)] = 100.0 * float(np.mean(~alive))
         self.model.train(was_training)
         return out
+
+    @staticmethod
+    def plot(history: History) -> Any:
+        """Dead units per ReLU layer and gradient norms per parameter over the epochs of
+        ``history`` (a matplotlib Figure; the ``plots`` extra)."""
+        from .plots import plot_diagnostics
+
+        return plot_diagnostics(history)
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
         for name, pct in self.dead_percentages().items():

@@ -100,13 +100,14 @@ def evaluate(model: Module, loss_fn: Any, X: Any, y: Any = None, batch_size: int
 
 
 class _Progress:
-    """tqdm bar over an epoch when tqdm is installed and output is a terminal; else one
+    """tqdm bar over an epoch when tqdm is installed and output is a terminal or a Jupyter
+    notebook (tqdm.auto picks the widget); else one
     line per epoch."""
 
     def __init__(self, enabled: bool, epochs: int) -> None:
         self.enabled, self.epochs = enabled, epochs
         self.tqdm = None
-        if enabled and sys.stdout.isatty():
+        if enabled and (sys.stdout.isatty() or "ipykernel" in sys.modules):  # a terminal or a notebook
             try:
                 from tqdm.auto import tqdm
 

@@ -93,3 +93,12 @@ def test_breast_cancer_quick(tmp_path):
     pytest.importorskip("sklearn")
     r = load_example("breast_cancer").main(["--quick", "--out", str(tmp_path)])
     assert 0.0 <= r["ours"] <= 1.0 and r["best_epoch"] is not None
+
+
+def test_grid_search_on_a_dask_cluster_equals_the_serial_run(tmp_path):
+    pytest.importorskip("sklearn")
+    pytest.importorskip("distributed")
+    r = load_example("grid_search_dask").main(["--quick", "--threads", "--out", str(tmp_path)])
+    assert r["identical"]
+    assert set(r["best_params"]) == {"alpha", "learning_rate_init"}
+    assert r["scores"]["mean_test_score"].shape == (2, 2)
