@@ -95,7 +95,7 @@ def heatmaps(search, exponents: range, out) -> None:
         ax.set_title(title)
         for (i, j), v in np.ndenumerate(m):
             ax.text(j, i, "—" if np.isnan(v) else f"{v:.2f}", ha="center", va="center", fontsize=7,
-                    color="white" if np.isnan(v) or v < 0.6 else "black")
+                    color="black" if np.isnan(v) or v >= 0.6 else "white")
     fig.colorbar(im, ax=axes, shrink=0.8)
     fig.set_layout_engine("constrained")
     save(fig, out, "grid_search_dask.png")
