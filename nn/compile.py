@@ -18,12 +18,26 @@ import autodiff as ad
 from autodiff import Tensor
 from autodiff.compile.jit import Compiled, Jitted, _signature
 from autodiff.compile.program import Program
+from autodiff.compile.trace import Recorder
 
 from .flat import FlatOptimizer, fusable
 from .losses import CrossEntropyLoss
-from .module import Module
+from .module import Buffer, Module
 
 _RUNTIME = ("params", "lr", "initial_lr")
+
+
+class _Slot:
+    """A module attribute read at every call (a buffer the step itself replaces)."""
+
+    __slots__ = ("module", "name")
+
+    def __init__(self, module: Module, name: str) -> None:
+        self.module, self.name = module, name
+
+    @property
+    def _data(self) -> np.ndarray:
+        return getattr(self.module, self.name)._data
 
 
 class CompiledStep(Jitted):
@@ -94,31 +108,60 @@ class CompiledStep(Jitted):
         fast = self._fast
         if (fast is not None and X.shape == fast[0] and X.dtype == fast[1] and y.shape == fast[2]
                 and y.dtype == fast[3] and self.model.training == fast[4] and self._same_hyper(fast[5])
-                and flat.sync()):
+                and flat.sync() and fast[6].captured_match()):
             self._check_labels(y)
-            loss, self.output = fast[6](X, y, *flat.views, self.optimizer.lr, flat.step_number())
+            entry = fast[6]
+            outs = entry.fn(X, y, *[c._data for c in entry.captured], self.optimizer.lr, flat.step_number())
+            self.output = outs[1]
             flat.after_step()
-            return float(loss)
+            self._write_back(entry, outs)
+            return float(outs[0])
         self._refresh()
         flat = self.flat
         if flat is not None:
             flat.sync()
         key = self._key((X, y), {})
         entry = self._cache.get(key)
-        compiled_flat = flat is not None and type(entry) is Compiled and entry.captured_match()
-        if type(entry) is Compiled:
+        compiled = type(entry) is Compiled and entry.captured_match()
+        if compiled:
             self._check_labels(y)
         outs, _ = self._run(key, (X, y), {})
         loss, self.output = outs[0], outs[1]
-        if compiled_flat:
+        if compiled and flat is not None:
             flat.after_step()
-            self._fast = (X.shape, X.dtype, y.shape, y.dtype, self.model.training, self._hyper(), entry.fn)
+            self._fast = (X.shape, X.dtype, y.shape, y.dtype, self.model.training, self._hyper(), entry)
         else:
-            for p, g, reached in zip(self.params, outs[2:], self._reached, strict=True):
+            for p, g, reached in zip(self.params, outs[2:2 + len(self.params)], self._reached, strict=True):
                 p.grad = Tensor._leaf(np.array(g, dtype=p.dtype, copy=True)) if reached else None
             self.optimizer.step()
+        if compiled:
+            self._write_back(entry, outs)
         return float(loss)
 
+    def _write_back(self, entry: Compiled, outs: tuple) -> None:
+        """Replace the module state the traced step replaced (BatchNorm's running statistics)."""
+        writes = entry.program.state_writes
+        if writes:
+            for (module, name), value in zip(writes, outs[len(outs) - len(writes):], strict=True):
+                setattr(module, name, np.array(value))
+
+    def prepare(self, rec: Recorder) -> None:
+        """Module buffers are inputs read at every call, from the attribute that holds them."""
+        self._slots = [(m, name) for m in self.model.modules() for name, v in vars(m).items() if isinstance(v, Buffer)]
+        self._before = [getattr(m, name) for m, name in self._slots]
+        for (m, name), b in zip(self._slots, self._before, strict=True):
+            rec.add_input(b, label=name)
+            rec.captured.append(_Slot(m, name))
+
+    def state_writes(self) -> tuple[list[Any], list[Any]]:
+        """The buffers the step replaced, and their new values."""
+        targets, values = [], []
+        for (m, name), old in zip(self._slots, self._before, strict=True):
+            new = getattr(m, name)
+            if new is not old:
+                targets.append((m, name))
+                values.append(new)
+        return targets, values
 
     def _hyper(self) -> tuple:
         """The one parameter group's hyperparameters but the learning rate (read at run
@@ -152,7 +195,9 @@ def compile_step(model: Module, loss_fn: Any, optimizer: Any, *, fuse: bool = Tr
 
     The step is traced per input shape/dtype, ``model.training`` and optimizer
     hyperparameters (a changed learning rate is read at run time; other changes
-    retrace). Dropout masks are drawn from the layer's Generator at run time. A model
+    retrace). Dropout masks are drawn from the layer's Generator at run time; module
+    buffers (BatchNorm's running statistics) are read at every call and the new values
+    written back. A model
     that reads traced values in Python raises ``TraceError`` (eager with ``fallback=True``).
     ``backend="numba"`` (the ``fast`` extra) runs the flat SGD/Adam update as one numba
     loop; every backend gives the same bits as eager training.

@@ -131,7 +131,7 @@ class FlatOptimizer:
         """The step's code: the program writes each gradient into the flat gradient buffer,
         then the update runs on the flat buffers."""
         grads = program.outputs[2:2 + n_params]
-        program.outputs = program.outputs[:2]
+        program.outputs = program.outputs[:2] + program.outputs[2 + n_params:]  # loss, output, state writes
         namespace: dict[str, Any] = {"P": self.flat, "G": self.gflat, "T1": np.empty_like(self.flat),
                                      "T2": np.empty_like(self.flat)}
         if self.adam:  # eager Adam divides by a float64 scalar, so its denominator is float64

@@ -140,12 +140,13 @@ class BatchNorm1d(Module):
             mean = ad.mean(x, axis=axes, keepdims=True)
             var = ad.var(x, axis=axes, keepdims=True)
             m = self.momentum
-            self.running_mean = (1 - m) * self.running_mean.data + m * mean.data.reshape(-1)
-            self.running_var = (1 - m) * self.running_var.data + m * var.data.reshape(-1) * n / (n - 1)
-            self.num_batches_tracked = self.num_batches_tracked.data + 1
+            with ad.no_grad():  # running statistics are values (Tensor ops, so a compiled step replays them)
+                self.running_mean = (1 - m) * self.running_mean + m * ad.reshape(mean, (-1,))
+                self.running_var = (1 - m) * self.running_var + m * ad.reshape(var, (-1,)) * n / (n - 1)
+                self.num_batches_tracked = self.num_batches_tracked + 1
         else:
-            mean = self.running_mean.data.reshape(view)
-            var = self.running_var.data.reshape(view)
+            mean = ad.reshape(self.running_mean, view)
+            var = ad.reshape(self.running_var, view)
         out = (x - mean) / ad.sqrt(var + self.eps)
         if self.weight is not None:
             out = out * ad.reshape(self.weight, view) + ad.reshape(self.bias, view)

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import autodiff as ad
 import nn
 from autodiff.compile import TraceError
 from nn import optim
@@ -119,20 +120,47 @@ def test_mse_regression_and_tanh_unfused_equal_eager():
     assert all(a == b for a, b in losses)
 
 
-def test_batchnorm_training_is_refused_clearly_or_runs_eagerly():
+def _bn_model(dropout=0.0):
+    layers = [nn.Linear(6, 8, seed=0), nn.BatchNorm1d(8), nn.ReLU()]
+    if dropout:
+        layers.append(nn.Dropout(dropout, seed=5))
+    return nn.Sequential(*layers, nn.Linear(8, 3, seed=1))
+
+
+@pytest.mark.parametrize("fuse", [False, True])
+def test_batchnorm_running_statistics_are_traced_operations(fuse):
     X, y = _data()
-    model = nn.Sequential(nn.Linear(6, 8, seed=0), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 3, seed=1))
-    step = nn.compile_step(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1))
-    with pytest.raises(TraceError, match=r"\.data of a traced value at .*layers.py"):
-        step(X, y)
-    model2 = nn.Sequential(nn.Linear(6, 8, seed=0), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 3, seed=1))
-    opt2 = optim.SGD(model2.parameters(), lr=0.1)
-    fallback = nn.compile_step(model2, nn.CrossEntropyLoss(), opt2, fallback=True)
-    reference = nn.Sequential(nn.Linear(6, 8, seed=0), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 3, seed=1))
-    ref_opt = optim.SGD(reference.parameters(), lr=0.1)
-    for _ in range(3):
-        assert fallback(X, y) == _eager_step(reference, nn.CrossEntropyLoss(), ref_opt, X, y)
-    np.testing.assert_array_equal(model2[1].running_mean, reference[1].running_mean)
+    eager, compiled, losses, step = _train_both(lambda: _bn_model(dropout=0.3), OPTIMIZERS["momentum"],
+                                                nn.CrossEntropyLoss(), X, y, 6, fuse)
+    assert all(a == b for a, b in losses)
+    for name in ("running_mean", "running_var", "num_batches_tracked"):
+        np.testing.assert_array_equal(getattr(eager[1], name).data, getattr(compiled[1], name).data)
+    assert int(compiled[1].num_batches_tracked.data) == 6
+    for p, q in zip(eager.parameters(), compiled.parameters(), strict=True):
+        np.testing.assert_array_equal(p.data, q.data)
+
+
+def test_batchnorm_eval_mode_reads_the_current_running_statistics():
+    X, y = _data()
+    eager, compiled = _bn_model().eval(), _bn_model().eval()
+    eager_opt, opt = OPTIMIZERS["sgd"](eager.parameters()), OPTIMIZERS["sgd"](compiled.parameters())
+    step = nn.compile_step(compiled, nn.CrossEntropyLoss(), opt)
+    for k in range(5):
+        if k == 3:  # new statistics after compilation (as a load_state_dict or more training would give)
+            for model in (eager, compiled):
+                model[1].running_mean = np.full(8, 0.5)
+                model[1].running_var = np.full(8, 2.0)
+        assert _eager_step(eager, nn.CrossEntropyLoss(), eager_opt, X + k, y) == step(X + k, y)
+    assert type(step._last).__name__ == "Compiled"
+
+
+def test_jit_refuses_module_buffers_it_cannot_track():
+    model = _bn_model().eval()
+    X = _data()[0]
+    with pytest.raises(TraceError, match=r"Buffer .* is read at .*layers.py"):
+        ad.jit(model)(X)
+    fallback = ad.jit(model, fallback=True)
+    np.testing.assert_array_equal(fallback(X), model(X).data)
 
 
 def test_fit_compiled_equals_fit_eager():

@@ -163,13 +163,23 @@ class Jitted:
         tensors = _as_tensors(args)
         for k, t in enumerate(tensors):
             rec.add_input(t, label=f"arg{k}")
+        self.prepare(rec)
         with recording(rec):
             out = self.f(*tensors, **kwargs)
         leaves, kinds = _flatten(out)
+        targets, written = self.state_writes()
         captured = rec.captured
-        program = rec.program(leaves)
+        program = rec.program(leaves + written)
+        program.state_writes = targets
         self.optimize(program)
         return program, leaves, kinds, captured
+
+    def prepare(self, rec: Recorder) -> None:
+        """Register inputs read from state before ``f`` runs (none for jit)."""
+
+    def state_writes(self) -> tuple[list[Any], list[Any]]:
+        """State ``f`` replaced while traced: where to write it back, and the new values."""
+        return [], []
 
     def optimize(self, program: Program) -> None:
         """The passes run on every traced program."""

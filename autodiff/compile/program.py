@@ -99,6 +99,7 @@ class Program:
     outputs: list[int]
     n_inputs: int
     notes: list[str] = field(default_factory=list)
+    state_writes: list[Any] = field(default_factory=list)  # what the trailing outputs are written back to
 
     # -------------------------------------------------------------- passes
     def eliminate_dead_code(self) -> Program:

@@ -114,6 +114,11 @@ class Recorder:
             if i is None and t.requires_grad and t.prim is None:
                 self.captured.append(t)
                 return self.add_input(t, label=t.name or "parameter")
+            if i is None and t.prim is None and type(t) is not Tensor:
+                raise TraceError(
+                    f"a {type(t).__name__} (state such as running statistics, which its owner may replace "
+                    f"between calls) is read at {user_site()}: compiling would keep its current value; compile "
+                    f"a training step with nn.compile_step (it tracks module buffers), or pass fallback=True")
             if i is None:
                 i = self._const(t._data)
             self._by_tensor[id(t)] = i
