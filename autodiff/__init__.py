@@ -42,6 +42,7 @@ from .functions import (
     var,
     where,
 )
+from .aliases import TensorLike
 from .graph import summary, topo_order, trace
 from .mode import detect_anomaly, enable_grad, get_default_dtype, is_grad_enabled, no_grad, set_default_dtype
 from .primitive import Primitive, primitive
@@ -87,7 +88,7 @@ def __getattr__(name: str):
 
 
 __all__ = [
-    "Primitive", "Tensor", "__version__", "abs", "check_against_sympy", "from_sympy", "render", "summary",
+    "Primitive", "Tensor", "TensorLike", "__version__", "abs", "check_against_sympy", "from_sympy", "render", "summary",
     "to_dot", "to_sympy", "topo_order", "trace", "add", "astype", "backward", "broadcast_to", "clip",
     "concatenate", "cos", "detect_anomaly", "div", "dot", "einsum", "elu", "enable_grad", "exp", "expand_dims",
     "flatten", "get_default_dtype", "getitem", "grad", "gradients", "hessian", "hvp", "is_grad_enabled", "jacfwd",

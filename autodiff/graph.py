@@ -77,7 +77,7 @@ class GraphSummary:
                 f"{_human(self.bytes)} held ({_human(self.bytes_data)} data, {_human(self.bytes_grad)} grad)")
 
 
-def _human(n: int) -> str:
+def _human(n: float) -> str:
     for unit in ("B", "KiB", "MiB", "GiB"):
         if n < 1024 or unit == "GiB":
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"

@@ -115,8 +115,9 @@ class EarlyStopping(Callback):
 
     def restore(self, model: Module) -> None:
         """Load the best epoch's weights into ``model`` if asked to and one was recorded."""
-        if self.restore_best_weights and getattr(self, "best_state", None) is not None:
-            model.load_state_dict(self.best_state)
+        state = getattr(self, "best_state", None)
+        if self.restore_best_weights and state is not None:
+            model.load_state_dict(state)
 
 
 class TrainingDiagnostics(Callback):

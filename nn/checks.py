@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 # rule name -> (test, description used in the error message)
-_RULES: dict[str, tuple[Callable[[float], bool], str]] = {
+_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "nonneg": (lambda v: v >= 0, "must be >= 0"),
     "positive": (lambda v: v > 0, "must be > 0"),
     "unit_open": (lambda v: 0 <= v < 1, "must be in [0, 1)"),

@@ -14,7 +14,7 @@ def save(model: Module, path: str | Path) -> Path:
     path = Path(path)
     if path.suffix != ".npz":
         path = path.with_suffix(path.suffix + ".npz")
-    np.savez(path, **model.state_dict())
+    np.savez(path, **model.state_dict())  # type: ignore[arg-type]  # NumPy's stub types only allow_pickle
     return path
 
 

@@ -63,7 +63,7 @@ class _Penalized(Module):
         self._weights, self._alpha = tuple(weights), alpha
 
     def forward(self, prediction: Any, target: Any) -> Any:
-        value = super().forward(prediction, target)  # type: ignore[safe-super]
+        value = super().forward(prediction, target)
         return _with_penalty(self.scale * value if self.scale != 1.0 else value, self._weights, self._alpha,
                              len(target))
 

@@ -211,7 +211,8 @@ def fit(model: Module, loss_fn: Any, optimizer: Any, X: Any, y: Any = None, epoc
     if validation_data is not None and not isinstance(validation_data, DataLoader):
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
             raise TypeError("fit: validation_data must be a pair (X_val, y_val) or a DataLoader")
-        validation_data = _loader("fit validation_data", *validation_data, batch_size=1024)
+        X_val, y_val = validation_data
+        validation_data = _loader("fit validation_data", X_val, y_val, batch_size=1024)
     kind = _accuracy_kind(loss_fn)
     history, bar = History(), _Progress(progress, epochs)
     was_training = model.training

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from hypothesis import assume
@@ -26,7 +26,7 @@ from ..tensor import Tensor
 
 
 def _elements(dtype, min_value: float, max_value: float):
-    width = 32 if np.dtype(dtype) == np.float32 else 64
+    width: Literal[32, 64] = 32 if np.dtype(dtype) == np.float32 else 64
     return st.floats(min_value, max_value, allow_nan=False, allow_infinity=False, width=width)
 
 

@@ -29,7 +29,7 @@ class Optimizer:
     define ``_update(p, g, state, group)`` on arrays.
     """
 
-    rules: dict[str, str] = {}
+    rules: dict[str, str | None] = {}
 
     def __init__(self, params: Any, defaults: dict[str, Any]) -> None:
         self.defaults = dict(defaults)
