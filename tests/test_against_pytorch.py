@@ -172,28 +172,55 @@ def test_reduce_lr_on_plateau_matches_pytorch():
             assert o_opt.param_groups[0]["lr"] == t_opt.param_groups[0]["lr"]
 
 
-def test_lbfgs_matches_pytorch():
-    X, y = rng.normal(size=(20, 3)), rng.normal(size=(20, 1))
-    W0 = rng.normal(size=(3, 1))
+@pytest.mark.parametrize("line_search", [None, "strong_wolfe"])
+def test_lbfgs_matches_pytorch(line_search):
+    # least squares: convex, so the iterates do not amplify rounding differences as a
+    # nonconvex run far from its minimum can
+    local = np.random.default_rng(11)
+    X, y = local.normal(size=(20, 3)), local.normal(size=(20, 1))
+    W0 = local.normal(size=(3, 1))
     ours, theirs = nn.Parameter(W0.copy()), torch.tensor(W0.copy(), requires_grad=True)
-    o_opt = optim.LBFGS([ours], lr=0.8, max_iter=7, history_size=3)
-    t_opt = torch.optim.LBFGS([theirs], lr=0.8, max_iter=7, history_size=3)
+    o_opt = optim.LBFGS([ours], lr=0.8, max_iter=7, history_size=3, line_search_fn=line_search)
+    t_opt = torch.optim.LBFGS([theirs], lr=0.8, max_iter=7, history_size=3, line_search_fn=line_search)
 
     def o_closure():
         o_opt.zero_grad()
-        loss = F.mse_loss(ad.tanh(ad.Tensor(X) @ ours), y)
+        r = ad.Tensor(X) @ ours - y
+        loss = (r * r).mean()
         loss.backward()
         return loss
 
     def t_closure():
         t_opt.zero_grad()
-        loss = torch.nn.functional.mse_loss(torch.tanh(torch.tensor(X) @ theirs), torch.tensor(y))
+        r = torch.tensor(X) @ theirs - torch.tensor(y)
+        loss = (r * r).mean()
         loss.backward()
         return loss
 
     for _ in range(3):
         assert o_opt.step(o_closure).item() == pytest.approx(t_opt.step(t_closure).item(), rel=1e-10)
     np.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), rtol=1e-9)
+
+
+def test_lbfgs_line_search_on_rosenbrock_matches_pytorch():
+    ours, theirs = nn.Parameter(np.array([-1.2, 1.0])), torch.tensor([-1.2, 1.0], dtype=torch.float64,
+                                                                      requires_grad=True)
+    o_opt = optim.LBFGS([ours], max_iter=200, line_search_fn="strong_wolfe")
+    t_opt = torch.optim.LBFGS([theirs], max_iter=200, line_search_fn="strong_wolfe")
+
+    def closure(opt, p):
+        def run():
+            opt.zero_grad()
+            loss = (1 - p[0]) ** 2 + 100 * (p[1] - p[0] ** 2) ** 2
+            loss.backward()
+            return loss
+        return run
+
+    o_opt.step(closure(o_opt, ours))
+    t_opt.step(closure(t_opt, theirs))
+    np.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), rtol=1e-9)
+    o_state, t_state = o_opt.state[ours], t_opt.state[theirs]
+    assert (o_state["func_evals"], o_state["n_iter"]) == (t_state["func_evals"], t_state["n_iter"])
 
 
 # ------------------------------------------------------ issue 10: losses with PyTorch's names

@@ -41,6 +41,8 @@ OPTIMIZERS = [
     (lambda: optim.NAdam(P(), momentum_decay=-1), ValueError, r"NAdam: momentum_decay must be >= 0, got -1"),
     (lambda: optim.RAdam(P(), weight_decay=-1), ValueError, r"RAdam: weight_decay must be >= 0, got -1"),
     (lambda: optim.LBFGS(P(), max_iter=0), ValueError, r"LBFGS: max_iter must be > 0, got 0"),
+    (lambda: optim.LBFGS(P(), line_search_fn="armijo"), ValueError,
+     r"LBFGS: line_search_fn must be None \(a fixed step\) or 'strong_wolfe', got 'armijo'"),
     (lambda: optim.LBFGS(P(), history_size=2.5), TypeError, r"LBFGS: history_size must be an integer, got 2.5"),
     (lambda: optim.SGD(P()[0]), TypeError, r"SGD: params must be an iterable of Tensors .* got Parameter"),
     (lambda: optim.SGD([]), ValueError, r"SGD: got an empty parameter list"),

@@ -343,3 +343,45 @@ def test_fit_logs_each_group_lr():
     opt = optim.SGD([{"params": [model.weight], "lr": 0.1}, {"params": [model.bias], "lr": 0.01}])
     hist = nn.fit(model, nn.MSELoss(), opt, X, 2 * X, epochs=2, progress=False)
     assert hist["lr"] == [0.1, 0.1] and hist["lr_group1"] == [0.01, 0.01]
+
+
+# ------------------------------------------------------- L-BFGS line search
+def test_cubic_interpolation_is_exact_on_a_parabola():
+    from nn.optim.line_search import cubic_interpolate
+
+    # (x − 1)²: values 1, 4 and slopes −2, 4 at x = 0, 3 determine it; the minimiser is 1
+    assert cubic_interpolate(0.0, 1.0, -2.0, 3.0, 4.0, 4.0) == pytest.approx(1.0, abs=1e-12)
+    assert cubic_interpolate(3.0, 4.0, 4.0, 0.0, 1.0, -2.0) == pytest.approx(1.0, abs=1e-12)
+    assert cubic_interpolate(0.0, 1.0, -2.0, 3.0, 4.0, 4.0, bounds=(2.0, 3.0)) == 2.0
+
+
+@pytest.mark.parametrize("t0", [1e-3, 1.0, 30.0])
+def test_strong_wolfe_step_satisfies_both_conditions(t0):
+    from nn.optim.line_search import strong_wolfe
+
+    def f_and_g(x):
+        return float(np.sum(x ** 4 - 3 * x ** 2 + x)), 4 * x ** 3 - 6 * x + 1
+
+    x0 = np.array([0.3, -0.2, 1.5])
+    f0, g0 = f_and_g(x0)
+    d = -g0
+    f, g, t, evals = strong_wolfe(lambda t: f_and_g(x0 + t * d), t0, d, f0, g0, float(g0 @ d))
+    assert f == pytest.approx(f_and_g(x0 + t * d)[0]) and evals >= 1
+    assert f <= f0 + 1e-4 * t * float(g0 @ d)                # sufficient decrease
+    assert abs(float(g @ d)) <= 0.9 * abs(float(g0 @ d))      # curvature (strong form)
+
+
+def test_lbfgs_with_line_search_minimises_rosenbrock():
+    p = nn.Parameter(np.array([-1.2, 1.0]))
+    opt = optim.LBFGS([p], lr=1.0, max_iter=200, line_search_fn="strong_wolfe")
+
+    def closure():
+        opt.zero_grad()
+        loss = (1 - p[0]) ** 2 + 100 * (p[1] - p[0] ** 2) ** 2
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    # it stops when the loss changes by < tolerance_change = 1e-9, i.e. next to the minimum (1, 1)
+    assert closure().item() < 1e-8
+    np.testing.assert_allclose(p.numpy(), [1.0, 1.0], atol=1e-4)

@@ -1,14 +1,16 @@
-"""L-BFGS with PyTorch's closure API and its algorithm (fixed step, no line search)."""
+"""L-BFGS with PyTorch's closure API and its algorithm (a fixed step or a strong-Wolfe line search)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
 
 from autodiff import enable_grad, no_grad
 
+from .line_search import strong_wolfe
 from .optimizer import Optimizer, check_number
 
 
@@ -19,8 +21,9 @@ class LBFGS(Optimizer):
     pairs (s, y) with yᵀs > 1e-10 (the first step is scaled by min(1, 1/‖g‖₁)).
 
     ``closure`` recomputes the loss: it calls ``zero_grad()``, the model, ``backward()``
-    and returns the loss. One parameter group only, as in PyTorch; ``line_search_fn``
-    must be None (a fixed step; the strong-Wolfe line search is not provided).
+    and returns the loss. One parameter group only, as in PyTorch. With
+    ``line_search_fn="strong_wolfe"`` each step length is found by a line search
+    satisfying the strong Wolfe conditions (c1 = 1e-4, c2 = 0.9), as PyTorch's.
     """
 
     rules = {"lr": "nonneg", "tolerance_grad": "nonneg", "tolerance_change": "nonneg"}
@@ -44,8 +47,9 @@ class LBFGS(Optimizer):
         super()._validate(group)
         for name in ("max_iter", "max_eval", "history_size"):
             check_number("LBFGS", name, group[name], "positive", integer=True)
-        if group["line_search_fn"] is not None:
-            raise ValueError(f"LBFGS: line_search_fn must be None (a fixed step), got {group['line_search_fn']!r}")
+        if group["line_search_fn"] not in (None, "strong_wolfe"):
+            raise ValueError(f"LBFGS: line_search_fn must be None (a fixed step) or 'strong_wolfe', got "
+                             f"{group['line_search_fn']!r}")
 
     def _flat_grad(self) -> np.ndarray:
         return np.concatenate([np.zeros(p.size, p.dtype) if p.grad is None else p.grad.data.reshape(-1)
@@ -56,6 +60,17 @@ class LBFGS(Optimizer):
         for p in self._params:
             p.data += (t * d[offset:offset + p.size]).reshape(p.shape).astype(p.dtype, copy=False)
             offset += p.size
+
+    def _directional(self, evaluate: Callable[[], tuple[Any, float]], t: float,
+                     d: np.ndarray) -> tuple[float, np.ndarray]:
+        """Loss and flat gradient at x + t·d, leaving the parameters at x."""
+        saved = [p.data.copy() for p in self._params]
+        self._add(t, d)
+        _, loss = evaluate()
+        g = self._flat_grad()
+        for p, x in zip(self._params, saved, strict=True):
+            p.data = x
+        return loss, g
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:  # noqa: C901 (PyTorch's loop, kept whole)
         """Run the L-BFGS iterations; returns the loss of the first ``closure`` call."""
@@ -102,12 +117,19 @@ class LBFGS(Optimizer):
                 t = min(1.0, 1.0 / float(np.abs(g).sum())) * lr if state["n_iter"] == 1 else lr
                 if float(g @ d) > -tol_change:  # not a descent direction
                     break
-                self._add(t, d)
-                if n_iter != group["max_iter"]:
-                    _, loss = evaluate()
-                    g = self._flat_grad()
-                    evals += 1
-                    state["func_evals"] += 1
+                if group["line_search_fn"] is not None:
+                    loss, g, t, ls_evals = strong_wolfe(partial(self._directional, evaluate, d=d), t, d,
+                                                        loss, g, float(g @ d))
+                    self._add(t, d)
+                    evals += ls_evals
+                    state["func_evals"] += ls_evals
+                else:
+                    self._add(t, d)
+                    if n_iter != group["max_iter"]:
+                        _, loss = evaluate()
+                        g = self._flat_grad()
+                        evals += 1
+                        state["func_evals"] += 1
                 if (n_iter == group["max_iter"] or evals >= group["max_eval"] or np.abs(g).max() <= tol_grad
                         or np.abs(d * t).max() <= tol_change or abs(loss - prev_loss) < tol_change):
                     break
