@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..engine import gradients
+from ..graph import topo_order
 from ..pytree import tree_unflatten
 from ..tensor import Tensor
 from .core import Call, assemble, flat_like, jacobian_tree, result, seed_like, start, zeros_like
@@ -34,7 +35,22 @@ def _transposable(call: Call) -> tuple[list[int], list[Tensor], list]:
     if not live:
         return live, us, [None] * len(call.variables)
     roots = [call.outputs[k] for k in live]
-    return live, us, gradients(roots, call.variables, us, create_graph=True, allow_unused=True)
+    gs = gradients(roots, call.variables, us, create_graph=True, allow_unused=True)
+    if not call.create_graph():
+        _freeze_constant_part([g for g in gs if g is not None], us)
+    return live, us, gs
+
+
+def _freeze_constant_part(roots: list[Tensor], us: list[Tensor]) -> None:
+    """Mark every node of the recorded ``Jᵀu`` graph that does not depend on u as a constant,
+    so the passes in u never walk into the forward graph. Only when no enclosing graph
+    needs those nodes (the graph is this transform's own)."""
+    dependent = {id(u) for u in us}
+    for node in topo_order(*roots):
+        if any(id(p) in dependent for p in node.parents):
+            dependent.add(id(node))
+        elif id(node) not in dependent:
+            node.requires_grad = False
 
 
 def _push(live: list[int], us: list[Tensor], pairs: list[tuple[Tensor, Any]], n_out: int, cg: bool) -> list:
