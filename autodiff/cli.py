@@ -10,53 +10,54 @@ Exit status: 0 ok, 1 a check failed, 2 bad input (one line on stderr, no traceba
 from __future__ import annotations
 
 import argparse
+import math
 import sys
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
+import sympy as sp
 
 from . import __version__
+
+MAX_SAMPLES = 10_000
 
 
 class BadInput(Exception):
     """A mistake in the command line: reported in one line, exit status 2."""
 
 
-def _parse_expression(text: str):
-    import sympy as sp
-    from sympy.parsing.sympy_parser import convert_xor, parse_expr, standard_transformations
+def _parse_expression(text: str) -> tuple[Any, list]:
+    """The expression (through the safe parser: nothing is evaluated) and its symbols by name."""
+    from .parsing import ExpressionError, parse_expression
 
-    x = sp.Symbol("x")
-    local = {
-        "relu": sp.Lambda(x, x * sp.Heaviside(x, 0)),
-        "sigmoid": sp.Lambda(x, 1 / (1 + sp.exp(-x))),
-        "softplus": sp.Lambda(x, sp.log(1 + sp.exp(x))),
-        "log1p": sp.Lambda(x, sp.log(1 + x)),
-        "e": sp.E, "pi": sp.pi,
-    }
     try:
-        expr = parse_expr(text, local_dict=local, transformations=standard_transformations + (convert_xor,))
-    except Exception as e:  # SymPy raises SyntaxError, TokenError, TypeError, ... for malformed text
-        raise BadInput(f"cannot parse the expression {text!r}: {type(e).__name__}: {e}".splitlines()[0]) from None
-    if not isinstance(expr, sp.Expr):
-        raise BadInput(f"the expression {text!r} is not a number-valued formula")
-    undefined = sorted({type(f).__name__ for f in expr.atoms(sp.core.function.AppliedUndef)})
-    if undefined:
-        raise BadInput(f"unknown function {', '.join(undefined)} in {text!r}")
-    symbols = sorted(expr.free_symbols, key=lambda s: s.name)
-    return expr, symbols
+        expr = parse_expression(text)
+    except ExpressionError as e:
+        raise BadInput(str(e)) from None
+    return expr, sorted(expr.free_symbols, key=lambda s: s.name)
 
 
-def _parse_points(assignments: list[str] | None, symbols) -> dict[str, float]:
+def _finite(name: str, text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise BadInput(f"{name}: {text.strip()!r} is not a number") from None
+    if not math.isfinite(value):
+        raise BadInput(f"{name}: {text.strip()!r} is not a finite number")
+    return value
+
+
+def _parse_points(assignments: list[str] | None, symbols: list) -> dict[str, float]:
     values: dict[str, float] = {}
     for item in assignments or []:
         for part in item.split(","):
             name, sep, value = part.partition("=")
             if not sep or not name.strip():
                 raise BadInput(f"--at expects NAME=VALUE, got {part!r}")
-            try:
-                values[name.strip()] = float(value)
-            except ValueError:
-                raise BadInput(f"--at {name.strip()}: {value!r} is not a number") from None
+            values[name.strip()] = _finite(f"--at {name.strip()}", value)
     names = [s.name for s in symbols]
     missing = [n for n in names if n not in values]
     if missing:
@@ -67,102 +68,180 @@ def _parse_points(assignments: list[str] | None, symbols) -> dict[str, float]:
     return values
 
 
-def _gradients_at(expr, symbols, point: dict[str, float]):
-    """Value, autodiff gradient and SymPy gradient of expr at point (one entry per symbol)."""
-    from .engine import gradients
-    from .symbolic import from_sympy, sympy_derivative
-    from .tensor import Tensor
-
-    f = from_sympy(expr, symbols)
-    xs = [Tensor(point[s.name], requires_grad=True, name=s.name) for s in symbols]
-    with np.errstate(all="ignore"):
-        out = f(*xs)
-        auto = [g.item() for g in gradients(out, xs)] if out.requires_grad else [0.0] * len(xs)
-    subs = {s: point[s.name] for s in symbols}
-    derivatives = [sympy_derivative(expr, s) for s in symbols]
-    exact = [complex(d.evalf(subs=subs)) for d in derivatives]
-    exact = [e.real if abs(e.imag) < 1e-300 else float("nan") for e in exact]
-    return out.item(), auto, derivatives, exact, f
+_DIGITS = 30                  # SymPy evaluates its formulas at a point with this many digits
+_HUGE = sp.Float("1e1000")    # ... and stops at intermediate values beyond this magnitude
+_TOO_LARGE = "beyond 1e1000 in magnitude (on the way)"
 
 
-def _agree(a: float, exact: float, args) -> bool:
+def _sympy_at(nodes: list, subs: dict) -> tuple[float, str | None]:
+    """A SymPy formula at a point, node by node (children first) with ``_DIGITS`` digits.
+
+    Returns (value, None), or (nan, why) when the formula is not a finite real number
+    there. Each intermediate value is bounded, so no point costs unbounded time
+    (``evalf`` on e.g. ``sin(exp(exp(x)))`` at x = 100 never returns)."""
+    values: dict[int, Any] = {}
+    for node in nodes:
+        if isinstance(node, sp.Symbol):
+            v = subs[node]
+        else:
+            try:
+                v = node.func(*[values[id(c)] for c in node.args]) if node.args else node
+                if v.is_number and not v.is_Rational and not v.is_Float:
+                    v = v.evalf(_DIGITS)
+            except (OverflowError, ZeroDivisionError):
+                return math.nan, _TOO_LARGE
+            if v.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+                return math.nan, "infinite or undefined"
+            if v.is_number and v.is_extended_real is False:
+                return math.nan, "not real"
+            if v.is_Float and abs(v) > _HUGE:
+                return math.nan, _TOO_LARGE
+        values[id(node)] = v
+    return float(values[id(nodes[-1])]), None
+
+
+@dataclass
+class _Point:
+    value: float          # autodiff's value of f
+    auto: list[float]     # autodiff's gradient, one entry per symbol
+    exact: list[float]    # SymPy's derivative formula evaluated with _DIGITS digits
+    problem: str | None   # why the point is outside the domain (None: inside)
+
+
+class _Formula:
+    """An expression, its autodiff function and SymPy's derivatives, ready to evaluate at points."""
+
+    def __init__(self, text: str) -> None:
+        from .symbolic import _postorder, from_sympy, sympy_derivative
+
+        self.expr, self.symbols = _parse_expression(text)
+        self.f = from_sympy(self.expr, self.symbols)
+        self.derivatives = [sympy_derivative(self.expr, s) for s in self.symbols]
+        self._nodes = [_postorder(e) for e in (self.expr, *self.derivatives)]
+
+    def at(self, point: dict[str, float]) -> _Point:
+        from .engine import gradients
+        from .tensor import Tensor
+
+        xs = [Tensor(point[s.name], requires_grad=True, name=s.name) for s in self.symbols]
+        with np.errstate(all="ignore"):
+            out = self.f(*xs)
+            auto = [g.item() for g in gradients(out, xs)] if out.requires_grad else [0.0] * len(xs)
+        subs = {s: sp.Float(point[s.name], _DIGITS) for s in self.symbols}
+        value, why = _sympy_at(self._nodes[0], subs)
+        problem = f"f is {why}" if why else None
+        exact = []
+        for s, nodes in zip(self.symbols, self._nodes[1:], strict=True):
+            e, why = _sympy_at(nodes, subs)
+            exact.append(e)
+            problem = problem or (f"d/d{s.name} is {why}" if why else None)
+        if problem is None and not all(abs(v) <= np.finfo(np.float64).max for v in (value, *exact)):
+            problem = "f or a derivative is beyond the float64 range"
+        return _Point(out.item(), auto, exact, problem)
+
+
+def _agree(a: float, exact: float, args: argparse.Namespace) -> bool:
     return bool(abs(a - exact) <= args.atol + args.rtol * abs(exact))
 
 
-def cmd_diff(args) -> int:
+def _point_text(point: dict[str, float]) -> str:
+    return ", ".join(f"{k} = {v:g}" for k, v in point.items())
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
     """``autodiff diff``: value and gradient at a point, beside SymPy's derivative."""
-    expr, symbols = _parse_expression(args.expression)
+    formula = _Formula(args.expression)
+    symbols = formula.symbols
     point = _parse_points(args.at, symbols)
-    value, auto, derivatives, exact, _ = _gradients_at(expr, symbols, point)
-    print(f"f({', '.join(s.name for s in symbols)}) = {expr}")
+    at = formula.at(point)
+    if at.problem:
+        raise BadInput(f"at {_point_text(point)}: {at.problem} there; choose a point where f and its "
+                       f"derivatives are finite real numbers")
+    print(f"f({', '.join(s.name for s in symbols)}) = {formula.expr}")
     if symbols:
-        print("at " + ", ".join(f"{s.name} = {point[s.name]:g}" for s in symbols))
-    print(f"  value                   {value:.12g}")
+        print("at " + _point_text(point))
+    print(f"  value                   {at.value:.12g}")
     ok = True
-    for s, a, d, e in zip(symbols, auto, derivatives, exact, strict=True):
-        diff = abs(a - e)
+    for s, a, d, e in zip(symbols, at.auto, formula.derivatives, at.exact, strict=True):
         ok &= _agree(a, e, args)
         print(f"  d/d{s.name}")
         print(f"    autodiff              {a:.12g}")
         print(f"    SymPy                 {d}")
         print(f"                        = {e:.12g}")
-        print(f"    difference            {diff:.1e}")
+        print(f"    difference            {abs(a - e):.1e}")
     print("agree" if ok else "DISAGREE")
     return 0 if ok else 1
 
 
-def cmd_check(args) -> int:
+def cmd_check(args: argparse.Namespace) -> int:
     """``autodiff check``: autodiff vs SymPy vs finite differences at random points."""
     from .testing import numerical_grad
 
-    expr, symbols = _parse_expression(args.expression)
+    if not 1 <= args.samples <= MAX_SAMPLES:
+        raise BadInput(f"--samples must be between 1 and {MAX_SAMPLES:,}, got {args.samples}")
+    low, high = _finite("--low", str(args.low)), _finite("--high", str(args.high))
+    if not low < high:
+        raise BadInput(f"--low ({low:g}) must be less than --high ({high:g})")
+    formula = _Formula(args.expression)
+    symbols = formula.symbols
     if not symbols:
         raise BadInput("the expression has no variables to differentiate")
     rng = np.random.default_rng(args.seed)
-    header = f"{'point':<28}{'var':>5}{'autodiff':>16}{'SymPy':>16}{'finite diff':>16}  result"
-    print(f"checking d/d({', '.join(s.name for s in symbols)}) of {expr} at {args.samples} random points "
-          f"in [{args.low}, {args.high}] (seed {args.seed})")
-    print(header)
+    print(f"checking d/d({', '.join(s.name for s in symbols)}) of {formula.expr} at {args.samples} random points "
+          f"in [{low:g}, {high:g}] (seed {args.seed})")
+    print(f"{'point':<28}{'var':>5}{'autodiff':>16}{'SymPy':>16}{'finite diff':>16}  result")
     failures = checked = 0
+    skipped: Counter[str] = Counter()
+    first_skipped = ""
     for _ in range(args.samples):
-        point = {s.name: float(rng.uniform(args.low, args.high)) for s in symbols}
-        value, auto, _, exact, f = _gradients_at(expr, symbols, point)
-        if not np.isfinite(value) or not np.all(np.isfinite(exact)):
-            continue  # outside the expression's domain
-        with np.errstate(all="ignore"):
-            fd = numerical_grad(f, *[np.float64(point[s.name]) for s in symbols])
-        fd = np.atleast_1d(fd)
+        point = {s.name: float(rng.uniform(low, high)) for s in symbols}
         text = ", ".join(f"{k}={v:.3f}" for k, v in point.items())
-        for s, a, e, n in zip(symbols, auto, exact, fd, strict=True):
+        at = formula.at(point)
+        if at.problem:
+            skipped[at.problem] += 1
+            first_skipped = first_skipped or text
+            continue
+        with np.errstate(all="ignore"):
+            fd = np.atleast_1d(numerical_grad(formula.f, *[np.float64(point[s.name]) for s in symbols]))
+        for s, a, e, n in zip(symbols, at.auto, at.exact, fd, strict=True):
             good = _agree(a, e, args) and abs(n - e) <= 1e-5 + 1e-4 * abs(e)
             failures += not good
             checked += 1
             print(f"{text:<28}{s.name:>5}{a:>16.9g}{e:>16.9g}{float(n):>16.9g}  {'pass' if good else 'FAIL'}")
             text = ""
+    if skipped:
+        reasons = "; ".join(f"{why} at {k}" for why, k in skipped.most_common())
+        print(f"skipped {sum(skipped.values())} of {args.samples} points outside the domain ({reasons}; "
+              f"first at {first_skipped})")
     print(f"{checked - failures} passed, {failures} failed")
     return 0 if failures == 0 and checked else 1
 
 
-def cmd_graph(args) -> int:
+def cmd_graph(args: argparse.Namespace) -> int:
     """``autodiff graph``: the expression's graph as a listing, DOT or a picture."""
     from .draw import render
     from .graph import listing
-    from .symbolic import from_sympy
     from .tensor import Tensor
 
-    expr, symbols = _parse_expression(args.expression)
-    point = _parse_points(args.at, symbols)
-    xs = [Tensor(point[s.name], requires_grad=True, name=s.name) for s in symbols]
-    out = from_sympy(expr, symbols)(*xs)
-    if args.backward and out.requires_grad:
-        out.backward()
+    formula = _Formula(args.expression)
+    point = _parse_points(args.at, formula.symbols)
+    xs = [Tensor(point[s.name], requires_grad=True, name=s.name) for s in formula.symbols]
+    with np.errstate(all="ignore"):
+        out = formula.f(*xs)
+        if args.backward and out.requires_grad:
+            out.backward()
     if args.output is None:
         print(listing(out, inputs=xs))
         return 0
+    folder = Path(args.output).parent
+    if not folder.is_dir():
+        raise BadInput(f"cannot write {args.output}: the folder {folder} does not exist")
     try:
-        path = render(out, args.output, show_data=not args.no_data)
+        path = render(out, args.output, show_data=not args.no_data, max_nodes=args.max_nodes)
+    except OSError as e:
+        raise BadInput(f"cannot write {args.output}: {e.strerror or e}") from None
     except (ImportError, RuntimeError, ValueError) as e:
-        raise BadInput(str(e)) from None
+        raise BadInput(str(e).splitlines()[0]) from None
     print(f"wrote {path}")
     return 0
 
@@ -172,9 +251,16 @@ def _tolerances(p: argparse.ArgumentParser) -> None:
     p.add_argument("--atol", type=float, default=1e-12, help="absolute tolerance of autodiff vs SymPy")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors on one line (exit status 2)."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``autodiff`` command."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="autodiff",
         description="chainrule's autodiff: differentiate expressions, check gradients against SymPy, "
                     "draw computation graphs.",
@@ -209,6 +295,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", help="out.txt, out.dot, out.svg, out.png or out.pdf")
     p.add_argument("--backward", action="store_true", help="run backward first so the graph shows gradients")
     p.add_argument("--no-data", action="store_true", help="leave values out of the picture")
+    p.add_argument("--max-nodes", type=int, default=150, metavar="N",
+                   help="fold repeated structure beyond N boxes, and refuse graphs that stay larger (default 150)")
     p.set_defaults(run=cmd_graph)
     return parser
 

@@ -74,10 +74,26 @@ def _leaf_symbols(t: Tensor, name: str) -> np.ndarray:
     return out
 
 
+EVALUATE_DEPTH = 64
+
+
+def _depth(outputs: Sequence[Tensor]) -> int:
+    """The longest path (in ops) from a leaf to one of ``outputs``."""
+    depth: dict[int, int] = {}
+    for node in topo_order(*outputs):
+        depth[id(node)] = 1 + max((depth[id(p)] for p in node.parents), default=-1)
+    return max((depth[id(o)] for o in outputs), default=0)
+
+
 def to_object_array(*outputs: Tensor, inputs: Sequence[Tensor] = ()) -> tuple[list[np.ndarray], dict]:
     """Object arrays of SymPy expressions for ``outputs``, and the symbols of each leaf
     that requires grad or has a name (and of every tensor in ``inputs``, used or not).
-    Shared nodes are converted once."""
+    Shared nodes are converted once. Graphs deeper than ``EVALUATE_DEPTH`` ops are built
+    without SymPy's automatic simplification, which costs quadratic time and recursion
+    on deep expressions."""
+    if sp.core.parameters.global_parameters.evaluate and _depth(outputs) > EVALUATE_DEPTH:
+        with sp.evaluate(False):
+            return to_object_array(*outputs, inputs=inputs)
     memo: dict[int, np.ndarray] = {}
     leaves: dict[Tensor, np.ndarray] = {}
     used: set[str] = set()
@@ -176,64 +192,138 @@ def from_sympy(expr: Any, symbols: Sequence[Any]) -> Callable[..., Tensor]:
     """A function of Tensors (one per symbol, in order) that computes ``expr`` with
     autodiff primitives, so a model can be written as a formula.
 
+    ``expr`` is a SymPy expression, a Python number, or text, which goes through the
+    safe parser :func:`autodiff.parsing.parse_expression` (never ``sympify``);
+    ``symbols`` are SymPy Symbols or names.
+
     >>> import sympy as sp, autodiff as ad
     >>> x, y = sp.symbols("x y")
     >>> f = ad.from_sympy(x ** 2 * sp.sin(y), [x, y])
     >>> f(ad.Tensor(3.0), ad.Tensor(0.5)).item()      # doctest: +ELLIPSIS
     4.31...
+    >>> ad.from_sympy("x**2 * sin(y)", ["x", "y"])(ad.Tensor(3.0), ad.Tensor(0.5)).item()  # doctest: +ELLIPSIS
+    4.31...
     """
-    expr = sp.sympify(expr)
-    symbols = [sp.Symbol(s) if isinstance(s, str) else s for s in symbols]
-    missing = expr.free_symbols - set(symbols)
+    expr = _as_sympy(expr)
+    nodes = _postorder(expr)
+    found = {n for n in nodes if isinstance(n, sp.Symbol)}
+    symbols = [_symbol(s, found) for s in symbols]
+    missing = found - set(symbols)
     if missing:
         raise ValueError(f"from_sympy: the expression uses {sorted(map(str, missing))}, which are not in symbols")
-    _check_supported(expr)
+    _check_supported(nodes, expr)
+    constants = _constants(nodes)
 
     def f(*args: Any) -> Tensor:
         if len(args) != len(symbols):
             raise TypeError(f"from_sympy function: expected {len(symbols)} arguments "
                             f"({', '.join(map(str, symbols))}), got {len(args)}")
-        memo: dict[Any, Any] = {s: a for s, a in zip(symbols, args, strict=True)}
-        out = _build(expr, memo)
+        out = _build(nodes, constants, dict(zip(symbols, args, strict=True)))
         return out if isinstance(out, Tensor) else Tensor(out)
 
-    f.__doc__ = f"autodiff function computing {expr}"
+    f.__doc__ = f"autodiff function computing {_short_text(expr, nodes)}"
     return f
 
 
-def _check_supported(expr: Any) -> None:
-    for node in sp.preorder_traversal(expr):
-        if node.is_Atom or isinstance(node, sp.Piecewise) or type(node) in FROM_SYMPY:
-            continue
-        if isinstance(node, tuple) or type(node).__name__ == "ExprCondPair":
-            continue
-        raise ValueError(f"from_sympy: unsupported SymPy function '{type(node).__name__}' in {expr}")
+def _as_sympy(expr: Any) -> Any:
+    if isinstance(expr, str):
+        from .parsing import parse_expression
+
+        return parse_expression(expr)
+    if isinstance(expr, sp.Basic):
+        return expr
+    if isinstance(expr, (int, np.integer)) and not isinstance(expr, (bool, np.bool_)):
+        return sp.Integer(int(expr))
+    if isinstance(expr, (float, np.floating)):
+        return sp.Float(float(expr))
+    raise TypeError(f"from_sympy: expected a SymPy expression, a number or expression text, "
+                    f"got {type(expr).__name__}")
 
 
-def _build(expr: Any, memo: dict) -> Any:
-    """Evaluate the expression tree bottom-up without recursion; shared subtrees once."""
-    stack = [expr]
+def _symbol(s: Any, found: set) -> Any:
+    """A symbol given by name matches the expression's symbol of that name (whatever its assumptions)."""
+    if not isinstance(s, str):
+        if not isinstance(s, sp.Symbol):
+            raise TypeError(f"from_sympy: symbols must be SymPy Symbols or names, got {type(s).__name__}")
+        return s
+    same = [f for f in found if f.name == s]
+    if len(same) > 1:
+        raise ValueError(f"from_sympy: the expression has {len(same)} different symbols named {s!r} "
+                         f"(with different assumptions); pass the Symbol itself")
+    return same[0] if same else sp.Symbol(s, real=True)
+
+
+def _short_text(expr: Any, nodes: list) -> str:
+    """``str(expr)`` cut to 200 characters; SymPy's printer recurses, so large expressions are only counted."""
+    if len(nodes) > 200:
+        return f"a SymPy expression of {len(nodes)} nodes"
+    text = str(expr)
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _children(node: Any) -> tuple:
+    return node.args if isinstance(node, sp.Basic) else ()
+
+
+def _postorder(expr: Any) -> list:
+    """Every distinct node object of ``expr``, children before parents, without recursion
+    (SymPy's own walks recurse and fail on expressions a few hundred levels deep)."""
+    order: list = []
+    seen: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(expr, False)]
     while stack:
-        node = stack[-1]
-        if node in memo:
-            stack.pop()
+        node, done = stack.pop()
+        if done:
+            order.append(node)
+        elif id(node) not in seen:
+            seen.add(id(node))
+            stack.append((node, True))
+            stack.extend((c, False) for c in reversed(_children(node)))
+    return order
+
+
+def _is_pair(node: Any) -> bool:
+    return type(node).__name__ == "ExprCondPair"
+
+
+def _check_supported(nodes: list, expr: Any) -> None:
+    for node in nodes:
+        if node.is_Atom or isinstance(node, sp.Piecewise) or _is_pair(node) or type(node) in FROM_SYMPY:
             continue
-        value = _constant(node) if not node.free_symbols else None
+        raise ValueError(f"from_sympy: unsupported SymPy function '{type(node).__name__}' in "
+                         f"{_short_text(expr, nodes)}")
+
+
+def _constants(nodes: list) -> dict[int, Any]:
+    """The value of every node free of symbols, by id (computed once, when the function is made)."""
+    constant: set[int] = set()
+    values: dict[int, Any] = {}
+    for node in nodes:
+        if isinstance(node, sp.Symbol) or not all(id(c) in constant for c in node.args):
+            continue
+        constant.add(id(node))
+        value = None if _is_pair(node) else _constant(node)
         if value is not None:
-            memo[node] = value
-            stack.pop()
+            values[id(node)] = value
+    return values
+
+
+def _build(nodes: list, constants: dict[int, Any], inputs: dict) -> Any:
+    """Evaluate the nodes in order (children first): shared node objects once, no recursion."""
+    values: dict[int, Any] = dict(constants)
+    for node in nodes:
+        key = id(node)
+        if key in values:
             continue
-        children = [c for pair in node.args for c in (pair if type(pair).__name__ == "ExprCondPair" else (pair,))]
-        pending = [c for c in children if c not in memo]
-        if pending:
-            stack.extend(pending)
-            continue
-        stack.pop()
-        if isinstance(node, sp.Piecewise):
-            memo[node] = _piecewise(*[(memo[e], memo[c]) for e, c in node.args])
+        if isinstance(node, sp.Symbol):
+            values[key] = inputs[node]
+        elif _is_pair(node):
+            values[key] = tuple(values[id(c)] for c in node.args)
+        elif isinstance(node, sp.Piecewise):
+            values[key] = _piecewise(*[values[id(c)] for c in node.args])
         else:
-            memo[node] = FROM_SYMPY[type(node)](*[memo[c] for c in node.args])
-    return memo[expr]
+            values[key] = FROM_SYMPY[type(node)](*[values[id(c)] for c in node.args])
+    return values[id(nodes[-1])]
 
 
 # -------------------------------------------------------- check_against_sympy

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import time
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -146,7 +147,6 @@ needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's d
 
 @needs_dot
 def test_render_svg_and_png(tmp_path):
-    pytest.importorskip("graphviz")
     x = ad.Tensor([1.0, 2.0], requires_grad=True, name="x")
     y = (x * x).sum()
     svg = ad.render(y, tmp_path / "g.svg")
@@ -158,15 +158,100 @@ def test_render_svg_and_png(tmp_path):
 
 
 def test_render_without_dot_names_the_system_package(tmp_path, monkeypatch):
-    pytest.importorskip("graphviz")
     monkeypatch.setenv("PATH", str(tmp_path))  # no dot on PATH
     with pytest.raises(RuntimeError, match="graphviz system package"):
         ad.render(ad.exp(ad.Tensor(1.0, requires_grad=True)), tmp_path / "g.svg")
 
 
-def test_render_without_the_graphviz_package_names_the_extra(tmp_path, monkeypatch):
-    import sys
+def test_render_stops_a_slow_dot(tmp_path, monkeypatch):
+    fake = tmp_path / "dot"
+    fake.write_text(f"#!/bin/sh\nexec {shutil.which('sleep')} 60\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    start = time.perf_counter()
+    with pytest.raises(RuntimeError, match=r"did not finish within 0\.5 s and was stopped"):
+        ad.render(ad.exp(ad.Tensor(1.0, requires_grad=True)), tmp_path / "g.svg", timeout=0.5)
+    assert time.perf_counter() - start < 30  # far below the fake's 60 s: it was stopped
+    assert not (tmp_path / "g.svg").exists()
 
-    monkeypatch.setitem(sys.modules, "graphviz", None)
-    with pytest.raises(ImportError, match=r"pip install 'chainrule\[graph\]'"):
+
+def test_render_reports_a_failing_dot(tmp_path, monkeypatch):
+    fake = tmp_path / "dot"
+    fake.write_text("#!/bin/sh\necho 'Error: syntax error in line 1' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(RuntimeError, match=r"dot failed \(exit status 1\): Error: syntax error in line 1"):
         ad.render(ad.exp(ad.Tensor(1.0, requires_grad=True)), tmp_path / "g.svg")
+
+
+# ------------------------------------------------------- recurrent graphs: folding repeats
+def unrolled_rnn(steps: int, seed: int = 0):
+    """h <- tanh(h @ W + x_t @ U) for ``steps`` steps; every step shares W and U."""
+    rng = np.random.default_rng(seed)
+    W = ad.Tensor(rng.standard_normal((4, 4)) * 0.5, requires_grad=True, name="W")
+    U = ad.Tensor(rng.standard_normal((3, 4)) * 0.5, requires_grad=True, name="U")
+    h = ad.Tensor(np.zeros((2, 4)), name="h0")
+    for t in range(steps):
+        h = ad.tanh(h @ W + ad.Tensor(rng.standard_normal((2, 3)), name=f"x_{t}") @ U)
+    return (h * h).sum()
+
+
+def box_counts(dot_text: str) -> dict[str, int]:
+    """How many graph nodes each box stands for (1 for a plain box)."""
+    nodes, _ = parse_dot(dot_text)
+    counts = {}
+    for name, (label, _) in nodes.items():
+        m = re.search(r" ×(\d+)", label.split("\\n")[0])
+        counts[name] = int(m.group(1)) if m else 1
+    return counts
+
+
+@pytest.mark.parametrize("steps", [30, 60])
+def test_unrolled_recurrent_graph_folds_to_one_step(steps):
+    loss = unrolled_rnn(steps)
+    nodes = ad.topo_order(loss)
+    assert len(nodes) == 5 * steps + 5  # x_t, two matmuls, add, tanh per step; W, U, h0, mul, sum
+    text = ad.to_dot(loss)
+    counts = box_counts(text)
+    assert len(counts) <= 20
+    assert sum(counts.values()) == len(nodes)  # every node is drawn exactly once, in some box
+    labels = [label for label, _ in parse_dot(text)[0].values()]
+    assert any(label.startswith(f"tanh ×{steps - 1}") for label in labels)
+    assert any(label.startswith(f"const ×{steps}\\nx_0 ... x_{steps - 1}") for label in labels)
+    assert sum(label.startswith(("W\\n", "U\\n")) for label in labels) == 2  # the shared weights stay single
+    # the recurrence shows as an edge back from the tanh box into the h @ W box
+    assert re.search(rf'-> \w+ \[label="×{steps - 2}"\];', text)
+
+
+def test_folded_edges_account_for_every_edge():
+    loss = unrolled_rnn(40)
+    text = ad.to_dot(loss)
+    total = 0
+    for line in text.splitlines():
+        if m := re.match(r"^\s+\w+ -> \w+(?: \[label=\"×(\d+)\"\])?;$", line):
+            total += int(m.group(1) or 1)
+    graph = ad.topo_order(loss)
+    # every parent edge is drawn, except that h * h draws its two identical edges once each
+    assert total == sum(len(t.parents) for t in graph)
+
+
+def test_max_nodes_bounds_the_picture_with_a_clear_error():
+    out = ad.Tensor(0.0)
+    for k in range(1, 30):  # every branch has its own shape: nothing repeats
+        out = out + (ad.Tensor(np.ones(k), requires_grad=True, name=f"w{k}") * 2.0).sum()
+    with pytest.raises(ValueError, match=r"more than max_nodes=20; pass a larger max_nodes"):
+        ad.to_dot(out, max_nodes=20)
+    assert len(parse_dot(ad.to_dot(out, max_nodes=200))[0]) == len(ad.topo_order(out))
+    with pytest.raises(ValueError, match="max_nodes must be a positive int"):
+        ad.to_dot(out, max_nodes=0)
+
+
+@needs_dot
+def test_render_recurrent_graph_is_bounded(tmp_path):
+    loss = unrolled_rnn(60)
+    svg = ad.render(loss, tmp_path / "rnn.svg", timeout=60)
+    root = ET.fromstring(svg.read_text())
+    groups = [g for g in root.iter("{http://www.w3.org/2000/svg}g") if g.get("class") == "node"]
+    assert len(groups) == len(box_counts(ad.to_dot(loss)))
+    width = float(root.get("width").removesuffix("pt"))
+    assert width < 5000  # a readable picture, not Graphviz's 32,767 px maximum
