@@ -160,7 +160,7 @@ def test_save_load_bit_exact_and_mismatch(tmp_path):
         assert pa.numpy().tobytes() == pb.numpy().tobytes()
     with pytest.raises(ValueError, match=r"'0.weight' has shape \(4, 6\) in .* but \(4, 5\) in the model"):
         nn.load(nn.MLP([4, 5, 3], seed=0), path)
-    with pytest.raises(ValueError, match="has no entry '4.weight'"):
+    with pytest.raises(ValueError, match="missing '4.bias', '4.weight'"):
         nn.load(nn.MLP([4, 6, 3, 2], seed=0), path)
 
 

@@ -15,9 +15,14 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
-from hypothesis import assume
-from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
+
+try:
+    from hypothesis import assume
+    from hypothesis import strategies as st
+    from hypothesis.extra import numpy as hnp
+except ImportError as e:  # an optional extra: say which
+    raise ImportError("autodiff.testing.strategies needs Hypothesis, part of the 'dev' extra: "
+                      "pip install 'chainrule[dev]' (or pip install hypothesis)") from e
 
 from .. import functions as F
 from .. import primitives as P
