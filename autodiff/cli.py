@@ -221,13 +221,14 @@ def cmd_graph(args: argparse.Namespace) -> int:
     """``autodiff graph``: the expression's graph as a listing, DOT or a picture."""
     from .draw import render
     from .graph import listing
+    from .symbolic import from_sympy
     from .tensor import Tensor
 
-    formula = _Formula(args.expression)
-    point = _parse_points(args.at, formula.symbols)
-    xs = [Tensor(point[s.name], requires_grad=True, name=s.name) for s in formula.symbols]
+    expr, symbols = _parse_expression(args.expression)
+    point = _parse_points(args.at, symbols)
+    xs = [Tensor(point[s.name], requires_grad=True, name=s.name) for s in symbols]
     with np.errstate(all="ignore"):
-        out = formula.f(*xs)
+        out = from_sympy(expr, symbols)(*xs)
         if args.backward and out.requires_grad:
             out.backward()
     if args.output is None:

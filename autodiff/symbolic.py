@@ -74,7 +74,7 @@ def _leaf_symbols(t: Tensor, name: str) -> np.ndarray:
     return out
 
 
-EVALUATE_DEPTH = 64
+EVALUATE_DEPTH = 500
 
 
 def _depth(outputs: Sequence[Tensor]) -> int:
@@ -213,12 +213,13 @@ def from_sympy(expr: Any, symbols: Sequence[Any]) -> Callable[..., Tensor]:
         raise ValueError(f"from_sympy: the expression uses {sorted(map(str, missing))}, which are not in symbols")
     _check_supported(nodes, expr)
     constants = _constants(nodes)
+    plan = _plan(nodes)
 
     def f(*args: Any) -> Tensor:
         if len(args) != len(symbols):
             raise TypeError(f"from_sympy function: expected {len(symbols)} arguments "
                             f"({', '.join(map(str, symbols))}), got {len(args)}")
-        out = _build(nodes, constants, dict(zip(symbols, args, strict=True)))
+        out = _build(nodes, constants, plan, dict(zip(symbols, args, strict=True)))
         return out if isinstance(out, Tensor) else Tensor(out)
 
     f.__doc__ = f"autodiff function computing {_short_text(expr, nodes)}"
@@ -308,14 +309,30 @@ def _constants(nodes: list) -> dict[int, Any]:
     return values
 
 
-def _build(nodes: list, constants: dict[int, Any], inputs: dict) -> Any:
-    """Evaluate the nodes in order (children first): shared node objects once, no recursion."""
+def _plan(nodes: list) -> tuple[dict[int, tuple[Callable[..., Any], tuple]], set[int]]:
+    """Which nodes a stable primitive computes (with its operands), and which nodes are
+    needed at all (the inner nodes of a replaced form are not: exp(-a) of sigmoid would
+    overflow for nothing)."""
+    fused = {id(n): form for n in nodes if (form := _stable_form(n)) is not None}
+    needed = {id(nodes[-1])}
+    for node in reversed(nodes):
+        if id(node) in needed:
+            needed.update(id(c) for c in (fused[id(node)][1] if id(node) in fused else node.args))
+    return fused, needed
+
+
+def _build(nodes: list, constants: dict[int, Any], plan: tuple[dict, set[int]], inputs: dict) -> Any:
+    """Evaluate the needed nodes in order (children first): shared node objects once, no recursion."""
+    fused, needed = plan
     values: dict[int, Any] = dict(constants)
     for node in nodes:
         key = id(node)
-        if key in values:
+        if key in values or key not in needed:
             continue
-        if isinstance(node, sp.Symbol):
+        if key in fused:
+            fn, operands = fused[key]
+            values[key] = fn(*[values[id(c)] for c in operands])
+        elif isinstance(node, sp.Symbol):
             values[key] = inputs[node]
         elif _is_pair(node):
             values[key] = tuple(values[id(c)] for c in node.args)
@@ -324,6 +341,36 @@ def _build(nodes: list, constants: dict[int, Any], inputs: dict) -> Any:
         else:
             values[key] = FROM_SYMPY[type(node)](*[values[id(c)] for c in node.args])
     return values[id(nodes[-1])]
+
+
+def _one_plus(node: Any) -> Any:
+    """The terms ``rest`` when ``node`` is ``1 + rest`` (a SymPy Add), else None."""
+    if isinstance(node, sp.Add) and node.args[0] == 1 and len(node.args) >= 2:
+        return node.args[1:]
+    return None
+
+
+def _log1p_of_sum(*terms: Any) -> Any:
+    return P.log1p(_add(*terms))
+
+
+def _stable_form(node: Any) -> tuple[Callable[..., Any], tuple] | None:
+    """SymPy's spelling of a numerically stable primitive, to be computed by that
+    primitive: ``1/(1 + exp(-a))`` is sigmoid(a), ``log(1 + exp(a))`` softplus(a),
+    ``log(1 + a)`` log1p(a) (the naive forms overflow or lose digits where these do not)."""
+    if isinstance(node, sp.Pow) and node.exp == -1:
+        rest = _one_plus(node.base)
+        if rest and len(rest) == 1 and isinstance(rest[0], sp.exp):
+            minus_a = rest[0].args[0]
+            if isinstance(minus_a, sp.Mul) and len(minus_a.args) == 2 and minus_a.args[0] == -1:
+                return P.sigmoid, (minus_a.args[1],)
+    if isinstance(node, sp.log):
+        rest = _one_plus(node.args[0])
+        if rest and len(rest) == 1 and isinstance(rest[0], sp.exp):
+            return P.softplus, rest[0].args
+        if rest:
+            return _log1p_of_sum, rest
+    return None
 
 
 # -------------------------------------------------------- check_against_sympy

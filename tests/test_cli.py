@@ -185,3 +185,9 @@ def test_fuzz_cli_never_a_traceback(text):
     assert code in (0, 1, 2)
     if code == 2:
         assert len(err.getvalue().strip().splitlines()) == 1 and "Traceback" not in err.getvalue()
+
+
+@pytest.mark.parametrize("text, at", [("sigmoid(x)", "x=-1000"), ("softplus(x)", "x=1000"), ("log1p(x)", "x=1e-12")])
+def test_stable_functions_agree_far_out(capsys, text, at):
+    code, out, err, _ = cli(capsys, "diff", text, "--at", at)
+    assert code == 0 and out.splitlines()[-1] == "agree", out + err

@@ -238,3 +238,18 @@ def test_from_sympy_takes_text_through_the_parser(tmp_path, monkeypatch):
     with pytest.raises(TypeError, match="expected a SymPy expression"):
         ad.from_sympy(object(), [])
     assert list(tmp_path.iterdir()) == []
+
+
+def test_sympy_forms_of_stable_primitives_are_computed_by_them():
+    # 1/(1 + exp(-x)) and log(1 + exp(x)) overflow at |x| = 1000 when built literally;
+    # log(1 + x) loses every digit of x = 1e-12: from_sympy uses sigmoid, softplus, log1p
+    f = ad.from_sympy("sigmoid(x) + softplus(y) + log1p(z)", ["x", "y", "z"])
+    ops = sorted(line.split("=")[1].split()[0] for line in ad.trace(f, 0.5, 0.5, 0.5).equations)
+    assert ops == ["add", "add", "log1p", "sigmoid", "softplus"]
+    xs = [ad.Tensor(v, requires_grad=True) for v in (-1000.0, 1000.0, 1e-12)]
+    with np.errstate(over="raise", invalid="raise", divide="raise"):  # underflow to 0 is exact enough
+        out = f(*xs)
+        grads = [g.item() for g in ad.gradients(out, xs)]
+    assert out.item() == 1000.0 + 1e-12  # sigmoid(-1000) ~ 5e-435 underflows to 0
+    exact = [float(sp.exp(-1000) / (1 + sp.exp(-1000)) ** 2), 1.0, 1 / (1 + 1e-12)]   # by hand
+    assert grads == pytest.approx(exact, rel=1e-15, abs=1e-300)

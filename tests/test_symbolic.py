@@ -150,3 +150,14 @@ def test_einsum_and_linear_agree_with_sympy():
     W, v, b = np.full((2, 3), 0.3), np.array([1.0, -1.0, 0.5]), np.array([0.1, -0.2])
     assert max(ad.check_against_sympy(lambda W, v: ad.tanh(ad.einsum("ij,j->i", W, v)).sum(), W, v).max_abs) < 1e-12
     assert max(ad.check_against_sympy(lambda v, W, b: ad.sin(ad.linear(v, W.T, b)).sum(), v, W, b).max_abs) < 1e-12
+
+
+def test_bridge_walks_2000_deep_graphs_without_recursion():
+    x = ad.Tensor(0.5, requires_grad=True, name="x")
+    y = x
+    for k in range(2000):
+        y = ad.sin(y) * 0.5 + x if k % 3 == 0 else ad.tanh(y) if k % 3 == 1 else y * 1.01
+    expr = ad.to_sympy(y)
+    f = ad.from_sympy(expr, ["x"])
+    assert f(ad.Tensor(0.5)).item() == y.item()  # the same primitives in the same order: bit for bit
+    assert "SymPy expression of" in f.__doc__  # too deep for SymPy's (recursive) printer
