@@ -24,7 +24,7 @@ from __future__ import annotations
 import ast
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import sympy as sp
@@ -141,7 +141,7 @@ def parse_expression(text: str) -> sp.Expr:
 def _check_tree(tree: ast.Expression, text: str, shown: str) -> None:
     """Whitelist, count and nesting depth of the expression nodes, without recursion."""
     count = 0
-    stack: list[tuple[ast.AST, int]] = [(tree.body, 1)]
+    stack: list[tuple[ast.expr, int]] = [(tree.body, 1)]
     while stack:
         node, depth = stack.pop()
         count += 1
@@ -166,7 +166,7 @@ def _check_tree(tree: ast.Expression, text: str, shown: str) -> None:
             stack.append((child, depth + (0 if flat else 1)))
 
 
-def _same_family(a: ast.operator, b: ast.operator) -> bool:
+def _same_family(a: Any, b: Any) -> bool:
     additive = (ast.Add, ast.Sub)
     multiplicative = (ast.Mult, ast.Div)
     return (isinstance(a, additive) and isinstance(b, additive)) or (
@@ -242,7 +242,7 @@ def _build(root: ast.expr, source: str, shown: str) -> Any:
         symbolic, numeric = [a for a, _ in args], [f for _, f in args]
         if isinstance(node, ast.Constant):
             out: Any = sp.Integer(node.value) if isinstance(node.value, int) else sp.Float(node.value)
-            approx: Any = np.float64(node.value)
+            approx: Any = np.float64(cast(float, node.value))
         elif isinstance(node, ast.Name):
             out = CONSTANTS.get(node.id, sp.Symbol(node.id, real=True))
             approx = np.float64(float(out)) if node.id in CONSTANTS else None
@@ -250,7 +250,7 @@ def _build(root: ast.expr, source: str, shown: str) -> Any:
             exact, floating = _operation(node)
             approx = None if any(f is None for f in numeric) else _float64(floating, numeric, node, source, shown)
             if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Pow, ast.BitXor)):
-                _check_power(*symbolic, numeric[1], shown)
+                _check_power(symbolic[0], symbolic[1], numeric[1], shown)
             out = exact(*symbolic)
         _check_size(out, shown)
         values[id(node)] = (out, approx)
@@ -260,11 +260,10 @@ def _build(root: ast.expr, source: str, shown: str) -> Any:
 def _operation(node: ast.expr) -> tuple[Callable[..., Any], Callable[..., Any]]:
     """The SymPy builder and the float64 function of an operator or call node."""
     if isinstance(node, ast.UnaryOp):
-        op = _UNARY[type(node.op)]
-        return op, op
+        return _UNARY[type(node.op)], _UNARY[type(node.op)]
     if isinstance(node, ast.BinOp):
-        op = _BINARY[type(node.op)]
-        return op, op
+        return _BINARY[type(node.op)], _BINARY[type(node.op)]
+    assert isinstance(node, ast.Call) and isinstance(node.func, ast.Name)  # _check_tree allowed nothing else
     _, _, exact, floating = FUNCTIONS[node.func.id]
     return exact, floating
 

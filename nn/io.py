@@ -74,7 +74,7 @@ def save(obj: Any, path: str | Path) -> Path:
 
 
 def _write_npz(f: IO[bytes], members: dict[str, np.ndarray]) -> None:
-    np.savez(f, **members)
+    np.savez(f, **members)  # type: ignore[arg-type]  # NumPy's stub types only allow_pickle
 
 
 def _file_mode(path: Path) -> int:
