@@ -107,12 +107,21 @@ def _propagate(roots, seeds, create_graph: bool, targets: dict | None) -> None:
             g = grads.pop(node, None)
             parents = node.parents
             if g is not None:
+                if node._hooks:
+                    g = _run_hooks(node, g, raw)
                 if targets is not None:
                     if node in targets:
                         targets[node] = g
                 elif not parents or node._retain:
                     _accumulate(node, g, raw)
                 if parents:
+                    if node._vers is not None or node._vc is not None:
+                        _check_versions(node)
+                    else:
+                        for p in parents:
+                            if p._vc is not None:
+                                _check_versions(node)
+                                break
                     prim, saved = node.prim, node.saved
                     # a user's rules take Tensors: Primitive.vjp wraps them (see Primitive._vjp_on_tensors)
                     rules = prim.rules if prim.raw_rules or not raw else ()
@@ -139,6 +148,48 @@ def _propagate(roots, seeds, create_graph: bool, targets: dict | None) -> None:
                     ready.append(p)
     finally:
         state.raw, state.grad_enabled = saved_mode
+
+
+def _check_versions(node: Tensor) -> None:
+    """Refuse to run a rule on values changed in place since the node recorded them."""
+    vers = node._vers
+    own = node._vc
+    if vers is None:
+        if own is None or own[0] == 0:
+            for p in node.parents:
+                if p._vc is not None and p._vc[0] != 0:
+                    break
+            else:
+                return
+        vers = (0,) * (len(node.parents) + 1)
+    for k, t in enumerate((node, *node.parents)):
+        now = 0 if t._vc is None else t._vc[0]
+        if now != vers[k]:
+            what = "its output" if k == 0 else f"its input {k - 1}"
+            label = f" ({t.name!r})" if t.name else ""
+            raise RuntimeError(
+                f"backward: a tensor needed for the gradient of {node.prim.name} has been modified by an in-place "
+                f"operation ({t._vc[1]}): {what}{label}, shape {t.shape}, is at version {now}, expected version "
+                f"{vers[k]}. Do the in-place change after backward, or compute out of place (t = t + v)."
+            )
+
+
+def _run_hooks(node: Tensor, g: Any, raw: bool) -> Any:
+    """Apply the node's gradient hooks in order; a returned value replaces the gradient."""
+    for hook in list(node._hooks):
+        arg = Tensor._leaf(g) if raw else g
+        saved_raw, state.raw = state.raw, False  # the user's hook works on Tensors, as outside backward
+        try:
+            new = hook(arg)
+        finally:
+            state.raw = saved_raw
+        if new is not None:
+            new_data = new._data if isinstance(new, Tensor) else np.asarray(new)
+            if new_data.shape != np.shape(g):
+                raise ValueError(f"register_hook: the hook returned shape {new_data.shape}, gradient shape is "
+                                 f"{np.shape(g)}")
+            g = new_data if raw else (new if isinstance(new, Tensor) else Tensor._leaf(new_data))
+    return g
 
 
 def _accumulate(t: Tensor, g: Any, raw: bool) -> None:

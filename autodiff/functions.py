@@ -11,32 +11,18 @@ from typing import Any
 import numpy as np
 
 from . import primitives as P
-from .tensor import Tensor
+from .axes import alias, axis_keepdims, check_axis, normalize_axis, normalize_index
+from .tensor import Tensor, as_tensor
 
 
-# ------------------------------------------------ the table's primitives with params
-def _normalize_index(index: Any) -> tuple:
-    """Tensors to arrays, lists to integer arrays, boolean masks to their nonzero indices."""
-    if not isinstance(index, tuple):
-        index = (index,)
-    out: list = []
-    for i in index:
-        if isinstance(i, Tensor):
-            i = i._data
-        elif isinstance(i, list):
-            i = np.asarray(i)
-        if isinstance(i, np.ndarray) and i.dtype == bool and i.ndim > 0:
-            out.extend(np.nonzero(i))
-        elif isinstance(i, np.ndarray) and i.dtype.kind not in "iu":
-            raise IndexError(f"getitem: index arrays must be integer or boolean, got dtype {i.dtype}")
-        else:
-            out.append(i)
-    return tuple(out)
+def _tensor(x: Any) -> Tensor:
+    return x if isinstance(x, Tensor) else as_tensor(x)
 
 
 def getitem(x, index) -> Tensor:
     """``x[index]`` with ints, slices, None, ..., integer and boolean arrays."""
-    return P.getitem_p(x, index=_normalize_index(index))
+    x = _tensor(x)
+    return P.getitem_p(x, index=normalize_index(index, x.shape))
 
 
 def where(cond, a, b) -> Tensor:
@@ -46,30 +32,45 @@ def where(cond, a, b) -> Tensor:
     zeros. If a branch itself has an infinite derivative where it is not taken
     (``sqrt(x)`` at 0, ``log(x)`` at x <= 0), guard its input with a second
     ``where`` (``sqrt(where(x > 0, x, 1))``) so no NaN reaches the sum.
+    No gradient flows into ``cond`` (the selection is piecewise constant in it): a
+    condition that is a float Tensor is read as NumPy does (nonzero is True).
     """
-    if not isinstance(cond, Tensor):
-        cond = Tensor._leaf(np.asarray(cond, dtype=bool))
+    if not isinstance(cond, Tensor) or cond.dtype != bool:
+        cond = Tensor._leaf(np.asarray(np.asarray(cond), dtype=bool))
     return P.where_p(cond, a, b)
 
 
-def sum(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
+def _reduction(op: str, x: Any, axis: Any, keepdims: Any, aliases: dict) -> tuple[Tensor, Any, bool]:
+    """The operand as a Tensor and NumPy-checked ``axis``/``keepdims`` (aliases resolved)."""
+    x = _tensor(x)
+    axis, keepdims = axis_keepdims(op, axis, keepdims, aliases)
+    return x, check_axis(op, x.ndim, axis), keepdims
+
+
+def sum(x, axis=None, keepdims: bool = False, **aliases) -> Tensor:  # noqa: A001
     """Sum over ``axis`` (int, tuple or None).
 
     >>> import autodiff as ad
     >>> ad.sum(ad.Tensor([[1.0, 2.0], [3.0, 4.0]]), axis=0)
     Tensor([4., 6.])
     """
-    return P.sum_p(x, axis=P._axis(axis), keepdims=keepdims)
+    x, axis, keepdims = _reduction("sum", x, axis, keepdims, aliases)
+    return P.sum_p(x, axis=axis, keepdims=keepdims)
 
 
-def max(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
-    """Maximum over ``axis``; tied maxima share the gradient equally."""
-    return P.max_p(x, axis=P._axis(axis), keepdims=keepdims)
+def max(x, axis=None, keepdims: bool = False, **aliases) -> Tensor:  # noqa: A001
+    """Maximum over ``axis`` (``dim=``/``keepdim=`` too); tied maxima share the gradient equally.
+
+    Unlike PyTorch's ``max(dim=...)`` this returns the values only; ``argmax`` gives the indices.
+    """
+    x, axis, keepdims = _reduction("max", x, axis, keepdims, aliases)
+    return P.max_p(x, axis=axis, keepdims=keepdims)
 
 
-def min(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
-    """Minimum over ``axis``; tied minima share the gradient equally."""
-    return P.min_p(x, axis=P._axis(axis), keepdims=keepdims)
+def min(x, axis=None, keepdims: bool = False, **aliases) -> Tensor:  # noqa: A001
+    """Minimum over ``axis`` (values only; ``argmin`` gives the indices); ties share the gradient."""
+    x, axis, keepdims = _reduction("min", x, axis, keepdims, aliases)
+    return P.min_p(x, axis=axis, keepdims=keepdims)
 
 
 def reshape(x, shape) -> Tensor:
@@ -78,8 +79,15 @@ def reshape(x, shape) -> Tensor:
 
 
 def transpose(x, axes=None) -> Tensor:
-    """Permute the axes of ``x`` (reverse them when ``axes`` is None)."""
-    return P.transpose_p(x, axes=None if axes is None else tuple(axes))
+    """Permute the axes of ``x`` (reverse them when ``axes`` is None); negative axes count
+    from the end, as in NumPy."""
+    x = _tensor(x)
+    if axes is None:
+        return P.transpose_p(x, axes=None)
+    perm = tuple(normalize_axis(a, x.ndim, "transpose") for a in axes)
+    if sorted(perm) != list(range(x.ndim)):
+        raise ValueError(f"transpose: axes {tuple(axes)} are not a permutation of the {x.ndim} axes of shape {x.shape}")
+    return P.transpose_p(x, axes=perm)
 
 
 def broadcast_to(x, shape) -> Tensor:
@@ -109,14 +117,22 @@ def linear(x, weight, bias=None) -> Tensor:
     return P.matmul(x, weight) if bias is None else P.linear_p(x, weight, bias)
 
 
-def concatenate(tensors, axis: int = 0) -> Tensor:
-    """Join tensors along an existing axis."""
-    return P.concatenate_p(*tensors, axis=axis)
+def _joined(op: str, tensors: Any, axis: Any, dim: Any) -> tuple[list, int]:
+    if isinstance(tensors, Tensor) or not isinstance(tensors, (list, tuple)) or not tensors:
+        raise TypeError(f"{op}: expects a non-empty list or tuple of tensors, got {type(tensors).__name__}")
+    return [_tensor(t) for t in tensors], alias(op, axis, dim, "axis", "dim", 0)
 
 
-def stack(tensors, axis: int = 0) -> Tensor:
-    """Join tensors along a new axis."""
-    return P.stack_p(*tensors, axis=axis)
+def concatenate(tensors, axis: int = 0, *, dim: int | None = None) -> Tensor:
+    """Join tensors along an existing axis (``dim=`` too)."""
+    ts, axis = _joined("concatenate", tensors, axis, dim)
+    return P.concatenate_p(*ts, axis=axis)
+
+
+def stack(tensors, axis: int = 0, *, dim: int | None = None) -> Tensor:
+    """Join tensors along a new axis (``dim=`` too)."""
+    ts, axis = _joined("stack", tensors, axis, dim)
+    return P.stack_p(*ts, axis=axis)
 
 
 def _einsum_spec(subscripts: str, shapes: list[tuple[int, ...]]) -> tuple[tuple[str, ...], str]:
@@ -135,7 +151,7 @@ def _einsum_spec(subscripts: str, shapes: list[tuple[int, ...]]) -> tuple[tuple[
     for k, (t, shape) in enumerate(zip(terms, shapes, strict=True)):
         if "..." in t:
             t = t.replace("...", ellipsis[len(ellipsis) - (len(shape) - (len(t) - 3)):])
-        if len(t) != len(shape) or not t.isalpha():
+        if len(t) != len(shape) or not (t.isalpha() or t == ""):
             raise ValueError(f"einsum: operand {k} has shape {shape} but subscripts {terms[k]!r}")
         expanded.append(t)
     if arrow:
@@ -156,47 +172,62 @@ def einsum(subscripts: str, *operands: Any) -> Tensor:
     >>> ad.einsum("ij,j->i", ad.Tensor([[1.0, 2.0], [3.0, 4.0]]), ad.Tensor([1.0, 1.0]))
     Tensor([3., 7.])
     """
-    return P.einsum_p(*operands, spec=_einsum_spec(subscripts, [np.shape(o) for o in operands]))
+    if not isinstance(subscripts, str):
+        raise TypeError(f"einsum: subscripts must be a string (the sublist form is not supported), "
+                        f"got {type(subscripts).__name__}")
+    ts = [_tensor(o) for o in operands]
+    return P.einsum_p(*ts, spec=_einsum_spec(subscripts, [t.shape for t in ts]))
 
 
-def _count(x, axis) -> int:
-    shape = np.shape(x)
+def _count(shape: tuple[int, ...], axis) -> int:
     return math.prod(shape[a] for a in P._axes_set(shape, axis))
 
 
-def mean(x, axis=None, keepdims: bool = False) -> Tensor:
+def mean(x, axis=None, keepdims: bool = False, **aliases) -> Tensor:
     """Arithmetic mean over ``axis``.
 
     >>> import autodiff as ad
     >>> ad.mean(ad.Tensor([1.0, 2.0, 6.0]))
     Tensor(3.)
     """
-    return P.sum_p(x, axis=P._axis(axis), keepdims=keepdims) / _count(x, axis)
+    x, axis, keepdims = _reduction("mean", x, axis, keepdims, aliases)
+    return P.sum_p(x, axis=axis, keepdims=keepdims) / _count(x.shape, axis)
 
 
-def var(x, axis=None, keepdims: bool = False) -> Tensor:
+def var(x, axis=None, keepdims: bool = False, **aliases) -> Tensor:
     """Variance over ``axis`` (NumPy's ddof=0)."""
-    d = x - mean(x, axis=axis, keepdims=True)
-    return mean(d * d, axis=axis, keepdims=keepdims)
+    x, axis, keepdims = _reduction("var", x, axis, keepdims, aliases)
+    n = _count(x.shape, axis)
+    d = x - P.sum_p(x, axis=axis, keepdims=True) / n
+    return P.sum_p(d * d, axis=axis, keepdims=keepdims) / n
 
 
-def logsumexp(x, axis=None, keepdims: bool = False) -> Tensor:
+def logsumexp(x, axis=None, keepdims: bool = False, **aliases) -> Tensor:
     """log(sum(exp(x))) over ``axis``, stable for logits of any magnitude.
 
     >>> import autodiff as ad
     >>> round(ad.logsumexp(ad.Tensor([1e4, 1e4])).item() - 1e4, 6)     # log 2, no overflow
     0.693147
     """
-    return P.logsumexp_p(x, axis=P._axis(axis), keepdims=keepdims)
+    x, axis, keepdims = _reduction("logsumexp", x, axis, keepdims, aliases)
+    return P.logsumexp_p(x, axis=axis, keepdims=keepdims)
 
 
-def softmax(x, axis: int = -1) -> Tensor:
-    """exp(x) / sum(exp(x)) along ``axis``; stable for logits of magnitude 1e4."""
+def _normalisation(op: str, x: Any, axis: Any, dim: Any) -> tuple[Tensor, int]:
+    x = _tensor(x)
+    axis = alias(op, axis, dim, "axis", "dim", -1)
+    return x, normalize_axis(axis, x.ndim, op) if x.ndim else axis
+
+
+def softmax(x, axis: int = -1, *, dim: int | None = None) -> Tensor:
+    """exp(x) / sum(exp(x)) along ``axis`` (``dim=`` too); stable for logits of magnitude 1e4."""
+    x, axis = _normalisation("softmax", x, axis, dim)
     return P.softmax_p(x, axis=axis)
 
 
-def log_softmax(x, axis: int = -1) -> Tensor:
+def log_softmax(x, axis: int = -1, *, dim: int | None = None) -> Tensor:
     """log(softmax(x)) computed as x - logsumexp(x): no overflow, no log(0)."""
+    x, axis = _normalisation("log_softmax", x, axis, dim)
     return P.log_softmax_p(x, axis=axis)
 
 
@@ -219,24 +250,24 @@ def relu6(x) -> Tensor:
 def dot(a, b) -> Tensor:
     """NumPy's ``dot``: matmul for 1-D and 2-D, a sum over the last axis of ``a`` and
     the second-to-last of ``b`` for higher dimensions."""
-    if np.ndim(a) <= 2 and np.ndim(b) <= 2:
-        if np.ndim(a) == 0 or np.ndim(b) == 0:
-            return a * b
+    a, b = _tensor(a), _tensor(b)
+    if a.ndim == 0 or b.ndim == 0:
+        return a * b
+    if a.ndim <= 2 and b.ndim <= 2:
         return P.matmul(a, b)
-    return tensordot(a, b, axes=([np.ndim(a) - 1], [np.ndim(b) - 2 if np.ndim(b) > 1 else 0]))
+    return tensordot(a, b, axes=([a.ndim - 1], [b.ndim - 2 if b.ndim > 1 else 0]))
 
 
 def tensordot(a, b, axes=2) -> Tensor:
     """NumPy's ``tensordot`` composed of transpose, reshape and one matmul."""
-    if not isinstance(a, Tensor):
-        a = Tensor(a)
-    if not isinstance(b, Tensor):
-        b = Tensor(b)
-    if isinstance(axes, int):
+    a, b = _tensor(a), _tensor(b)
+    if isinstance(axes, (int, np.integer)):
+        if not 0 <= axes <= builtins.min(a.ndim, b.ndim):
+            raise ValueError(f"tensordot: axes={axes} is out of range for shapes {a.shape} and {b.shape}")
         axes_a, axes_b = list(range(a.ndim - axes, a.ndim)), list(range(axes))
     else:
-        axes_a = [ax % a.ndim for ax in np.atleast_1d(axes[0])]
-        axes_b = [ax % b.ndim for ax in np.atleast_1d(axes[1])]
+        axes_a = [normalize_axis(int(ax), a.ndim, "tensordot") for ax in np.atleast_1d(axes[0])]
+        axes_b = [normalize_axis(int(ax), b.ndim, "tensordot") for ax in np.atleast_1d(axes[1])]
     for i, j in zip(axes_a, axes_b, strict=True):
         if a.shape[i] != b.shape[j]:
             raise ValueError(f"tensordot: shapes {a.shape} and {b.shape} are not aligned on axes {axes_a}, {axes_b}")
@@ -254,13 +285,16 @@ def flatten(x) -> Tensor:
     return P.reshape_p(x, shape=(-1,))
 
 
-def squeeze(x, axis=None) -> Tensor:
-    """Drop axes of length one (all of them, or those named by ``axis``)."""
-    shape = np.shape(x)
+def squeeze(x, axis=None, *, dim=None) -> Tensor:
+    """Drop axes of length one (all of them, or those named by ``axis``; ``dim=`` too)."""
+    x = _tensor(x)
+    shape = x.shape
+    axis = alias("squeeze", axis, dim, "axis", "dim", None)
     if axis is None:
         new = tuple(n for n in shape if n != 1)
     else:
-        axes = P._axes_set(shape, axis)
+        axes = check_axis("squeeze", len(shape), axis)
+        axes = axes if isinstance(axes, tuple) else (axes,)
         for a in axes:
             if shape[a] != 1:
                 raise ValueError(f"squeeze: axis {a} of shape {shape} has length {shape[a]}, not 1")
@@ -268,20 +302,25 @@ def squeeze(x, axis=None) -> Tensor:
     return P.reshape_p(x, shape=new)
 
 
-def expand_dims(x, axis) -> Tensor:
-    """Insert axes of length one at the positions ``axis`` (int or tuple)."""
-    shape = np.shape(x)
+def expand_dims(x, axis=None, *, dim=None) -> Tensor:
+    """Insert axes of length one at the positions ``axis`` (int or tuple; ``dim=`` too)."""
+    x = _tensor(x)
+    shape = x.shape
+    axis = alias("expand_dims", axis, dim, "axis", "dim", None)
+    if axis is None:
+        raise TypeError("expand_dims: missing the axis argument")
     axes = axis if isinstance(axis, (tuple, list)) else (axis,)
-    ndim = len(shape) + len(axes)
-    positions = sorted(a % ndim for a in axes)
+    positions = check_axis("expand_dims", len(shape) + len(axes), tuple(axes))
     new = list(shape)
-    for a in positions:
+    for a in sorted(positions):
         new.insert(a, 1)
     return P.reshape_p(x, shape=tuple(new))
 
 
 def swapaxes(x, axis1: int, axis2: int) -> Tensor:
     """Exchange two axes."""
-    axes = list(range(np.ndim(x)))
+    x = _tensor(x)
+    axes = list(range(x.ndim))
+    axis1, axis2 = normalize_axis(axis1, x.ndim, "swapaxes"), normalize_axis(axis2, x.ndim, "swapaxes")
     axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
     return P.transpose_p(x, axes=tuple(axes))

@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 
 from .mode import state
-from .tensor import Tensor
+from .tensor import Tensor, as_tensor
+from .versions import record_versions, share_views
 
 Rule = Callable[..., Any]
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -46,8 +47,9 @@ def _const(value: Any, like: np.dtype | None) -> Tensor:
                 _CONSTANTS[(value, dtype)] = t
         return t
     if isinstance(value, np.ndarray) and value.dtype.kind in "biufc":
-        return Tensor._leaf(value)
-    return Tensor(value)
+        # a graph may save it: copy, so a later write to the caller's array cannot go unseen
+        return Tensor._leaf(value.copy() if state.grad_enabled else value)
+    return as_tensor(value)
 
 
 def _wrap(args: tuple) -> tuple[Tensor, ...]:
@@ -164,13 +166,19 @@ class Primitive:
         if type(out) is not np.ndarray:
             out = np.asarray(out)
         node = Tensor._leaf(out)
+        if out.base is not None or any([t._data is out for t in inputs]):
+            share_views(node, inputs)  # a view of an input's memory shares its version counter
         if state.grad_enabled and out.dtype.kind in "fc":
             for t in inputs:
                 if t.requires_grad:
+                    if out.dtype.kind == "c":
+                        raise TypeError(f"{self.name}: complex results are not differentiable in autodiff "
+                                        f"(an input requires grad); compute with real and imaginary parts")
                     node.requires_grad = True
                     node.prim = self
                     node.parents = inputs
                     node.saved = params
+                    record_versions(node, inputs)
                     break
         if state.anomaly:
             _check_forward(self, node, inputs)

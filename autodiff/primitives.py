@@ -108,11 +108,30 @@ neg = defprim("neg", np.negative,
               sympy=lambda sp, x: -x, sample=elementwise(), doc="-x.  d/dx = -1")
 
 
-pow = defprim("pow", np.power,  # noqa: A001  (the table's name for x ** y)
-              lambda g, z, x, y: g * y * x ** (y - 1),
-              # d/dy x**y = x**y log x; log(1) at x == 0 keeps 0**y's gradient finite
-              lambda g, z, x, y: g * z * log(where_p(x == 0, 1, x)),
+def _any(b) -> bool:
+    return bool(np.any(b._data if isinstance(b, Tensor) else b))
+
+
+def _pow_gx(g, z, x, y):
+    """y x**(y-1), and exactly 0 where y == 0 (x**0 is constant, also at x = 0: PyTorch's rule)."""
+    if not _any(y == 0):
+        return g * y * x ** (y - 1)
+    zero = y == 0
+    return g * where_p(zero, 0, y * where_p(zero, 1, x) ** (y - 1))
+
+
+def _pow_gy(g, z, x, y):
+    """x**y log x; at x == 0 (log x = -inf) PyTorch's values: 0 for y >= 0, -inf for y < 0."""
+    if not _any(x == 0):
+        return g * z * log(x)
+    zero = x == 0
+    return g * where_p(zero, where_p(y >= 0, 0, -np.inf), z * log(where_p(zero, 1, x)))
+
+
+pow = defprim("pow", np.power, _pow_gx, _pow_gy,  # noqa: A001  (the table's name for x ** y)
               sympy=lambda sp, x, y: x ** y, sample=elementwise(bounds=[(0.2, 3), (-2, 2)]),
+              conventions="as PyTorch: d/dx x**0 = 0 everywhere (also at x = 0); at x = 0, d/dy = 0 for "
+              "y >= 0 and -inf for y < 0; a negative base gives NaN for d/dy",
               doc="x ** y.  d/dx = y·x^(y-1), d/dy = x^y·log(x)")
 
 

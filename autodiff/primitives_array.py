@@ -162,7 +162,7 @@ einsum_p = defprim("einsum", _einsum, any_rule=_einsum_rule,
 # One primitive each (as in PyTorch) rather than a chain of ten: the forward shifts by
 # the max, so logits of magnitude 1e4 neither overflow nor give NaN.
 def _shifted(x, axis):
-    m = np.maximum.reduce(x, axis=axis, keepdims=True)
+    m = np.maximum.reduce(x, axis=axis, keepdims=True, initial=-np.inf)  # initial: an empty axis is fine
     if not np.isfinite(m).all():  # an all -inf slice: shifting by 0 there is exact
         m = np.where(np.isfinite(m), m, 0)
     return x - m, m
@@ -205,7 +205,7 @@ log_softmax_p = defprim("log_softmax", _log_softmax,
 
 # ------------------------------------------------------------------ shape
 def _inverse(axes):
-    return None if axes is None else tuple(np.argsort(axes))
+    return None if axes is None else tuple(int(a) for a in np.argsort([a % len(axes) for a in axes]))
 
 
 def _reshape_case(draw, dtype) -> Case:

@@ -3,6 +3,13 @@
 A Tensor holds its parents and the primitive that made it, never a closure, so a
 graph has no reference cycles and is freed by reference counting as soon as its
 root is dropped. Operators only dispatch to the primitive table (primitives.py).
+
+Version counters (as PyTorch's): every write through the API (``+=``, ``t[i] = v``,
+``copy_``, ``.data = ...``) bumps a counter shared by the tensors that share memory
+(``detach()``, views made by reshape/transpose/basic indexing). A node remembers its
+inputs' versions; backward refuses to use an input that changed since. Arrays handed
+out (``.data``, ``.numpy()``, ``np.asarray(t)``) are read-only views, so memory can only
+change through the API; the constructor copies arrays (``ad.from_numpy`` shares).
 """
 
 from __future__ import annotations
@@ -11,32 +18,42 @@ from typing import Any
 
 import numpy as np
 
+from .inplace import InplaceMethods
+from .interop import ArrayInterop
 from .mode import state
+from .operators import Operators
+from .tensor_methods import TensorMethods
+from .versions import bump_version, share_version
 
-_FLOAT_KINDS = "fc"
+
+def _contains_tensor(data: list | tuple) -> bool:
+    stack = [data]
+    while stack:
+        for e in stack.pop():
+            if isinstance(e, Tensor):
+                return True
+            if isinstance(e, (list, tuple)):
+                stack.append(e)
+    return False
 
 
 def _to_array(data: Any, dtype: Any = None) -> np.ndarray:
-    """Convert user data to an ndarray: Python numbers/lists get the default float dtype."""
+    """Convert user data to a fresh ndarray: Python numbers/lists get the default float dtype."""
     if isinstance(data, Tensor):
         data = data._data
     if dtype is not None:
         try:
-            arr = np.asarray(data, dtype=dtype)
+            arr = np.array(data, dtype=dtype)
         except (TypeError, ValueError) as e:
             raise TypeError(f"Tensor: cannot convert {type(data).__name__} to {np.dtype(dtype)}: {e}") from None
-    elif isinstance(data, np.ndarray):
-        arr = data
-    elif isinstance(data, np.generic):
-        arr = np.asarray(data)
+    elif isinstance(data, (np.ndarray, np.generic)):
+        arr = np.array(data)
     else:
         try:
-            arr = np.asarray(data)
+            arr = np.array(data)
         except ValueError as e:  # ragged lists
             raise TypeError(f"Tensor: cannot build an array from this {type(data).__name__}: {e}") from None
-        if arr.dtype.kind in "biu":
-            arr = arr.astype(state.default_dtype)
-        elif arr.dtype.kind == "f" and arr.dtype != state.default_dtype:
+        if arr.dtype.kind in "biu" or (arr.dtype.kind == "f" and arr.dtype != state.default_dtype):
             arr = arr.astype(state.default_dtype)
     if arr.dtype.kind not in "biufc":
         raise TypeError(f"Tensor: unsupported dtype {arr.dtype} (data must be numeric, got {type(data).__name__})")
@@ -49,7 +66,30 @@ def _left_graph(t: Tensor, how: str) -> None:
         state.escapes.append((t, how))
 
 
-class Tensor:
+def _stack_nested(data: list | tuple, dtype: Any = None) -> Tensor:
+    """A (nested) list holding Tensors as one Tensor whose graph records the stacking."""
+    if not data:
+        raise TypeError("Tensor: cannot stack an empty list")
+    try:
+        out = _P.stack_p(*data, axis=0)
+    except ValueError as e:
+        raise ValueError(f"Tensor: the nested list holding Tensors is ragged (NumPy refuses it too): {e}") from None
+    if dtype is not None and out.dtype != np.dtype(dtype):
+        out = _P.astype_p(out, dtype=np.dtype(dtype))
+    return out
+
+
+def as_tensor(value: Any) -> Tensor:
+    """``value`` as a Tensor: Tensors unchanged, lists holding Tensors stacked
+    differentiably, anything else converted as the constructor does."""
+    if isinstance(value, Tensor):
+        return value
+    if isinstance(value, (list, tuple)) and _contains_tensor(value):
+        return _stack_nested(value)
+    return Tensor(value)
+
+
+class Tensor(Operators, TensorMethods, InplaceMethods, ArrayInterop):
     """An n-dimensional array that records the operations applied to it.
 
     >>> x = Tensor([1.0, 2.0, 3.0], requires_grad=True, name="x")
@@ -60,48 +100,99 @@ class Tensor:
     """
 
     __slots__ = (
-        "_data", "grad", "requires_grad", "prim", "parents", "saved", "name", "_site", "_retain", "__weakref__",
+        "_data", "grad", "requires_grad", "prim", "parents", "saved", "name", "_site", "_retain",
+        "_vc", "_vers", "_hooks", "__weakref__",
     )
-    __array_ufunc__ = None  # make ``ndarray * Tensor`` defer to Tensor.__rmul__
     __hash__ = object.__hash__
 
     def __init__(self, data: Any, requires_grad: bool = False, name: str | None = None, dtype: Any = None) -> None:
-        self._data = _to_array(data, dtype)
         self.grad: Tensor | None = None
+        self.name = name
+        self._site = None
+        self._retain = False
+        self._hooks = None
+        if isinstance(data, (list, tuple)) and _contains_tensor(data):
+            node = _stack_nested(data, dtype)
+            self._data, self.prim, self.parents, self.saved = node._data, node.prim, node.parents, node.saved
+            self.requires_grad, self._vc, self._vers = node.requires_grad, node._vc, node._vers
+            if requires_grad and not node.requires_grad:
+                self.requires_grad_(True)
+            return
+        self._data = _to_array(data, dtype)
         self.requires_grad = False
         self.prim = None
         self.parents: tuple[Tensor, ...] = ()
         self.saved: dict | None = None
-        self.name = name
-        self._site = None
-        self._retain = False
+        self._vc = None
+        self._vers = None
         if requires_grad:
             self.requires_grad_(True)
+
+    @staticmethod
+    def _leaf(data: np.ndarray) -> Tensor:
+        t = object.__new__(Tensor)
+        t._data = data
+        t.grad = None
+        t.requires_grad = False
+        t.prim = None
+        t.parents = ()
+        t.saved = None
+        t.name = None
+        t._site = None
+        t._retain = False
+        t._vc = None
+        t._vers = None
+        t._hooks = None
+        return t
 
     # ------------------------------------------------------------------ data
     @property
     def data(self) -> np.ndarray:
-        """The underlying ndarray. Assigning replaces it (same shape required)."""
+        """The values, as a read-only view (write with ``t[...] = v`` under ``no_grad``,
+        or assign ``t.data = array``: both are counted as in-place writes). An assigned
+        array is used as is, not copied (as PyTorch's ``.data =``): later writes through
+        that array itself are not seen by the version counter."""
         _left_graph(self, ".data")
-        return self._data
+        return self._readonly()
+
+    def _readonly(self) -> np.ndarray:
+        view = self._data.view()
+        view.flags.writeable = False
+        return view
 
     @data.setter
     def data(self, value: Any) -> None:
-        arr = value._data if isinstance(value, Tensor) else np.asarray(value)
+        arr = np.asarray(value._data if isinstance(value, Tensor) else value)
         if arr.shape != self._data.shape:
             raise ValueError(f"Tensor.data: new array has shape {arr.shape}, tensor has shape {self._data.shape}")
+        if self.requires_grad and arr.dtype.kind != "f":
+            raise TypeError(f"Tensor.data: a tensor that requires grad needs floating-point data, "
+                            f"got dtype {arr.dtype}")
+        bump_version(self, "data assignment")
+        self._vc = [self._vc[0], self._vc[1]]  # the new array is shared with no other tensor
         self._data = arr
 
-    def numpy(self) -> np.ndarray:
-        """The underlying ndarray (shared, not copied)."""
+    def numpy(self, writable: bool = False) -> np.ndarray:
+        """The values as an ndarray sharing memory: a read-only view by default.
+
+        ``writable=True`` returns the array itself for an immediate in-place update
+        (optimizers use it); it counts as an in-place write now, so graphs that saved
+        this tensor refuse to backpropagate through the old values.
+        """
         _left_graph(self, ".numpy()")
-        return self._data
+        if writable:
+            if not self._data.flags.writeable:
+                raise ValueError("numpy(writable=True): this tensor's data is read-only (a broadcast view or "
+                                 "a read-only array given to from_numpy); clone() it first")
+            bump_version(self, "numpy(writable=True)")
+            return self._data
+        return self._readonly()
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
         _left_graph(self, "np.asarray()")
         if dtype is not None and dtype != self._data.dtype:
             return self._data.astype(dtype)
-        return self._data.copy() if copy else self._data
+        return self._data.copy() if copy else self._readonly()
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -115,8 +206,8 @@ class Tensor:
 
     @property
     def size(self) -> int:
-        """The number of elements."""
-        return self._data.size
+        """The number of elements (NumPy's int; ``t.size()`` explains PyTorch's spelling)."""
+        return _Size(self._data.size)
 
     @property
     def dtype(self) -> np.dtype:
@@ -175,29 +266,53 @@ class Tensor:
         return None if self.prim is None else self.prim.name
 
     @property
+    def grad_fn(self):
+        """The primitive that produced this tensor (None for a leaf), as PyTorch's ``grad_fn``."""
+        return self.prim
+
+    @property
     def is_leaf(self) -> bool:
         """True for tensors not produced by a recorded operation."""
         return self.prim is None
 
     def requires_grad_(self, flag: bool = True) -> Tensor:
-        """Set ``requires_grad`` in place on a leaf; floats only. Returns self."""
-        if flag and self._data.dtype.kind not in _FLOAT_KINDS:
-            raise TypeError(
-                f"requires_grad: only floating-point tensors can require gradients, got dtype {self._data.dtype}"
-            )
+        """Set ``requires_grad`` in place on a leaf; real floating-point tensors only. Returns self."""
+        if flag and self._data.dtype.kind != "f":
+            kind = "complex tensors are not supported by autodiff" if self._data.dtype.kind == "c" else \
+                "only floating-point tensors can require gradients"
+            raise TypeError(f"requires_grad: {kind}, got dtype {self._data.dtype}")
         if not flag and self.prim is not None:
             raise RuntimeError("requires_grad_: cannot turn off gradients of a non-leaf tensor; use .detach()")
         self.requires_grad = bool(flag)
         return self
 
     def detach(self) -> Tensor:
-        """A new leaf sharing this tensor's data, cut from the graph."""
-        return Tensor._leaf(self._data)
+        """A new leaf sharing this tensor's data (and version counter), cut from the graph."""
+        t = Tensor._leaf(self._data)
+        share_version(self, t)
+        return t
 
     def retain_grad(self) -> Tensor:
         """Ask backward to keep this (interior) tensor's gradient in ``.grad``."""
         self._retain = True
         return self
+
+    def register_hook(self, hook) -> _HookHandle:
+        """Call ``hook(grad)`` when this tensor's gradient is computed; a Tensor it returns
+        replaces the gradient (as PyTorch). Returns a handle whose ``remove()`` drops it.
+
+        >>> x = Tensor([1.0, 2.0], requires_grad=True)
+        >>> h = x.register_hook(lambda g: g * 10)
+        >>> (x * x).sum().backward()
+        >>> x.grad
+        Tensor([20., 40.])
+        """
+        if not self.requires_grad:
+            raise RuntimeError("register_hook: cannot register a hook on a tensor that does not require grad")
+        if self._hooks is None:
+            self._hooks = []
+        self._hooks.append(hook)
+        return _HookHandle(self, hook)
 
     def zero_grad(self) -> None:
         """Forget the accumulated gradient (``.grad = None``)."""
@@ -214,196 +329,31 @@ class Tensor:
 
         backward([self], None if grad is None else [grad], create_graph=create_graph)
 
-    @staticmethod
-    def _leaf(data: np.ndarray) -> Tensor:
-        t = object.__new__(Tensor)
-        t._data = data
-        t.grad = None
-        t.requires_grad = False
-        t.prim = None
-        t.parents = ()
-        t.saved = None
-        t.name = None
-        t._site = None
-        t._retain = False
-        return t
 
-    # ------------------------------------------------------------- operators
-    def __add__(self, other):
-        return _P.add(self, other)
+class _Size(int):
+    """NumPy's ``.size`` (an int) that explains itself when called like PyTorch's ``size()``."""
 
-    def __radd__(self, other):
-        return _P.add(other, self)
-
-    def __sub__(self, other):
-        return _P.sub(self, other)
-
-    def __rsub__(self, other):
-        return _P.sub(other, self)
-
-    def __mul__(self, other):
-        return _P.mul(self, other)
-
-    def __rmul__(self, other):
-        return _P.mul(other, self)
-
-    def __truediv__(self, other):
-        return _P.div(self, other)
-
-    def __rtruediv__(self, other):
-        return _P.div(other, self)
-
-    def __pow__(self, other):
-        return _P.pow(self, other)
-
-    def __rpow__(self, other):
-        return _P.pow(other, self)
-
-    def __matmul__(self, other):
-        return _P.matmul(self, other)
-
-    def __rmatmul__(self, other):
-        return _P.matmul(other, self)
-
-    def __neg__(self):
-        return _P.neg(self)
-
-    def __pos__(self):
-        return self
-
-    def __abs__(self):
-        return _P.abs(self)
-
-    def __getitem__(self, index):
-        return _F.getitem(self, index)
-
-    # Comparisons and logic give boolean tensors that carry no gradient.
-    def __lt__(self, other):
-        return _compare(np.less, self, other)
-
-    def __le__(self, other):
-        return _compare(np.less_equal, self, other)
-
-    def __gt__(self, other):
-        return _compare(np.greater, self, other)
-
-    def __ge__(self, other):
-        return _compare(np.greater_equal, self, other)
-
-    def __eq__(self, other):  # type: ignore[override]
-        return _compare(np.equal, self, other)
-
-    def __ne__(self, other):  # type: ignore[override]
-        return _compare(np.not_equal, self, other)
-
-    def __and__(self, other):
-        return _compare(np.logical_and, self, other)
-
-    def __or__(self, other):
-        return _compare(np.logical_or, self, other)
-
-    def __invert__(self):
-        return Tensor._leaf(np.logical_not(self._data))
-
-    # ------------------------------------------------------ NumPy-like methods
-    def sum(self, axis=None, keepdims: bool = False) -> Tensor:
-        """Sum over ``axis`` (int, tuple or None for all)."""
-        return _F.sum(self, axis=axis, keepdims=keepdims)
-
-    def mean(self, axis=None, keepdims: bool = False) -> Tensor:
-        """Arithmetic mean over ``axis``."""
-        return _F.mean(self, axis=axis, keepdims=keepdims)
-
-    def max(self, axis=None, keepdims: bool = False) -> Tensor:
-        """Maximum over ``axis``; ties share the gradient equally."""
-        return _F.max(self, axis=axis, keepdims=keepdims)
-
-    def min(self, axis=None, keepdims: bool = False) -> Tensor:
-        """Minimum over ``axis``; ties share the gradient equally."""
-        return _F.min(self, axis=axis, keepdims=keepdims)
-
-    def var(self, axis=None, keepdims: bool = False) -> Tensor:
-        """Variance over ``axis`` with NumPy's ddof=0."""
-        return _F.var(self, axis=axis, keepdims=keepdims)
-
-    def reshape(self, *shape) -> Tensor:
-        """Same data in a new shape: ``t.reshape(2, 3)`` or ``t.reshape((2, 3))``."""
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
-        return _F.reshape(self, shape=shape)
-
-    def transpose(self, *axes) -> Tensor:
-        """Permute axes (reverse them when none are given)."""
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-            axes = tuple(axes[0])
-        return _F.transpose(self, axes=axes or None)
-
-    @property
-    def T(self) -> Tensor:
-        """The transpose (axes reversed)."""
-        return _F.transpose(self, axes=None)
-
-    def swapaxes(self, axis1: int, axis2: int) -> Tensor:
-        """Exchange two axes."""
-        return _F.swapaxes(self, axis1, axis2)
-
-    def flatten(self) -> Tensor:
-        """A 1-D view of all elements."""
-        return _F.reshape(self, shape=(-1,))
-
-    def squeeze(self, axis=None) -> Tensor:
-        """Drop axes of length one."""
-        return _F.squeeze(self, axis)
-
-    def expand_dims(self, axis) -> Tensor:
-        """Insert an axis of length one at ``axis``."""
-        return _F.expand_dims(self, axis)
-
-    def astype(self, dtype) -> Tensor:
-        """Cast to ``dtype`` (differentiable between float dtypes)."""
-        return _F.astype(self, dtype=np.dtype(dtype))
-
-    def exp(self) -> Tensor:
-        """Elementwise e**x."""
-        return _P.exp(self)
-
-    def log(self) -> Tensor:
-        """Elementwise natural logarithm."""
-        return _P.log(self)
-
-    def sqrt(self) -> Tensor:
-        """Elementwise square root."""
-        return _P.sqrt(self)
-
-    def tanh(self) -> Tensor:
-        """Elementwise hyperbolic tangent."""
-        return _P.tanh(self)
-
-    def sigmoid(self) -> Tensor:
-        """Elementwise 1 / (1 + exp(-x)), stable for large |x|."""
-        return _P.sigmoid(self)
-
-    def relu(self) -> Tensor:
-        """Elementwise max(x, 0)."""
-        return _P.relu(self)
-
-    def abs(self) -> Tensor:
-        """Elementwise |x|."""
-        return _P.abs(self)
-
-    def clip(self, lo=None, hi=None) -> Tensor:
-        """Values limited to [lo, hi]."""
-        return _F.clip(self, lo=lo, hi=hi)
+    def __call__(self, dim: int | None = None):
+        raise TypeError("Tensor.size is NumPy's number of elements (an int), not a method: "
+                        "use t.shape (or t.shape[dim]) for PyTorch's t.size()")
 
 
-def _compare(ufunc, a, b) -> Tensor:
-    a = a._data if isinstance(a, Tensor) else a
-    b = b._data if isinstance(b, Tensor) else b
-    return Tensor._leaf(np.asarray(ufunc(a, b)))
+class _HookHandle:
+    """Returned by ``register_hook``; ``remove()`` unregisters the hook."""
+
+    def __init__(self, tensor: Tensor, hook) -> None:
+        self._tensor, self._hook = tensor, hook
+
+    def remove(self) -> None:
+        """Unregister the hook (no error if it is already gone)."""
+        hooks = self._tensor._hooks
+        if hooks is not None and self._hook in hooks:
+            hooks.remove(self._hook)
 
 
 def tensor(data: Any, requires_grad: bool = False, name: str | None = None, dtype: Any = None) -> Tensor:
-    """Build a Tensor; the same as ``Tensor(...)``.
+    """Build a Tensor; the same as ``Tensor(...)``. A list holding Tensors is stacked
+    differentiably; arrays are copied (``ad.from_numpy`` shares memory).
 
     >>> tensor([1, 2]).dtype      # Python numbers get the default float dtype
     dtype('float64')
@@ -411,5 +361,13 @@ def tensor(data: Any, requires_grad: bool = False, name: str | None = None, dtyp
     return Tensor(data, requires_grad=requires_grad, name=name, dtype=dtype)
 
 
-from . import functions as _F  # noqa: E402  (operators dispatch to the table, defined after Tensor)
+# operators dispatch to the table, defined after Tensor; the method mixins reach it the same way
+from . import functions as _F  # noqa: E402
+from . import inplace as _inplace_module  # noqa: E402
+from . import interop as _interop_module  # noqa: E402
+from . import operators as _operators_module  # noqa: E402
 from . import primitives as _P  # noqa: E402
+from . import tensor_methods as _methods_module  # noqa: E402
+
+for _module in (_operators_module, _methods_module, _inplace_module, _interop_module):
+    _module.bind(Tensor, _F, _P)

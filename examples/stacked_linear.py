@@ -19,8 +19,9 @@ import nn
 
 def neuron(w: float, b: float) -> nn.Linear:
     layer = nn.Linear(1, 1, init="zeros")
-    layer.weight.data[...] = w
-    layer.bias.data[...] = b
+    with ad.no_grad():  # PyTorch's idiom: parameters are written in place outside the graph
+        layer.weight[...] = w
+        layer.bias[...] = b
     return layer
 
 

@@ -20,7 +20,7 @@ from nn.optim.lr_scheduler import InverseTimeLR
 
 def build(hidden: int, layers: int, Y: np.ndarray, seed: int) -> nn.MLP:
     model = nn.MLP([1] + [hidden] * layers + [2], init="he_uniform", seed=seed)
-    model[-1].bias.data[...] = Y.mean(axis=0)  # start at the mean temperature
+    model[-1].bias.data = Y.mean(axis=0)  # start at the mean temperature
     return model
 
 

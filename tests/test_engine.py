@@ -81,7 +81,7 @@ def test_leaf_gradients_do_not_alias():
     y = ad.Tensor([3.0, 4.0], requires_grad=True)
     seed = np.array([1.0, 1.0])
     (x + y).backward(seed)
-    x.grad.numpy()[0] = 100.0
+    x.grad.numpy(writable=True)[0] = 100.0
     assert y.grad.numpy()[0] == 1.0 and seed[0] == 1.0
 
 

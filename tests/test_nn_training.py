@@ -120,8 +120,8 @@ def test_progress_prints_one_line_per_epoch(capsys):
 def test_diagnostics_dead_relu_and_gradient_norms():
     model = nn.MLP([2, 4, 1], seed=0)
     with ad.no_grad():  # kill units 0 and 1: their pre-activation is negative for every input
-        model[0].weight.data[:, :2] = 0.0
-        model[0].bias.data[:2] = -1.0
+        model[0].weight[:, :2] = 0.0
+        model[0].bias[:2] = -1.0
     X = np.random.default_rng(0).uniform(0, 1, size=(32, 2))
     diag = nn.TrainingDiagnostics(X)
     h = nn.fit(model, nn.MSELoss(), optim.SGD(model.parameters(), lr=0.01), X, X.sum(axis=1, keepdims=True),

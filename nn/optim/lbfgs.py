@@ -58,7 +58,7 @@ class LBFGS(Optimizer):
     def _add(self, t: float, d: np.ndarray) -> None:
         offset = 0
         for p in self._params:
-            p.data += (t * d[offset:offset + p.size]).reshape(p.shape).astype(p.dtype, copy=False)
+            p.numpy(writable=True)[...] += (t * d[offset:offset + p.size]).reshape(p.shape).astype(p.dtype, copy=False)
             offset += p.size
 
     def _directional(self, evaluate: Callable[[], tuple[Any, float]], t: float,

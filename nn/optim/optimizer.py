@@ -149,7 +149,7 @@ class Optimizer:
                     s = state.get(p)
                     if s is None:
                         s = state[p] = {}
-                    self._update(p.data, g, s, group)
+                    self._update(p.numpy(writable=True), g, s, group)
         return loss
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> None:
@@ -237,7 +237,7 @@ def _copy_state(value: Any) -> Any:
 def _grads(params: Iterable[Tensor]) -> list[np.ndarray]:
     if isinstance(params, Tensor):
         params = [params]
-    return [p.grad.data for p in params if p.grad is not None]
+    return [p.grad.numpy(writable=True) for p in params if p.grad is not None]
 
 
 def clip_grad_norm_(params: Iterable[Tensor], max_norm: float, norm_type: float = 2.0) -> float:

@@ -1,0 +1,189 @@
+"""In-place operations: ``+= -= *= /= **=``, ``t[i] = v`` and PyTorch's ``add_``-style methods.
+
+Every one computes its result out of place and writes it into the tensor's memory,
+then bumps the version counter (shared with views and ``detach()``), so a graph that
+saved the old values refuses to backpropagate through them. What happens depends on
+whether the write must be recorded (gradients enabled and the tensor or the value
+requires grad), following PyTorch:
+
+* nothing to record (plain data, or inside ``no_grad``): the memory is updated, so
+  ``with ad.no_grad(): w -= lr * w.grad`` is an optimizer step;
+* a leaf that requires grad, while recording: refused (update it under ``no_grad``);
+* an interior node or a plain tensor given a value that requires grad: recorded. The
+  tensor becomes the output of the operation, whose input is a copy of the old node,
+  so gradients flow to the old history and to the value.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .mode import no_grad, state
+from .versions import bump_version, version_of
+
+_F: Any = None  # bound by tensor.py once Tensor and the function tables exist
+_P: Any = None
+_Tensor: Any = None
+
+
+def bind(tensor_cls: type, functions: Any, primitives: Any) -> None:
+    """Give this module the Tensor class and the function tables (imported after Tensor)."""
+    global _Tensor, _F, _P
+    _Tensor, _F, _P = tensor_cls, functions, primitives
+
+
+def _records(t: Any, args: tuple) -> bool:
+    if not state.grad_enabled:
+        return False
+    if t.requires_grad:
+        return True
+    return any(isinstance(a, _Tensor) and a.requires_grad for a in args)
+
+
+def _refuse_leaf(t: Any, op: str) -> None:
+    if t.requires_grad and t.prim is None:
+        raise RuntimeError(
+            f"{op}: a leaf tensor that requires grad cannot be modified in place while gradients are "
+            f"recorded (as in PyTorch); do the update inside `with ad.no_grad():`"
+        )
+
+
+def _snapshot(t: Any) -> Any:
+    """A copy of ``t`` as a node: the old value and history, for the recorded operation to consume."""
+    old = _Tensor._leaf(t._data.copy())
+    old.requires_grad, old.prim, old.parents, old.saved = t.requires_grad, t.prim, t.parents, t.saved
+    old._vers, old.name, old._site = t._vers, t.name, t._site
+    old._vc = [version_of(t), None]  # so the old node's own saved version still matches
+    return old
+
+
+def _write(t: Any, values: np.ndarray, op: str) -> None:
+    data = t._data
+    if values.shape != data.shape:
+        raise ValueError(f"{op}: the result has shape {values.shape}, which does not fit in place into a "
+                         f"tensor of shape {data.shape}")
+    if not data.flags.writeable:
+        raise ValueError(f"{op}: this tensor's memory is read-only (a broadcast view, or a read-only array "
+                         f"given to from_numpy); clone() it first")
+    try:
+        np.copyto(data, values, casting="same_kind")
+    except TypeError as e:
+        raise TypeError(f"{op}: cannot store {values.dtype} results in a {data.dtype} tensor in place: {e}") from None
+    bump_version(t, op)
+
+
+def _adopt(t: Any, result: Any) -> None:
+    """``t`` (whose memory now holds ``result``'s values) becomes ``result``'s node."""
+    t.prim, t.parents, t.saved, t.requires_grad = result.prim, result.parents, result.saved, result.requires_grad
+    vers = result._vers or (0,) * (len(result.parents) + 1)
+    t._vers = (version_of(t), *vers[1:])
+
+
+def apply_inplace(t: Any, op: str, compute, *args: Any) -> Any:
+    """Write ``compute(t, *args)`` (out of place, same shape) into ``t``; record it when needed."""
+    if not _records(t, args):
+        with no_grad():
+            result = compute(t, *args)
+        _write(t, np.asarray(result._data if isinstance(result, _Tensor) else result), op)
+        return t
+    _refuse_leaf(t, op)
+    result = compute(_snapshot(t), *args)
+    if result.dtype != t.dtype:
+        result = _P.astype_p(result, dtype=t.dtype)
+    _write(t, result._data, op)
+    _adopt(t, result)
+    return t
+
+
+def _filled(old: Any, value: Any) -> Any:
+    return _F.broadcast_to(_P.astype_p(value, dtype=old.dtype) if isinstance(value, _Tensor) else
+                           _Tensor._leaf(np.asarray(value, dtype=old.dtype)), old.shape)
+
+
+def _setitem(t: Any, index: Any, value: Any) -> None:
+    from .axes import normalize_index
+
+    idx = normalize_index(index, t.shape)
+    if not _records(t, (value,)):
+        if not t._data.flags.writeable:
+            raise ValueError("setitem: this tensor's memory is read-only (a broadcast view, or a read-only array "
+                             "given to from_numpy); clone() it first")
+        v = value._data if isinstance(value, _Tensor) else np.asarray(value)
+        try:
+            t._data[idx] = v
+        except (ValueError, IndexError, TypeError) as e:
+            raise type(e)(f"setitem: cannot assign a value of shape {np.shape(v)} to index {index!r} of a tensor "
+                          f"with shape {t.shape}: {e}") from None
+            bump_version(t, "setitem")
+        return
+    mask = np.zeros(t.shape, dtype=bool)
+    mask[idx] = True
+    target = t._data[idx].shape
+    if int(mask.sum()) != int(np.prod(target)):
+        raise ValueError(f"setitem: index {index!r} names some elements more than once; with gradients "
+                         f"recorded the assignment would be ambiguous (as PyTorch's index_put_)")
+
+    def compute(old: Any, value: Any) -> Any:
+        v = _F.broadcast_to(_P.astype_p(value, dtype=old.dtype) if isinstance(value, _Tensor) else
+                            _Tensor._leaf(np.asarray(value, dtype=old.dtype)), target)
+        return _P.where_p(_Tensor._leaf(mask), _P.scatter_p(v, index=idx, shape=old.shape), old)
+
+    apply_inplace(t, "setitem", compute, value)
+
+
+class InplaceMethods:
+    """In-place operators and methods of Tensor (a mixin)."""
+
+    __slots__ = ()
+
+    def __iadd__(self, other):
+        return apply_inplace(self, "+=", _P.add, other)
+
+    def __isub__(self, other):
+        return apply_inplace(self, "-=", _P.sub, other)
+
+    def __imul__(self, other):
+        return apply_inplace(self, "*=", _P.mul, other)
+
+    def __itruediv__(self, other):
+        return apply_inplace(self, "/=", _P.div, other)
+
+    def __ipow__(self, other):
+        return apply_inplace(self, "**=", _P.pow, other)
+
+    def __setitem__(self, index, value) -> None:
+        _setitem(self, index, value)
+
+    def add_(self, other, alpha: float = 1) -> Any:
+        """``self += alpha * other`` in place; returns self."""
+        return apply_inplace(self, "add_", _P.add, other if alpha == 1 else other * alpha)
+
+    def sub_(self, other, alpha: float = 1) -> Any:
+        """``self -= alpha * other`` in place; returns self."""
+        return apply_inplace(self, "sub_", _P.sub, other if alpha == 1 else other * alpha)
+
+    def mul_(self, other) -> Any:
+        """``self *= other`` in place; returns self."""
+        return apply_inplace(self, "mul_", _P.mul, other)
+
+    def div_(self, other) -> Any:
+        """``self /= other`` in place; returns self."""
+        return apply_inplace(self, "div_", _P.div, other)
+
+    def clamp_(self, min=None, max=None) -> Any:  # noqa: A002  (PyTorch's argument names)
+        """Limit the values to [min, max] in place; returns self."""
+        return apply_inplace(self, "clamp_", lambda t: _F.clip(t, min, max))
+
+    def fill_(self, value) -> Any:
+        """Set every element to ``value`` (a number or a one-element tensor) in place; returns self."""
+        return apply_inplace(self, "fill_", _filled, value)
+
+    def zero_(self) -> Any:
+        """Set every element to zero in place; returns self."""
+        return apply_inplace(self, "zero_", _filled, 0)
+
+    def copy_(self, src) -> Any:
+        """Copy ``src`` (broadcast to this shape) into this tensor in place; returns self."""
+        return apply_inplace(self, "copy_", _filled, src)
