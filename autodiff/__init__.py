@@ -10,6 +10,21 @@ Tensor([2., 4.])
 
 from .tensor import Tensor, tensor
 
+from .creation import (
+    arange,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    linspace,
+    ones,
+    ones_like,
+    rand,
+    randint,
+    randn,
+    zeros,
+    zeros_like,
+)
 from .draw import render, to_dot
 from .engine import backward, gradients
 from .functions import (
@@ -97,4 +112,6 @@ __all__ = [
     "minimum", "mul", "neg", "no_grad", "pow", "power", "primitive", "relu", "relu6", "reshape",
     "set_default_dtype", "sigmoid", "sin", "softmax", "softplus", "sqrt", "squeeze", "stack", "sub", "sum",
     "swapaxes", "tan", "tanh", "tensor", "tensordot", "transpose", "value_and_grad", "var", "where",
+    "arange", "eye", "from_numpy", "full", "full_like", "linspace", "ones", "ones_like", "rand", "randint", "randn",
+    "zeros", "zeros_like",
 ]

@@ -116,7 +116,7 @@ def _setitem(t: Any, index: Any, value: Any) -> None:
         except (ValueError, IndexError, TypeError) as e:
             raise type(e)(f"setitem: cannot assign a value of shape {np.shape(v)} to index {index!r} of a tensor "
                           f"with shape {t.shape}: {e}") from None
-            bump_version(t, "setitem")
+        bump_version(t, "setitem")
         return
     mask = np.zeros(t.shape, dtype=bool)
     mask[idx] = True

@@ -36,7 +36,8 @@ def main(argv=None) -> dict:
     G = np.stack(np.meshgrid(grid, grid), axis=-1).reshape(-1, 2)
     with ad.no_grad():
         value_err = np.abs(fitted(G).numpy().ravel() - polynomial_target(G))
-    learned = ad.grad(lambda x: fitted(x).sum())(G)
+    # a Tensor (the model's parameters require grad, so the gradient keeps their graph): take its values
+    learned = np.asarray(ad.grad(lambda x: fitted(x).sum())(G))
     true = polynomial_gradient(G)
     grad_err = np.linalg.norm(learned - true, axis=1)
     scale = np.linalg.norm(true, axis=1).mean()
@@ -45,7 +46,7 @@ def main(argv=None) -> dict:
     print(f"gradient: |∇f - ∇y| mean {grad_err.mean():.4f}, max {grad_err.max():.4f} "
           f"(mean |∇y| = {scale:.2f}: {grad_err.mean() / scale:.1%} relative)")
     x0 = np.array([[1.0, -0.5]])
-    print(f"at x = (1, -0.5): autodiff ∇f = {np.round(ad.grad(lambda x: fitted(x).sum())(x0)[0], 3)}, "
+    print(f"at x = (1, -0.5): autodiff ∇f = {np.round(np.asarray(ad.grad(lambda x: fitted(x).sum())(x0))[0], 3)}, "
           f"true ∇y = {polynomial_gradient(x0)[0]}")
 
     plt = pyplot()

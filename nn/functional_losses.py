@@ -168,7 +168,8 @@ def _classes_last(x: Any) -> tuple[Any, tuple[int, ...]]:
 def _labels(name: str, target: Any, shape: tuple[int, ...], c: int, ignore_index: int,
             input_shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray | None]:
     """Integer labels as a flat array, and the mask of the ones not ignored (None: all kept)."""
-    t = np.asarray(target.data if isinstance(target, Tensor) else target)
+    # the array itself, not the read-only view .data hands out: compiled steps track it by identity
+    t = target._data if isinstance(target, Tensor) else np.asarray(target)
     if t.shape != shape:
         raise ValueError(f"{name}: expected class labels of shape {shape} (or class probabilities of shape "
                          f"{input_shape}), got target of shape {t.shape}")

@@ -149,7 +149,8 @@ def test_genuine_constants_have_zero_gradient_as_in_jax():
     (lambda x: ad.tensor(np.array(1 + 2j)) * x, "a complex"),
 ])
 def test_non_real_outputs_raise(f, what):
-    with pytest.raises(TypeError, match=f"grad: the function returned {what} value"):
+    # a complex value is refused already at the op that makes it from a differentiated input
+    with pytest.raises(TypeError, match=f"grad: the function returned {what} value|complex results are not"):
         ad.grad(f)(1.0)
 
 

@@ -28,7 +28,7 @@ from ..primitive import Primitive, _wrap
 from ..tensor import Tensor
 from .program import Op, Program, Ref, Value, _collect_refs, is_impure
 
-_tensor_module = importlib.import_module("autodiff.tensor")  # (autodiff.tensor is also a function)
+_tensor_module = importlib.import_module("autodiff.operators")  # where Tensor's comparisons live
 _AUTODIFF_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
