@@ -118,13 +118,17 @@ class Tensor(Operators, TensorMethods, InplaceMethods, ArrayInterop):
             if requires_grad and not node.requires_grad:
                 self.requires_grad_(True)
             return
-        self._data = _to_array(data, dtype)
         self.requires_grad = False
         self.prim = None
         self.parents: tuple[Tensor, ...] = ()
         self.saved: dict | None = None
         self._vc = None
         self._vers = None
+        if isinstance(data, Tensor) and (dtype is None or np.dtype(dtype) == data.dtype):
+            self._data = data._data  # a leaf sharing the Tensor's memory and version counter (as detach)
+            share_version(data, self)
+        else:
+            self._data = _to_array(data, dtype)
         if requires_grad:
             self.requires_grad_(True)
 
