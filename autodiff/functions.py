@@ -216,7 +216,7 @@ def logsumexp(x, axis=None, keepdims: bool = False, **aliases) -> Tensor:
 def _normalisation(op: str, x: Any, axis: Any, dim: Any) -> tuple[Tensor, int]:
     x = _tensor(x)
     axis = alias(op, axis, dim, "axis", "dim", -1)
-    return x, normalize_axis(axis, x.ndim, op) if x.ndim else axis
+    return x, normalize_axis(axis, x.ndim, op)
 
 
 def softmax(x, axis: int = -1, *, dim: int | None = None) -> Tensor:
@@ -290,6 +290,8 @@ def squeeze(x, axis=None, *, dim=None) -> Tensor:
     x = _tensor(x)
     shape = x.shape
     axis = alias("squeeze", axis, dim, "axis", "dim", None)
+    if not shape and axis in (0, -1, (0,), (-1,)):  # NumPy accepts these on a 0-d array
+        axis = None
     if axis is None:
         new = tuple(n for n in shape if n != 1)
     else:

@@ -35,7 +35,8 @@ def leaky_relu_rows() -> list[Row]:
 def stacked_linear_rows() -> list[Row]:
     """f(x) = 2x + 5 then g(x) = 8x − 3 as two linear neurons: one neuron 16x + 37."""
     f, g = nn.Linear(1, 1), nn.Linear(1, 1)
-    f.weight.data[...], f.bias.data[...], g.weight.data[...], g.bias.data[...] = 2.0, 5.0, 8.0, -3.0
+    for p, v in ((f.weight, 2.0), (f.bias, 5.0), (g.weight, 8.0), (g.bias, -3.0)):
+        p.numpy(writable=True)[...] = v
     stacked = nn.Sequential(f, g)
     with ad.no_grad():
         b = stacked(np.zeros((1, 1))).item()
@@ -59,15 +60,15 @@ def notes_network(hidden: list[int], seed: int) -> nn.Sequential:
     rng = np.random.default_rng(seed)
     for layer in model:
         if isinstance(layer, nn.Linear):
-            layer.weight.data[...] = rng.normal(size=layer.weight.shape)
-            layer.bias.data[...] = rng.normal(size=layer.bias.shape)
+            layer.weight.numpy(writable=True)[...] = rng.normal(size=layer.weight.shape)
+            layer.bias.numpy(writable=True)[...] = rng.normal(size=layer.bias.shape)
     return model
 
 
 def train(X, Y, hidden, opt_name, epochs, seed, bias_at_mean=False, decay=0.0, lr=None):
     model = notes_network(hidden, seed)
     if bias_at_mean:
-        model[-1].bias.data[...] = Y.mean(axis=0)
+        model[-1].bias.numpy(writable=True)[...] = Y.mean(axis=0)
     if opt_name == "sgd":
         opt = optim.SGD(model.parameters(), lr=lr or 0.01)
     elif opt_name == "momentum":

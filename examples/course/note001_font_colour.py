@@ -33,8 +33,8 @@ PINK = np.array([255.0, 192.0, 203.0])
 def network() -> nn.Sequential:
     """The notes' network with the notes' weights (our Linear computes x @ W, so W is transposed)."""
     hidden, output = nn.Linear(3, 3), nn.Linear(3, 1)
-    hidden.weight.data[...], hidden.bias.data[...] = W_HIDDEN.T, B_HIDDEN
-    output.weight.data[...], output.bias.data[...] = W_OUTPUT.T, B_OUTPUT
+    hidden.weight.numpy(writable=True)[...], hidden.bias.numpy(writable=True)[...] = W_HIDDEN.T, B_HIDDEN
+    output.weight.numpy(writable=True)[...], output.bias.numpy(writable=True)[...] = W_OUTPUT.T, B_OUTPUT
     return nn.Sequential(hidden, nn.ReLU(), output, nn.Sigmoid())
 
 

@@ -24,8 +24,8 @@ B2 = np.array([3.0])
 
 def network() -> nn.Sequential:
     layer1, layer2 = nn.Linear(2, 3), nn.Linear(3, 1)
-    layer1.weight.data[...], layer1.bias.data[...] = W1, B1
-    layer2.weight.data[...], layer2.bias.data[...] = W2, B2
+    layer1.weight.numpy(writable=True)[...], layer1.bias.numpy(writable=True)[...] = W1, B1
+    layer2.weight.numpy(writable=True)[...], layer2.bias.numpy(writable=True)[...] = W2, B2
     return nn.Sequential(layer1, nn.Sigmoid(), layer2, nn.Sigmoid())
 
 

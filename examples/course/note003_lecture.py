@@ -84,8 +84,8 @@ def lecture_network(seed: int) -> nn.Sequential:
     rng = np.random.default_rng(seed)
     hidden, output = nn.Linear(64, 50), nn.Linear(50, 10)
     for layer in (hidden, output):
-        layer.weight.data[...] = rng.normal(size=layer.weight.shape)
-        layer.bias.data[...] = 0.01
+        layer.weight.numpy(writable=True)[...] = rng.normal(size=layer.weight.shape)
+        layer.bias.numpy(writable=True)[...] = 0.01
     return nn.Sequential(hidden, nn.Sigmoid(), output)
 
 

@@ -55,7 +55,7 @@ def network(n_in: int, hidden: int, init: str, seed: int) -> nn.Sequential:
         make = lambda shape: rng.normal(0.0, 1 / math.sqrt(shape[0]), shape)
     layers = [nn.Linear(n_in, hidden, dtype=np.float32), nn.Tanh(), nn.Linear(hidden, 10, dtype=np.float32)]
     for layer in (layers[0], layers[2]):
-        layer.weight.data[...] = make(layer.weight.shape)
+        layer.weight.numpy(writable=True)[...] = make(layer.weight.shape)
     return nn.Sequential(*layers)
 
 
