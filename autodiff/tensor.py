@@ -104,9 +104,21 @@ class Tensor(Operators, TensorMethods, InplaceMethods, ArrayInterop):
         "_vc", "_vers", "_hooks", "__weakref__",
     )
     __hash__ = object.__hash__
+    _data: np.ndarray
+    grad: Tensor | None
+    requires_grad: bool
+    prim: Any
+    parents: tuple[Tensor, ...]
+    saved: dict | None
+    name: str | None
+    _site: Any
+    _retain: bool
+    _vc: Any
+    _vers: Any
+    _hooks: list | None
 
     def __init__(self, data: Any, requires_grad: bool = False, name: str | None = None, dtype: Any = None) -> None:
-        self.grad: Tensor | None = None
+        self.grad = None
         self.name = name
         self._site = None
         self._retain = False
@@ -120,8 +132,8 @@ class Tensor(Operators, TensorMethods, InplaceMethods, ArrayInterop):
             return
         self.requires_grad = False
         self.prim = None
-        self.parents: tuple[Tensor, ...] = ()
-        self.saved: dict | None = None
+        self.parents = ()
+        self.saved = None
         self._vc = None
         self._vers = None
         if isinstance(data, Tensor) and (dtype is None or np.dtype(dtype) == data.dtype):
@@ -150,6 +162,11 @@ class Tensor(Operators, TensorMethods, InplaceMethods, ArrayInterop):
         return t
 
     # ------------------------------------------------------------------ data
+    def _readonly(self) -> np.ndarray:
+        view = self._data.view()
+        view.flags.writeable = False
+        return view
+
     @property
     def data(self) -> np.ndarray:
         """The values, as a read-only view (write with ``t[...] = v`` under ``no_grad``,
@@ -158,11 +175,6 @@ class Tensor(Operators, TensorMethods, InplaceMethods, ArrayInterop):
         that array itself are not seen by the version counter."""
         _left_graph(self, ".data")
         return self._readonly()
-
-    def _readonly(self) -> np.ndarray:
-        view = self._data.view()
-        view.flags.writeable = False
-        return view
 
     @data.setter
     def data(self, value: Any) -> None:

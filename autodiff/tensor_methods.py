@@ -9,7 +9,7 @@ function up in the package when called.
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -45,6 +45,20 @@ class TensorMethods:
     """The methods of Tensor that mirror NumPy and PyTorch (a mixin of Tensor)."""
 
     __slots__ = ()
+
+    if TYPE_CHECKING:  # provided by Tensor
+        _data: np.ndarray
+
+        @property
+        def shape(self) -> tuple[int, ...]: ...
+
+        @property
+        def ndim(self) -> int: ...
+
+        @property
+        def dtype(self) -> np.dtype: ...
+
+        def __getitem__(self, key: Any) -> Any: ...
 
     # ------------------------------------------------------------ reductions
     def sum(self, axis=None, keepdims: bool = False, **aliases) -> Any:
@@ -219,7 +233,7 @@ class TensorMethods:
                 raise ValueError(f"split: sizes {sizes} do not add up to {n}, the length of axis {dim}")
         starts = np.cumsum([0, *sizes[:-1]])
         lead = (slice(None),) * axis
-        return tuple(self[(*lead, slice(int(s), int(s) + k))] for s, k in zip(starts, sizes, strict=True))
+        return tuple(self[lead + (slice(int(s), int(s) + k),)] for s, k in zip(starts, sizes, strict=True))
 
     def index_select(self, dim: int, index) -> Any:
         """The entries at the integer ``index`` (1-D) along ``dim``; gradients scatter-add."""
