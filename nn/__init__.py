@@ -12,6 +12,7 @@ from typing import Any
 from . import data, datasets, functional, init, metrics, optim
 from .compile import compile_step
 from .data import DataLoader, Dataset, Subset, TensorDataset, random_split, train_test_split
+from .embedding import Embedding
 from .io import load, save
 from .layers import (
     ELU,
@@ -45,6 +46,9 @@ from .losses import (
     SmoothL1Loss,
 )
 from .module import Buffer, Module, ModuleDict, ModuleList, Parameter
+from .port import from_torch_state_dict, load_torch_state_dict, to_torch_state_dict
+from .rnn import GRU, LSTM, RNN
+from .rnn_cells import GRUCell, LSTMCell, RNNCell
 from .training import Callback, EarlyStopping, History, TrainingDiagnostics, evaluate, fit
 
 
@@ -64,4 +68,6 @@ __all__ = [
     "Buffer", "ModuleDict", "ModuleList",
     "CosineEmbeddingLoss", "HingeEmbeddingLoss", "KLDivLoss", "MarginRankingLoss", "NLLLoss", "SmoothL1Loss",
     "Dataset", "Subset", "TensorDataset", "data", "random_split",
+    "Embedding", "GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNCell",
+    "from_torch_state_dict", "load_torch_state_dict", "to_torch_state_dict",
 ]
