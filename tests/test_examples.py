@@ -102,3 +102,15 @@ def test_grid_search_on_a_dask_cluster_equals_the_serial_run(tmp_path):
     assert r["identical"]
     assert set(r["best_params"]) == {"alpha", "learning_rate_init"}
     assert r["scores"]["mean_test_score"].shape == (2, 2)
+
+
+def test_char_lstm_quick(tmp_path):
+    r = load_example("char_lstm").main(["--quick", "--out", str(tmp_path)])
+    assert len(r["losses"]) == 4 and r["losses"][-1] < r["losses"][0] < np.log(r["vocab"]) + 0.1
+    assert r["sample"].startswith("Shall I ") and len(r["sample"]) == len("Shall I ") + 40
+
+
+def test_port_from_torch_gives_pytorch_outputs():
+    pytest.importorskip("torch")
+    r = load_example("port_from_torch").main([])
+    assert r["mlp"] < 1e-12 and r["tagger"] < 1e-12
