@@ -71,6 +71,10 @@ class Embedding(Module):
     """A table ``weight`` of shape (num_embeddings, embedding_dim), initialised N(0, 1) as
     in PyTorch (row ``padding_idx``, if given, zeros and never updated by gradients);
     ``emb(indices)`` returns the rows at the integer ``indices``.
+
+    The indices are checked (and looked up) as values, which a compiled step cannot
+    trace: ``nn.compile_step`` refuses a model with an Embedding unless given
+    ``fallback=True`` (it then runs eagerly).
     """
 
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,

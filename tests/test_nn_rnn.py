@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import autodiff as ad
 import nn
@@ -275,3 +277,46 @@ def test_embedding_matches_pytorch():
     (out * G).sum().backward()
     (ref * torch.from_numpy(G)).sum().backward()
     np.testing.assert_allclose(ours.weight.grad.numpy(), theirs.weight.grad.numpy(), rtol=1e-14)
+
+
+@settings(max_examples=8)
+@given(kind=st.sampled_from(["RNN", "GRU", "LSTM"]), layers=st.integers(1, 2), bidirectional=st.booleans(),
+       batch_first=st.booleans(), bias=st.booleans(), steps=st.integers(1, 3), batch=st.integers(0, 2))
+def test_random_configurations_match_pytorch(kind, layers, bidirectional, batch_first, bias, steps, batch):
+    torch = pytest.importorskip("torch")
+    kwargs = dict(num_layers=layers, bidirectional=bidirectional, batch_first=batch_first, bias=bias)
+    ours = LAYERS[kind](2, 3, seed=steps, **kwargs)
+    theirs = torch_twin(ours, getattr(torch.nn, kind), input_size=2, hidden_size=3, **kwargs)
+    shape = (steps, 2) if batch == 0 else (batch, steps, 2) if batch_first else (steps, batch, 2)
+    compare_with_torch(ours, theirs, lambda m, x: m(x), lambda m, x: m(x), [rng.normal(size=shape)])
+
+
+class _Tagger(nn.Module):
+    def __init__(self, embed: bool) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(6, 2, padding_idx=0, seed=0) if embed else None
+        self.gru = nn.GRU(2, 3, num_layers=2, bidirectional=True, batch_first=True, seed=1)
+        self.head = nn.Linear(6, 4, seed=2)
+
+    def forward(self, x):
+        out, _ = self.gru(self.embed(x) if self.embed is not None else x)
+        return self.head(out).reshape(-1, 4)
+
+
+@pytest.mark.parametrize("embed", [False, True])
+def test_compiled_step_equals_eager_training(embed):
+    from nn import optim
+
+    compiled, eager = _Tagger(embed), _Tagger(embed)
+    step = nn.compile_step(compiled, nn.CrossEntropyLoss(), optim.Adam(compiled.parameters(), lr=0.01),
+                           fallback=embed)  # Embedding's indices are values the trace cannot follow
+    opt = optim.Adam(eager.parameters(), lr=0.01)
+    for k in range(3):
+        gen = np.random.default_rng(k)
+        x = gen.integers(0, 6, (2, 4)) if embed else gen.normal(size=(2, 4, 2))
+        y = gen.integers(0, 4, 8)
+        loss = nn.CrossEntropyLoss()(eager(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        assert step(x, y) == loss.item()
