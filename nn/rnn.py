@@ -14,6 +14,7 @@ through time with no derivative code here.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -53,6 +54,9 @@ class _RNNBase(Module):
         check_bool(owner, "bidirectional", bidirectional)
         check_number(owner, "dropout", dropout, "unit_open")
         self.mode = mode_of(owner, self._kind, nonlinearity)
+        if dropout and num_layers == 1:
+            warnings.warn(f"{owner}: dropout acts between recurrent layers, so a non-zero dropout expects "
+                          f"num_layers greater than 1, got dropout={dropout} and num_layers=1", stacklevel=3)
         self.input_size, self.hidden_size, self.num_layers = int(input_size), int(hidden_size), int(num_layers)
         self.bias, self.batch_first, self.bidirectional = bool(bias), bool(batch_first), bool(bidirectional)
         self.dropout = float(dropout)

@@ -320,3 +320,21 @@ def test_compiled_step_equals_eager_training(embed):
         loss.backward()
         opt.step()
         assert step(x, y) == loss.item()
+
+
+def test_second_order_through_an_lstm_matches_finite_differences_of_the_gradient():
+    lstm = nn.LSTM(2, 3, num_layers=2, seed=0)
+
+    def loss(x):
+        out, (h_n, c_n) = lstm(x)
+        return weighted_sum([out, h_n, c_n])
+
+    x, v, eps = rng.normal(size=(3, 2, 2)), rng.normal(size=(3, 2, 2)), 1e-5
+    grad = ad.grad(loss)
+    numeric = (grad(x + eps * v) - grad(x - eps * v)) / (2 * eps)
+    np.testing.assert_allclose(ad.hvp(loss, x, v), numeric, rtol=1e-6, atol=1e-8)
+
+
+def test_dropout_on_a_single_layer_warns_as_pytorch():
+    with pytest.warns(UserWarning, match="expects num_layers greater than 1, got dropout=0.5 and num_layers=1"):
+        nn.LSTM(2, 3, dropout=0.5)
