@@ -87,6 +87,7 @@ from .primitives import (
 )
 from .transforms import grad, hessian, hvp, jacfwd, jacobian, jacrev, jvp, value_and_grad, vjp
 from .compile import jit
+from . import linalg
 
 __version__ = "0.1.0"
 
@@ -107,7 +108,7 @@ __all__ = [
     "to_dot", "to_sympy", "topo_order", "trace", "add", "astype", "backward", "broadcast_to", "clip",
     "concatenate", "cos", "detect_anomaly", "div", "dot", "einsum", "elu", "enable_grad", "exp", "expand_dims",
     "flatten", "get_default_dtype", "getitem", "grad", "gradients", "hessian", "hvp", "is_grad_enabled", "jacfwd",
-    "jacobian", "jacrev", "jit", "jvp", "vjp",
+    "jacobian", "jacrev", "jit", "jvp", "vjp", "linalg",
     "leaky_relu", "linear", "log", "log1p", "log_softmax", "logsumexp", "matmul", "max", "maximum", "mean", "min",
     "minimum", "mul", "neg", "no_grad", "pow", "power", "primitive", "relu", "relu6", "reshape",
     "set_default_dtype", "sigmoid", "sin", "softmax", "softplus", "sqrt", "squeeze", "stack", "sub", "sum",

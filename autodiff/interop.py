@@ -31,6 +31,8 @@ def bind(tensor_cls: type, functions: Any, primitives: Any) -> None:
 _NAMES = {"subtract": "sub", "multiply": "mul", "divide": "div", "true_divide": "div", "negative": "neg",
           "absolute": "abs", "amax": "max", "amin": "min", "ravel": "flatten", "concat": "concatenate",
           "permute_dims": "transpose", "pow": "power"}
+# NumPy's functions whose autodiff version lives in a submodule (autodiff.trace is the graph listing)
+_ELSEWHERE = {"trace": ("linalg", "numpy_trace")}
 _REDUCE = {"add": "sum", "maximum": "max", "minimum": "min"}
 # results that carry no gradient by nature: computed on the values
 _VALUE_FUNCTIONS = frozenset({
@@ -60,6 +62,8 @@ def _autodiff_function(name: str, module: str = "numpy") -> Any:
         target = getattr(target, sub, None)
         if target is None:
             return None
+    if module == "numpy" and name in _ELSEWHERE:
+        target, name = getattr(target, _ELSEWHERE[name][0]), _ELSEWHERE[name][1]
     fn = getattr(target, _NAMES.get(name, name), None)
     return fn if callable(fn) and not isinstance(fn, type) else None
 

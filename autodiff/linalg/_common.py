@@ -1,0 +1,145 @@
+"""Helpers shared by the linear-algebra primitives: argument checks, Tensor-or-ndarray
+utilities used inside derivative rules, samplers of well-conditioned matrices and
+SymPy forms applied matrix by matrix.
+
+Rules receive ndarrays during a plain backward pass and Tensors under
+``create_graph=True``; everything here works on both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..primitives import where_p
+from ..sampling import Draw
+from ..tensor import Tensor
+
+LinAlgError = np.linalg.LinAlgError
+
+
+def values(x: Any) -> np.ndarray:
+    """The ndarray behind ``x`` (a Tensor's data, or ``x`` itself)."""
+    return x._data if isinstance(x, Tensor) else np.asarray(x)
+
+
+def check_square(name: str, a: np.ndarray) -> None:
+    """Raise unless ``a`` is a stack of square matrices."""
+    if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
+        raise LinAlgError(f"{name}: expected square matrices in the last two axes, got shape {a.shape}")
+
+
+def check_matrix(name: str, a: np.ndarray) -> None:
+    """Raise unless ``a`` has at least two axes."""
+    if a.ndim < 2:
+        raise LinAlgError(f"{name}: expected a matrix (at least 2 axes), got shape {a.shape}")
+
+
+def swap(x: Any) -> Any:
+    """The matrix transpose of a batch (last two axes swapped)."""
+    return x.swapaxes(-1, -2)
+
+
+def col(x: Any) -> Any:
+    """``x[..., :, None]``: a batch of vectors as column matrices."""
+    return x[..., :, None]
+
+
+def row(x: Any) -> Any:
+    """``x[..., None, :]``: a batch of vectors as row matrices."""
+    return x[..., None, :]
+
+
+def diag_embed(v: Any) -> Any:
+    """Diagonal matrices with ``v`` (shape (..., n)) on the diagonal."""
+    n = v.shape[-1]
+    return col(v) * np.eye(n, dtype=v.dtype)
+
+
+def tril_mask(n: int, k: int, dtype: Any) -> np.ndarray:
+    """Ones on and below the k-th diagonal of an n x n matrix."""
+    return np.tril(np.ones((n, n), dtype=dtype), k)
+
+
+def reciprocal_gaps(d: Any, scale: np.ndarray, name: str, numerator: Any, what: str) -> Any:
+    """``1 / d`` off the diagonal, 0 on it, for the gap matrix ``d`` of a decomposition
+    whose values have magnitude ``scale`` (shape (..., 1, 1)).
+
+    Where a gap vanishes (repeated eigen/singular values) the vectors are not unique and
+    their derivative is undefined unless the loss does not care which basis is chosen, in
+    which case ``numerator`` (what ``1 / d`` multiplies) vanishes there too and the term
+    is 0. A nonzero numerator over a vanished gap raises instead of returning inf/NaN.
+    """
+    dv, nv = values(d), values(numerator)
+    n = dv.shape[-1]
+    off = ~np.eye(n, dtype=bool)
+    eps = np.finfo(dv.dtype).eps if dv.dtype.kind == "f" else np.finfo(np.float64).eps
+    tiny = off & (np.abs(dv) <= 100 * n * eps * np.maximum(scale, np.finfo(dv.dtype).tiny))
+    if tiny.any():
+        nscale = np.max(np.abs(nv), axis=(-2, -1), keepdims=True)
+        if (np.abs(nv) > 1e3 * n * eps * np.maximum(nscale, 1.0))[np.broadcast_to(tiny, nv.shape)].any():
+            raise LinAlgError(
+                f"{name}: the derivative of the {what} is undefined at repeated values (gaps "
+                f"{np.sort(np.abs(dv[tiny]))[:4]} ...), and the gradient reaching them depends on the choice of "
+                f"basis; differentiate only basis-independent quantities (values, projectors, products) there"
+            )
+    safe = where_p(tiny | ~off, 1, d)
+    return where_p(tiny | ~off, 0, 1 / safe)
+
+
+# ------------------------------------------------------------------ sampling
+def batch_shape(draw: Draw) -> tuple[int, ...]:
+    """A batch shape of 0 to 2 axes."""
+    (shape,) = draw.shapes(1, max_dims=2, max_side=2)
+    return shape
+
+
+def orthogonal(draw: Draw, batch: tuple[int, ...], n: int) -> np.ndarray:
+    """Random orthogonal n x n matrices (float64) from a drawn Gaussian-like matrix."""
+    q, r = np.linalg.qr(draw.floats(batch + (n, n), -1, 1, np.float64) + 0.5 * np.eye(n))
+    return q * np.sign(np.where(np.diagonal(r, axis1=-2, axis2=-1) == 0, 1, np.diagonal(r, axis1=-2, axis2=-1)))[
+        ..., None, :]
+
+
+def separated_values(draw: Draw, batch: tuple[int, ...], n: int, lo: float = 0.8, gap: float = 0.7) -> np.ndarray:
+    """n values per batch entry, in increasing order, at least ``gap`` apart, from ``lo``."""
+    jitter = draw.floats(batch + (n,), 0.0, 0.3, np.float64)
+    return lo + gap * np.arange(n) + jitter
+
+
+def well_conditioned(draw: Draw, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+    """Square matrices with singular values well away from 0 (a diagonally dominant draw,
+    one row's sign flipped at random so determinants of either sign occur)."""
+    n = shape[-1]
+    a = draw.floats(shape, -1, 1, np.float64) + (n + 1.0) * np.eye(n)
+    if draw.integers(0, 1):
+        a[..., 0, :] *= -1
+    return a.astype(dtype)
+
+
+def spd(draw: Draw, batch: tuple[int, ...], n: int, dtype: Any) -> np.ndarray:
+    """Symmetric positive-definite matrices with eigenvalues 0.7 or more apart."""
+    q = orthogonal(draw, batch, n)
+    a = (q * separated_values(draw, batch, n)[..., None, :]) @ swap(q)
+    return ((a + swap(a)) / 2).astype(dtype)
+
+
+# ------------------------------------------------------------------ SymPy
+def per_matrix(x: np.ndarray, fn: Callable[[Any], Any], core: tuple[int, ...]) -> np.ndarray:
+    """Apply ``fn`` (a SymPy Matrix -> SymPy Matrix or scalar) to each matrix of an object
+    array; ``core`` is the shape of one result (() for a scalar)."""
+    import sympy as sp
+
+    lead = x.shape[:-2]
+    out = np.empty(lead + core, dtype=object)
+    for idx in np.ndindex(lead):
+        r = fn(sp.Matrix(x[idx]))
+        out[idx] = np.array(r.tolist(), dtype=object).reshape(core) if core else r
+    return out
+
+
+__all__ = ["LinAlgError", "batch_shape", "check_matrix", "check_square", "col", "diag_embed", "orthogonal",
+           "per_matrix", "reciprocal_gaps", "row", "separated_values", "spd", "swap", "tril_mask", "values",
+           "well_conditioned"]
