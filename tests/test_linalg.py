@@ -46,8 +46,7 @@ def test_every_entry_is_registered_with_a_sample_and_a_sympy_answer():
             assert entry.__doc__ and "d/d" in entry.__doc__, name
 
 
-def _check_first_order(name, case):
-    f, xs = _fn(name, case)
+def _check_first_order_fn(f, xs, what=""):
     inputs = [ad.Tensor(x, requires_grad=True) for x in xs]
     out = f(*inputs)
     w = np.random.default_rng(1).uniform(-1, 1, out.shape)
@@ -55,7 +54,12 @@ def _check_first_order(name, case):
     numeric = numerical_grad(lambda *t: (f(*t) * w).sum(), *xs)
     numeric = numeric if isinstance(numeric, tuple) else (numeric,)
     for a, n in zip(auto, numeric, strict=True):
-        np.testing.assert_allclose(a.numpy(), n, rtol=1e-5, atol=1e-6, err_msg=f"{name} {case.params}")
+        np.testing.assert_allclose(a.numpy(), n, rtol=1e-5, atol=1e-6, err_msg=what)
+
+
+def _check_first_order(name, case):
+    f, xs = _fn(name, case)
+    _check_first_order_fn(f, xs, f"{name} {case.params}")
 
 
 @pytest.mark.parametrize("name", MINE)
@@ -348,3 +352,33 @@ def test_gradients_match_pytorch():
     x = ad.Tensor(np.zeros(3), requires_grad=True)
     ad.linalg.norm(x).backward()
     np.testing.assert_array_equal(x.grad.numpy(), z.grad.numpy())
+
+
+def test_linalg_demo_prints_what_the_readme_shows():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    out = subprocess.run([sys.executable, str(root / "examples" / "linalg_demo.py")], capture_output=True, text=True,
+                         cwd=root, timeout=120)
+    assert out.returncode == 0, out.stderr
+    readme = (root / "README.md").read_text()
+    for line in out.stdout.splitlines():
+        assert line in readme, line
+
+
+def test_cond_multi_dot_vecdot_match_numpy_and_finite_differences():
+    rng = np.random.default_rng(5)
+    a, b = rng.standard_normal((2, 3, 3)) + 2 * np.eye(3), rng.standard_normal(3)
+    t = ad.Tensor(a)
+    for p in (None, 2, -2, 1, -1, np.inf, -np.inf, "fro", "nuc"):
+        np.testing.assert_allclose(np.linalg.cond(t, p).numpy(), np.linalg.cond(a, p), rtol=1e-12)
+        _check_first_order_fn(lambda x, p=p: ad.linalg.cond(x, p), [a])
+    np.testing.assert_allclose(np.linalg.multi_dot([b, t[0], t[1], b]).numpy(), np.linalg.multi_dot([b, a[0], a[1], b]))
+    np.testing.assert_allclose(np.linalg.vecdot(t, b).numpy(), np.linalg.vecdot(a, b))
+    np.testing.assert_array_equal(np.linalg.matrix_transpose(t).numpy(), np.linalg.matrix_transpose(a))
+    np.testing.assert_allclose(np.linalg.matmul(t, t).numpy(), np.linalg.matmul(a, a))
+    with pytest.raises(TypeError, match="numpy.linalg.eig"):
+        np.linalg.eig(t)
+

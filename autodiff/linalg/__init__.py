@@ -20,6 +20,7 @@ import numpy as np
 
 from .. import functions as F
 from ..mode import state
+from ..primitives import matmul as _matmul
 from ..tensor import Tensor, as_tensor
 from ._basic import det_p, inv_p, logabsdet_p, pinv_p, solve_p, trace_p
 from ._common import LinAlgError, swap
@@ -203,6 +204,45 @@ def numpy_trace(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype: 
     return result if dtype is None else F.astype(result, dtype)
 
 
-__all__ = ["EighResult", "LinAlgError", "QRResult", "SVDResult", "SlogdetResult", "cholesky", "det", "eigh",
-           "eigvalsh", "inv", "matrix_norm", "matrix_power", "norm", "numpy_trace", "pinv", "qr", "slogdet", "solve",
-           "svd", "svdvals", "trace", "vector_norm"]
+def cond(x: Any, p: Any = None) -> Tensor:
+    """Condition number ``norm(x, p) * norm(inv(x), p)``; for ``p`` None, 2 or -2 the ratio of
+    extreme singular values (any matrix shape), as NumPy."""
+    x = _t(x)
+    if p is None or p in (2, -2):
+        s = svdvals_p(x)
+        big, small = F.max(s, axis=-1), F.min(s, axis=-1)
+        return small / big if p == -2 else big / small
+    inverse = inv_p(x)
+    axes = (-2, -1)
+    return norm(x, p, axes) * norm(inverse, p, axes)
+
+
+def matrix_transpose(x: Any, /) -> Tensor:
+    """Each matrix of the batch transposed (the last two axes swapped)."""
+    return swap(_t(x))
+
+
+def multi_dot(arrays: Any) -> Tensor:
+    """``arrays[0] @ arrays[1] @ ...``, left to right (1-D ends as NumPy: first a row,
+    last a column vector)."""
+    items = [_t(a) for a in arrays]
+    if len(items) < 2:
+        raise ValueError(f"multi_dot: expected at least two arrays, got {len(items)}")
+    out = items[0]
+    for a in items[1:]:
+        out = out @ a
+    return out
+
+
+def vecdot(x1: Any, x2: Any, /, *, axis: int = -1) -> Tensor:
+    """The dot product of vectors along ``axis`` (batches broadcast)."""
+    return F.sum(_t(x1) * _t(x2), axis=axis)
+
+
+matmul = _matmul
+tensordot = F.tensordot
+
+__all__ = ["EighResult", "LinAlgError", "QRResult", "SVDResult", "SlogdetResult", "cholesky", "cond", "det", "eigh",
+           "eigvalsh", "inv", "matmul", "matrix_norm", "matrix_power", "matrix_transpose", "multi_dot", "norm",
+           "numpy_trace", "pinv", "qr", "slogdet", "solve", "svd", "svdvals", "tensordot", "trace", "vecdot",
+           "vector_norm"]
