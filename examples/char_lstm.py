@@ -13,9 +13,11 @@ from __future__ import annotations
 import os
 
 # The matrices are small (32 x 96 @ 96 x 384): one BLAS thread is faster than several, and far
-# faster on a busy machine. Set before NumPy loads; a value you exported yourself wins.
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+# faster on a busy machine. Set before NumPy loads, only when run as a script (not when a test
+# imports it); a value you exported yourself wins.
+if __name__ == "__main__":
+    for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS"):
+        os.environ.setdefault(_var, "1")
 
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -98,15 +100,15 @@ def main(argv=None) -> dict:
     codes = np.array([chars.index(c) for c in text])
     model = CharLSTM(len(chars), 32, args.hidden, args.seed)
     print(f"{len(text):,} characters, {len(chars)} distinct; {model.num_parameters():,} parameters")
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     losses = train(model, codes, args.steps, seq_len, batch, args.seed)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     every = max(1, args.steps // 10)
     print(f"loss per character (nats; a uniform guess is ln {len(chars)} = {np.log(len(chars)):.3f}):")
     for s in range(0, args.steps, every):
         chunk = losses[s:s + every]
         print(f"  steps {s + 1:4d}-{s + len(chunk):4d}  {np.mean(chunk):.3f}")
-    print(f"{args.steps} steps of {batch} x {seq_len} characters in {seconds:.1f}s")
+    print(f"{args.steps} steps of {batch} x {seq_len} characters in {seconds:.1f}s ({cpu:.1f}s of CPU time)")
     text_out = sample(model.eval(), chars, "Shall I ", length, 0.7, args.seed)
     print("\nsampled at temperature 0.7:\n" + text_out)
     plt = pyplot()
