@@ -78,6 +78,8 @@ class RandomDraw:
         ndim = self.integers(min_dims, max_dims)
         full = [self.integers(1, max_side) for _ in range(ndim)]
         out = []
+        if n == 1:  # nothing to broadcast against: the full shape
+            return [tuple(full)]
         for _ in range(n):
             k = self.integers(min(min_dims, ndim), ndim)  # a shape may drop leading axes
             out.append(tuple(1 if self.rng.random() < 0.25 else s for s in full[ndim - k:]))
