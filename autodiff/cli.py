@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from . import __version__
+from . import __version__, cli_verify
 
 MAX_SAMPLES = 10_000
 
@@ -264,7 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="autodiff",
         description="chainrule's autodiff: differentiate expressions, check gradients against SymPy, "
-                    "draw computation graphs.",
+                    "draw computation graphs, prove the registry of derivatives.",
     )
     parser.add_argument("--version", action="version", version=f"autodiff (chainrule) {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -299,6 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-nodes", type=int, default=150, metavar="N",
                    help="fold repeated structure beyond N boxes, and refuse graphs that stay larger (default 150)")
     p.set_defaults(run=cmd_graph)
+    cli_verify.add_parser(sub)
     return parser
 
 

@@ -11,7 +11,9 @@ from typing import Any
 import numpy as np
 
 from . import primitives as P
+from . import sampling as S
 from .axes import alias, axis_keepdims, check_axis, normalize_axis, normalize_index
+from .primitive import composite
 from .tensor import Tensor, as_tensor
 
 
@@ -183,6 +185,7 @@ def _count(shape: tuple[int, ...], axis) -> int:
     return math.prod(shape[a] for a in P._axes_set(shape, axis))
 
 
+@composite(sample=S.reduction())
 def mean(x, axis=None, keepdims: bool = False, **aliases) -> Tensor:
     """Arithmetic mean over ``axis``.
 
@@ -194,6 +197,7 @@ def mean(x, axis=None, keepdims: bool = False, **aliases) -> Tensor:
     return P.sum_p(x, axis=axis, keepdims=keepdims) / _count(x.shape, axis)
 
 
+@composite(sample=S.reduction())
 def var(x, axis=None, keepdims: bool = False, **aliases) -> Tensor:
     """Variance over ``axis`` (NumPy's ddof=0)."""
     x, axis, keepdims = _reduction("var", x, axis, keepdims, aliases)
@@ -231,22 +235,26 @@ def log_softmax(x, axis: int = -1, *, dim: int | None = None) -> Tensor:
     return P.log_softmax_p(x, axis=axis)
 
 
+@composite(sample=S.with_params(S.elementwise(kinks=(0,)), alpha=0.1), conventions="leaky_relu'(0) = alpha")
 def leaky_relu(x, alpha: float = 0.01) -> Tensor:
     """x for x > 0, alpha * x otherwise."""
     return where(x > 0, x, x * alpha)
 
 
+@composite(sample=S.with_params(S.elementwise(kinks=(0,)), alpha=1.5), conventions="elu'(0) = alpha")
 def elu(x, alpha: float = 1.0) -> Tensor:
     """x for x > 0, alpha * (exp(x) - 1) otherwise (exp sees only x <= 0, so never overflows)."""
     negative = P.minimum(x, 0)
     return where(x > 0, x, (P.exp(negative) - 1) * alpha)
 
 
+@composite(sample=S.elementwise(-2, 8, kinks=(0, 6)), conventions="relu6'(0) = relu6'(6) = 0")
 def relu6(x) -> Tensor:
     """min(max(x, 0), 6); the gradient is 1 on (0, 6) and 0 elsewhere, as in PyTorch."""
     return where(x < 6, P.relu(x), 6)
 
 
+@composite(sample=S.dot_pair)
 def dot(a, b) -> Tensor:
     """NumPy's ``dot``: matmul for 1-D and 2-D, a sum over the last axis of ``a`` and
     the second-to-last of ``b`` for higher dimensions."""
@@ -258,6 +266,7 @@ def dot(a, b) -> Tensor:
     return tensordot(a, b, axes=([a.ndim - 1], [b.ndim - 2 if b.ndim > 1 else 0]))
 
 
+@composite(sample=S.tensordot_pair)
 def tensordot(a, b, axes=2) -> Tensor:
     """NumPy's ``tensordot`` composed of transpose, reshape and one matmul."""
     a, b = _tensor(a), _tensor(b)
@@ -280,11 +289,13 @@ def tensordot(a, b, axes=2) -> Tensor:
     return P.reshape_p(a2 @ b2, shape=out_shape)
 
 
+@composite(sample=S.elementwise())
 def flatten(x) -> Tensor:
     """All elements as a 1-D tensor."""
     return P.reshape_p(x, shape=(-1,))
 
 
+@composite(sample=S.with_unit_axes)
 def squeeze(x, axis=None, *, dim=None) -> Tensor:
     """Drop axes of length one (all of them, or those named by ``axis``; ``dim=`` too)."""
     x = _tensor(x)
@@ -304,6 +315,7 @@ def squeeze(x, axis=None, *, dim=None) -> Tensor:
     return P.reshape_p(x, shape=new)
 
 
+@composite(sample=S.new_axis)
 def expand_dims(x, axis=None, *, dim=None) -> Tensor:
     """Insert axes of length one at the positions ``axis`` (int or tuple; ``dim=`` too)."""
     x = _tensor(x)
@@ -319,6 +331,7 @@ def expand_dims(x, axis=None, *, dim=None) -> Tensor:
     return P.reshape_p(x, shape=tuple(new))
 
 
+@composite(sample=S.axis_pair)
 def swapaxes(x, axis1: int, axis2: int) -> Tensor:
     """Exchange two axes."""
     x = _tensor(x)

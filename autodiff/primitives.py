@@ -112,12 +112,18 @@ def _any(b) -> bool:
     return bool(np.any(b._data if isinstance(b, Tensor) else b))
 
 
+def _values(b) -> np.ndarray:
+    return b._data if isinstance(b, Tensor) else np.asarray(b)
+
+
 def _pow_gx(g, z, x, y):
-    """y x**(y-1), and exactly 0 where y == 0 (x**0 is constant, also at x = 0: PyTorch's rule)."""
+    """y x**(y-1), and exactly 0 where y == 0 (x**0 is constant, also at x = 0: PyTorch's rule).
+    The factor y stays in the product, so d/dy of this rule at y == 0 is x**-1 (a select on
+    y == 0 would make the mixed second derivative 0); only 0**(-1) is replaced, by 1."""
     if not _any(y == 0):
         return g * y * x ** (y - 1)
-    zero = y == 0
-    return g * where_p(zero, 0, y * where_p(zero, 1, x) ** (y - 1))
+    both = (_values(y) == 0) & (_values(x) == 0)
+    return g * y * where_p(both, 1, x) ** (y - 1)
 
 
 def _pow_gy(g, z, x, y):
@@ -241,7 +247,7 @@ def _astype_case(draw, dtype) -> Case:
 astype_p = defprim("astype", lambda x, dtype: x.astype(dtype),
                    lambda g, z, x, dtype: astype_p(g, dtype=x.dtype),
                    sympy=lambda sp, x, dtype: x, sample=_astype_case,
-                   doc="x cast to another dtype.  The gradient is cast back to x's dtype")
+                   doc="x cast to another dtype.  d/dx = 1 (the gradient is cast back to x's dtype)")
 
 
 # The shape-changing half of the table; the helpers above call these at run time.

@@ -95,6 +95,17 @@ def _reduce_form(combine):
     return lambda sp, x, axis, keepdims: S.reduce_objects(x, axis, keepdims, lambda v: combine(sp, v))
 
 
+def _pairwise(op, v):
+    """``op`` over ``v`` as a balanced tree of two-argument calls: the same value as
+    ``op(*v)``, but SymPy builds and differentiates it in linear time (a many-argument
+    Max compares every pair of its arguments, and each derivative builds another; left
+    unevaluated, SymPy does not flatten the tree back)."""
+    v = list(v)
+    while len(v) > 1:
+        v = [op(v[i], v[i + 1], evaluate=False) if i + 1 < len(v) else v[i] for i in range(0, len(v), 2)]
+    return v[0]
+
+
 _SHARE = "tied extrema share the gradient equally (as PyTorch's amax/amin and JAX)"
 # ufunc.reduce rather than np.sum/np.max: the same result without NumPy's Python wrapper (2x faster
 # on small arrays, where per-op cost is what counts)
@@ -102,10 +113,12 @@ sum_p = defprim("sum", lambda x, axis, keepdims: np.add.reduce(x, axis=_axis(axi
                 sympy_array=_reduce_form(lambda sp, v: sp.Add(*v)), sample=reduction(),
                 doc="Σ x over axis.  d/dx = 1 for every summed element")
 max_p = defprim("max", lambda x, axis, keepdims: np.maximum.reduce(x, axis=_axis(axis), keepdims=keepdims),
-                _extremum_rule, sympy_array=_reduce_form(lambda sp, v: sp.Max(*v)), sample=reduction(ties=True),
+                _extremum_rule, sympy_array=_reduce_form(lambda sp, v: _pairwise(sp.Max, v)),
+                sample=reduction(ties=True),
                 conventions=_SHARE, doc="The maximum over axis.  d/dx = 1 at the maximum, 0 elsewhere")
 min_p = defprim("min", lambda x, axis, keepdims: np.minimum.reduce(x, axis=_axis(axis), keepdims=keepdims),
-                _extremum_rule, sympy_array=_reduce_form(lambda sp, v: sp.Min(*v)), sample=reduction(ties=True),
+                _extremum_rule, sympy_array=_reduce_form(lambda sp, v: _pairwise(sp.Min, v)),
+                sample=reduction(ties=True),
                 conventions=_SHARE, doc="The minimum over axis.  d/dx = 1 at the minimum, 0 elsewhere")
 
 

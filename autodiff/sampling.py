@@ -168,5 +168,53 @@ def along_axis(lo: float = -3.0, hi: float = 3.0) -> Sampler:
     return sample
 
 
-__all__ = ["Case", "Draw", "RandomDraw", "Sampler", "along_axis", "away_from", "axis_choice", "distinct",
-           "elementwise", "reduction", "separated"]
+def with_params(sampler: Sampler, **params: Any) -> Sampler:
+    """``sampler`` with fixed keyword ``params`` added to every case (``alpha=0.1``, ...)."""
+
+    def sample(draw: Draw, dtype: Any) -> Case:
+        case = sampler(draw, dtype)
+        return Case(case.args, {**case.params, **params}, case.wrt)
+
+    return sample
+
+
+def dot_pair(draw: Draw, dtype: Any) -> Case:
+    """Operands of NumPy's ``dot``: vectors, matrices, and an N-d pair (last axis of ``a``
+    against the second-to-last of ``b``)."""
+    n, m, k = draw.integers(1, 3), draw.integers(1, 3), draw.integers(1, 3)
+    a_shape, b_shape = draw.choice([((n,), (n,)), ((m, n), (n,)), ((n,), (n, k)), ((m, n), (n, k)),
+                                    ((2, m, n), (k, n, 2)), ((m, n), (2, n, k))])
+    return Case([draw.floats(a_shape, -2, 2, dtype), draw.floats(b_shape, -2, 2, dtype)])
+
+
+def tensordot_pair(draw: Draw, dtype: Any) -> Case:
+    """Operands and ``axes`` of ``tensordot``: an int count or explicit axis lists."""
+    n, m, k = draw.integers(1, 3), draw.integers(1, 3), draw.integers(1, 3)
+    a_shape, b_shape, axes = draw.choice([((m, n, k), (n, k, 2), 2), ((m, n), (n, k), 1), ((m,), (k,), 0),
+                                          ((n, m, k), (k, 2, n), ([0, 2], [2, 0]))])
+    return Case([draw.floats(a_shape, -2, 2, dtype), draw.floats(b_shape, -2, 2, dtype)], {"axes": axes})
+
+
+def axis_pair(draw: Draw, dtype: Any) -> Case:
+    """An array and two of its axes (``swapaxes``)."""
+    (shape,) = draw.shapes(1, min_dims=1)
+    return Case([draw.floats(shape, -3, 3, dtype)],
+                {"axis1": draw.integers(-len(shape), len(shape) - 1), "axis2": draw.integers(0, len(shape) - 1)})
+
+
+def new_axis(draw: Draw, dtype: Any) -> Case:
+    """An array and a position for a new axis (``expand_dims``)."""
+    (shape,) = draw.shapes(1)
+    return Case([draw.floats(shape, -3, 3, dtype)], {"axis": draw.integers(-len(shape) - 1, len(shape))})
+
+
+def with_unit_axes(draw: Draw, dtype: Any) -> Case:
+    """An array with some axes of length one (``squeeze``)."""
+    (shape,) = draw.shapes(1)
+    shape = tuple(n if draw.integers(0, 1) else 1 for n in shape)
+    return Case([draw.floats(shape, -3, 3, dtype)])
+
+
+__all__ = ["Case", "Draw", "RandomDraw", "Sampler", "along_axis", "away_from", "axis_choice", "axis_pair", "distinct",
+           "dot_pair", "elementwise", "new_axis", "reduction", "separated", "tensordot_pair", "with_params",
+           "with_unit_axes"]

@@ -1,4 +1,7 @@
-"""Check gradients against central finite differences, for our tests and users' own code.
+"""Check gradients, for our tests and users' own code: :func:`gradcheck` and
+:func:`check_grads` against central finite differences, :func:`verify_primitive` runs the
+registry's whole proof (``autodiff.testing.proof``) on a user's primitive, and
+:func:`gradient_property` makes a Hypothesis property test in one line.
 
 >>> import autodiff as ad
 >>> gradcheck(lambda x: ad.sin(x) * x, np.array([0.5, 1.5]))
@@ -105,4 +108,8 @@ def gradcheck(f: Callable, *args: Any, eps: float = 1e-6, atol: float = 1e-5, rt
     return True
 
 
-__all__ = ["gradcheck", "numerical_grad"]
+from .checks import check_grads, gradient_property, verify_primitive  # noqa: E402  (they use the helpers above)
+from .proof import ProofError, ProofReport, prove  # noqa: E402
+
+__all__ = ["ProofError", "ProofReport", "check_grads", "gradcheck", "gradient_property", "numerical_grad", "prove",
+           "verify_primitive"]

@@ -12,7 +12,7 @@ of ``add``) and is not counted.
 >>> from autodiff.primitive import REGISTRY
 >>> report = run_mutation(["neg"])
 >>> report.score_line()
-'mutation score: 4/4'
+'mutation score: 3/3'
 """
 
 from __future__ import annotations
@@ -197,13 +197,14 @@ def mutants(prim: Primitive, probes: Sequence[_Problem] | None = None) -> list[M
     """Every mutant of ``prim``'s rules (before removing the equivalent ones)."""
     probes = _probes(prim) if probes is None else probes
     kinds = ["scale", "sign", "zeros"] + (["detach"] if prim.smooth else [])
+    name = str(prim.name)
     out: list[Mutant] = []
     for i in _inputs(prim, probes):
-        out += [Mutant(prim.name, i, kind) for kind in kinds]
-        n = _terms(prim, Mutant(prim.name, i, "drop", None), probes)
-        out += [Mutant(prim.name, i, "drop", (k, side)) for k in range(1, n + 1) for side in (0, 1)]
+        out += [Mutant(name, i, kind) for kind in kinds]
+        n = _terms(prim, Mutant(name, i, "drop", None), probes)
+        out += [Mutant(name, i, "drop", (k, side)) for k in range(1, n + 1) for side in (0, 1)]
     if prim.rule_any is None and len(prim.rules) == 2 and all(r is not None for r in prim.rules):
-        out.append(Mutant(prim.name, 0, "swap"))
+        out.append(Mutant(name, 0, "swap"))
     return out
 
 

@@ -1,0 +1,8 @@
+"""``python -m autodiff``: the same as the ``autodiff`` command."""
+
+import sys
+
+from .cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())
