@@ -308,7 +308,7 @@ def _no_mutation(p: _Problem) -> CheckResult:
     out = p.entry(*call_args, **p.case.params)
     u = np.array(p.u, dtype=_arr(out).dtype)
     u_before = u.copy()
-    grads = gradients(out, [ts[k] for k in p.wrt], grad_outputs=[u]) if out.requires_grad else []
+    grads = gradients(out, [ts[k] for k in p.wrt], grad_outputs=[u]) if out.requires_grad else [None] * len(p.wrt)
     for k, (a, b) in enumerate(zip(args, before, strict=True)):
         if b is not None and not np.array_equal(a, b, equal_nan=a.dtype.kind == "f"):
             return CheckResult("no_mutation", "fail", np.inf, f"input {k} was modified by forward or backward")
