@@ -53,7 +53,7 @@ def _check_first_order_fn(f, xs, what=""):
     numeric = numerical_grad(lambda *t: (f(*t) * w).sum(), *xs)
     numeric = numeric if isinstance(numeric, tuple) else (numeric,)
     if not out.requires_grad:  # a constant (matrix_power with n = 0): finite differences must be 0 too
-        assert all(np.all(n == 0) for n in numeric), name
+        assert all(np.all(n == 0) for n in numeric), what
         return
     auto = ad.gradients((out * w).sum(), inputs)
     for a, n in zip(auto, numeric, strict=True):
