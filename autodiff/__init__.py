@@ -85,6 +85,7 @@ from .primitives import (
     tan,
     tanh,
 )
+from .windows import fold, unfold
 from .transforms import grad, hessian, hvp, jacfwd, jacobian, jacrev, jvp, value_and_grad, vjp
 from .compile import jit
 from . import linalg
@@ -114,5 +115,5 @@ __all__ = [
     "set_default_dtype", "sigmoid", "sin", "softmax", "softplus", "sqrt", "squeeze", "stack", "sub", "sum",
     "swapaxes", "tan", "tanh", "tensor", "tensordot", "transpose", "value_and_grad", "var", "where",
     "arange", "eye", "from_numpy", "full", "full_like", "linspace", "ones", "ones_like", "rand", "randint", "randn",
-    "zeros", "zeros_like",
+    "zeros", "zeros_like", "fold", "unfold",
 ]

@@ -11,6 +11,7 @@ from typing import Any
 
 from . import data, datasets, functional, init, metrics, optim
 from .compile import compile_step
+from .conv import Conv1d, Conv2d
 from .data import DataLoader, Dataset, Subset, TensorDataset, random_split, train_test_split
 from .embedding import Embedding
 from .io import load, save
@@ -46,6 +47,7 @@ from .losses import (
     SmoothL1Loss,
 )
 from .module import Buffer, Module, ModuleDict, ModuleList, Parameter
+from .pooling import AdaptiveAvgPool2d, AvgPool2d, Flatten, LayerNorm, MaxPool2d, Unflatten
 from .port import from_torch_state_dict, load_torch_state_dict, to_torch_state_dict
 from .rnn import GRU, LSTM, RNN
 from .rnn_cells import GRUCell, LSTMCell, RNNCell
@@ -70,4 +72,5 @@ __all__ = [
     "Dataset", "Subset", "TensorDataset", "data", "random_split",
     "Embedding", "GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNCell",
     "from_torch_state_dict", "load_torch_state_dict", "to_torch_state_dict",
+    "AdaptiveAvgPool2d", "AvgPool2d", "Conv1d", "Conv2d", "Flatten", "LayerNorm", "MaxPool2d", "Unflatten",
 ]

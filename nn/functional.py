@@ -17,6 +17,14 @@ import autodiff as ad
 from autodiff import Tensor
 
 from .checks import check_number
+from .functional_conv import (  # noqa: F401  (re-exported: nn.functional is their public home)
+    adaptive_avg_pool2d,
+    avg_pool2d,
+    conv1d,
+    conv2d,
+    layer_norm,
+    max_pool2d,
+)
 from .functional_losses import (  # noqa: F401  (re-exported: nn.functional is their public home)
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
