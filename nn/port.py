@@ -69,8 +69,9 @@ def from_torch_state_dict(model: Module, torch_state: Mapping[str, Any],
     if not isinstance(model, Module):
         raise TypeError(f"from_torch_state_dict: model must be an nn.Module, got {type(model).__name__}")
     if not isinstance(torch_state, Mapping):
+        hint = " (pass the model's .state_dict())" if hasattr(torch_state, "state_dict") else ""
         raise TypeError(f"from_torch_state_dict: expected a mapping of names to tensors, "
-                        f"got {type(torch_state).__name__}")
+                        f"got {type(torch_state).__name__}{hint}")
     ours = model.state_dict()
     _check_keys("from_torch_state_dict", ours, torch_state, strict)
     flip = _transposed_keys(model)
@@ -85,7 +86,7 @@ def from_torch_state_dict(model: Module, torch_state: Mapping[str, Any],
             note = " (after transposing PyTorch's (out, in) Linear weight)" if key in flip else ""
             raise ValueError(f"from_torch_state_dict: '{key}' has shape {value.shape}{note} from PyTorch, "
                              f"{target.shape} in the model")
-        out[key] = np.ascontiguousarray(value).astype(target.dtype, copy=False)
+        out[key] = np.array(value, dtype=target.dtype, order="C")  # (ascontiguousarray would make 0-d 1-d)
     return out
 
 

@@ -55,9 +55,15 @@ def test_ported_mlp_and_lstm_give_pytorch_outputs():
     torch = pytest.importorskip("torch")
     tnn = torch.nn
     torch.manual_seed(0)
-    mlp_t = tnn.Sequential(tnn.Linear(4, 8), tnn.ReLU(), tnn.Linear(8, 8), tnn.Tanh(), tnn.Linear(8, 2)).double()
-    mlp = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 8), nn.Tanh(), nn.Linear(8, 2))
-    nn.load_torch_state_dict(mlp, mlp_t.state_dict())  # torch tensors, converted without importing torch
+    mlp_t = tnn.Sequential(tnn.Linear(4, 8), tnn.BatchNorm1d(8), tnn.ReLU(), tnn.Linear(8, 8), tnn.Tanh(),
+                           tnn.Linear(8, 2)).double().eval()
+    with torch.no_grad():  # running statistics and affine parameters that are not the defaults
+        for name in ("running_mean", "running_var", "weight", "bias"):
+            getattr(mlp_t[1], name).copy_(torch.rand(8, dtype=torch.float64) + 0.5)
+    mlp = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 8), nn.Tanh(), nn.Linear(8, 2))
+    nn.load_torch_state_dict(mlp.eval(), mlp_t.state_dict())  # torch tensors, converted without importing torch
+    with pytest.raises(TypeError, match=r"got Sequential \(pass the model's .state_dict\(\)\)"):
+        nn.load_torch_state_dict(mlp, mlp_t)
     x = np.random.default_rng(0).normal(size=(5, 4))
     np.testing.assert_allclose(mlp(x).numpy(), mlp_t(torch.from_numpy(x)).detach().numpy(), rtol=1e-12)
 
