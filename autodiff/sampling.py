@@ -110,6 +110,8 @@ def elementwise(lo: float = -3.0, hi: float = 3.0, arity: int = 1, bounds: Seque
                 for s, (a, b) in zip(shapes, ranges, strict=True)]
         return Case(args)
 
+    # what the sampler knows about the domain, for the random-program menus (testing.strategies)
+    sample.bounds, sample.kinks = [tuple(r) for r in ranges], tuple(kinks)  # type: ignore[attr-defined]
     return sample
 
 
@@ -155,6 +157,7 @@ def reduction(lo: float = -3.0, hi: float = 3.0, ties: bool = False) -> Sampler:
             x = distinct(x)
         return Case([x], {"axis": axis_choice(draw, len(shape)), "keepdims": bool(draw.integers(0, 1))})
 
+    sample.reduction, sample.ties = True, ties  # type: ignore[attr-defined]
     return sample
 
 

@@ -110,3 +110,15 @@ def test_mutation_score_is_100_percent():
 
 def test_checks_are_the_documented_ones():
     assert CHECKS == ("fd1", "fd2", "sympy1", "sympy2", "fwd_rev", "float32", "no_mutation")
+
+
+def test_the_readme_lists_exactly_the_registry():
+    import importlib.util
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    spec = importlib.util.spec_from_file_location("gen_registry", root / "docs" / "gen_registry.py")
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    assert gen.block() in (root / "README.md").read_text(), \
+        "README's function list differs from the registry: run python docs/gen_registry.py"

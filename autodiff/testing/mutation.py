@@ -239,7 +239,7 @@ class MutationReport:
         return "\n".join(lines)
 
 
-def run_mutation(names: Sequence[str] | None = None, examples: int = 4, seed: int = 0,
+def run_mutation(names: Sequence[str] | None = None, examples: int = 6, seed: int = 0,
                  progress: Callable[[str], None] | None = None) -> MutationReport:
     """Mutate every rule of the named primitives (default: all registered primitives) and
     run the proof on each mutant; see the module docstring."""

@@ -386,7 +386,7 @@ def _sympy(p: _Problem, entry: Any, order: int) -> list[CheckResult]:
         return [CheckResult(names[0], "fail", np.inf, f"{type(e).__name__}: {e}")]
 
 
-def prove(entry: Any, draw: Draw | None = None, examples: int = 4, seed: int = 0,
+def prove(entry: Any, draw: Draw | None = None, examples: int = 6, seed: int = 0,
           checks: Sequence[str] = CHECKS, sample: Callable[..., Case] | None = None) -> ProofReport:
     """Run the proof on ``examples`` cases of a registry entry (or a user's primitive),
     drawn by ``sample`` (default: the entry's own) from ``draw`` (default: a Generator

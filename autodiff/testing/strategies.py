@@ -24,9 +24,9 @@ except ImportError as e:  # an optional extra: say which
     raise ImportError("autodiff.testing.strategies needs Hypothesis, part of the 'dev' extra: "
                       "pip install 'chainrule[dev]' (or pip install hypothesis)") from e
 
-from .. import functions as F
 from .. import primitives as P
 from ..mode import no_grad
+from ..primitive import REGISTRY, Primitive
 from ..tensor import Tensor
 
 
@@ -58,32 +58,37 @@ def broadcastable_tensors(draw, n: int = 2, dtype: Any = np.float64, min_value: 
     )
 
 
-# The menu of random programs: smooth everywhere, finite for moderate inputs. Each
-# entry is built from primitives only; its text form is how the program prints.
-UNARY: dict[str, Callable[[Any], Any]] = {
-    "neg": lambda x: -x,
-    "sin": P.sin,
-    "cos": P.cos,
-    "tanh": P.tanh,
-    "sigmoid": P.sigmoid,
-    "softplus": P.softplus,
-    "exp": lambda x: P.exp(P.tanh(x)),
-    "log": lambda x: P.log(x * x + 1),
-    "sqrt": lambda x: P.sqrt(x * x + 1),
-    "square": lambda x: x * x,
-    "cube": lambda x: x ** 3,
-}
-BINARY: dict[str, Callable[[Any, Any], Any]] = {
-    "add": lambda x, y: x + y,
-    "sub": lambda x, y: x - y,
-    "mul": lambda x, y: x * y,
-    "div": lambda x, y: x / (y * y + 1),
-}
-REDUCE: dict[str, Callable[..., Any]] = {
-    "sum": lambda x, axis: F.sum(x, axis=axis),
-    "mean": lambda x, axis: F.mean(x, axis=axis),
-    "logsumexp": lambda x, axis: F.logsumexp(x, axis=axis),
-}
+# The menus of random programs, read from the registry: every smooth elementwise entry
+# with a SymPy form, tested on a box without kinks (its operands are first mapped smoothly
+# into that box, lo + (hi - lo)·σ(x), so any input is inside the domain), and every
+# reduction without ties. A primitive registered with such a sampler joins the menus.
+def _squash(x: Any, lo: float, hi: float) -> Any:
+    return P.sigmoid(x) * (hi - lo) + lo
+
+
+def _in_domain(entry: Any, bounds: Sequence[tuple[float, float]]) -> Callable[..., Any]:
+    return lambda *xs: entry(*[_squash(x, lo, hi) for x, (lo, hi) in zip(xs, bounds, strict=True)])
+
+
+def _elementwise_menu(arity: int) -> dict[str, Callable[..., Any]]:
+    menu = {}
+    for name, entry in sorted(REGISTRY.items()):
+        bounds = getattr(entry.sample, "bounds", None)
+        if (isinstance(entry, Primitive) and entry.sympy is not None and entry.smooth and bounds is not None
+                and len(bounds) == arity and not entry.sample.kinks):  # type: ignore[union-attr]
+            menu[name] = _in_domain(entry, bounds)
+    return menu
+
+
+def _reduction_menu() -> dict[str, Callable[..., Any]]:
+    return {name: (lambda e: lambda x, axis: e(x, axis=axis, keepdims=False))(entry)
+            for name, entry in sorted(REGISTRY.items())
+            if getattr(entry.sample, "reduction", False) and not entry.sample.ties and entry.smooth}  # type: ignore
+
+
+UNARY: dict[str, Callable[..., Any]] = _elementwise_menu(1)
+BINARY: dict[str, Callable[..., Any]] = _elementwise_menu(2)
+REDUCE: dict[str, Callable[..., Any]] = _reduction_menu()
 
 
 @dataclass
@@ -118,7 +123,8 @@ class Program:
 def expressions(draw, n_inputs: int | tuple[int, int] = (1, 3), max_steps: int = 8,
                 ops: Sequence[str] | None = None, dtype: Any = np.float64, max_dims: int = 2,
                 max_side: int = 3) -> Program:
-    """A random differentiable :class:`Program` over the smooth primitive menu.
+    """A random differentiable :class:`Program` over the registry's smooth menus
+    (``UNARY``, ``BINARY``, ``REDUCE``; each operand mapped into its entry's domain).
 
     Inputs have mutually broadcastable shapes; binary steps broadcast, reductions
     change shapes, and later steps may reuse any earlier node. Programs whose
