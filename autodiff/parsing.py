@@ -61,19 +61,29 @@ def _softplus(a: Any) -> Any:
     return np.logaddexp(0.0, a)
 
 
-# name -> (least and most arguments (None: any number), SymPy builder, the same in float64 for constants)
+def _registered() -> dict[str, tuple[int, int | None, Callable[..., Any], Callable[..., Any]]]:
+    """Every registered elementwise function with a SymPy form, callable by its registry
+    name: its SymPy form builds the expression, its NumPy forward folds constants."""
+    from . import primitives  # noqa: F401  (fills the registry)
+    from .primitive import REGISTRY, Primitive
+
+    table: dict[str, tuple[int, int | None, Callable[..., Any], Callable[..., Any]]] = {}
+    for name, entry in REGISTRY.items():
+        bounds = getattr(entry.sample, "bounds", None)
+        if isinstance(entry, Primitive) and entry.sympy is not None and bounds is not None:
+            table[name] = (len(bounds), len(bounds), (lambda f: lambda *a: f(sp, *a))(entry.sympy), entry.forward)
+    return table
+
+
+# name -> (least and most arguments (None: any number), SymPy builder, the same in float64 for constants):
+# the registry's elementwise functions, plus SymPy's own spellings of a few
 FUNCTIONS: dict[str, tuple[int, int | None, Callable[..., Any], Callable[..., Any]]] = {
-    "exp": (1, 1, sp.exp, np.exp), "log": (1, 1, sp.log, np.log), "sqrt": (1, 1, sp.sqrt, np.sqrt),
-    "sin": (1, 1, sp.sin, np.sin), "cos": (1, 1, sp.cos, np.cos), "tan": (1, 1, sp.tan, np.tan),
-    "sinh": (1, 1, sp.sinh, np.sinh), "cosh": (1, 1, sp.cosh, np.cosh), "tanh": (1, 1, sp.tanh, np.tanh),
-    "abs": (1, 1, sp.Abs, np.abs), "Abs": (1, 1, sp.Abs, np.abs), "sign": (1, 1, sp.sign, np.sign),
-    "relu": (1, 1, _relu, lambda a: np.maximum(a, 0.0)),
-    "sigmoid": (1, 1, lambda a: 1 / (1 + sp.exp(-a)), lambda a: np.exp(-_softplus(-a))),
-    "softplus": (1, 1, lambda a: sp.log(1 + sp.exp(a)), _softplus),
-    "log1p": (1, 1, lambda a: sp.log(1 + a), np.log1p),
+    "sinh": (1, 1, sp.sinh, np.sinh), "cosh": (1, 1, sp.cosh, np.cosh),
+    "Abs": (1, 1, sp.Abs, np.abs), "sign": (1, 1, sp.sign, np.sign),
     "max": (2, None, sp.Max, max), "min": (2, None, sp.Min, min),
     "Max": (1, None, sp.Max, max), "Min": (1, None, sp.Min, min),
     "Heaviside": (1, 2, _heaviside, lambda a, h0=0.5: np.heaviside(a, h0)),
+    **_registered(),
 }
 CONSTANTS: dict[str, Any] = {"e": sp.E, "pi": sp.pi}
 
