@@ -1,4 +1,4 @@
-"""Port PyTorch models to nn: the same architecture, PyTorch's state dict loaded with
+"""Port PyTorch models (an MLP, a CNN, an LSTM tagger) to nn: the same architecture, PyTorch's state dict loaded with
 ``nn.load_torch_state_dict``, and the outputs compared (needs torch; skipped without it).
 
     python examples/port_from_torch.py
@@ -18,6 +18,18 @@ def port_mlp(torch, x: np.ndarray) -> float:
     theirs = tnn.Sequential(tnn.Linear(4, 16), tnn.ReLU(), tnn.Linear(16, 16), tnn.Tanh(), tnn.Linear(16, 3)).double()
     ours = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 16), nn.Tanh(), nn.Linear(16, 3))
     nn.load_torch_state_dict(ours, theirs.state_dict())  # Linear weights transposed to (in, out)
+    return float(np.abs(ours(x).numpy() - theirs(torch.from_numpy(x)).detach().numpy()).max())
+
+
+def port_cnn(torch, x: np.ndarray) -> float:
+    """The same for a small CNN (Conv2d, MaxPool2d, LayerNorm, Flatten, Linear): conv weights
+    share PyTorch's (out, in, kh, kw) layout, so only the Linear weight is transposed."""
+    tnn = torch.nn
+    theirs = tnn.Sequential(tnn.Conv2d(1, 4, 3, padding=1), tnn.ReLU(), tnn.MaxPool2d(2), tnn.LayerNorm([4, 4, 4]),
+                            tnn.Flatten(), tnn.Linear(64, 10)).double()
+    ours = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.LayerNorm([4, 4, 4]),
+                         nn.Flatten(), nn.Linear(64, 10))
+    nn.load_torch_state_dict(ours, theirs.state_dict())
     return float(np.abs(ours(x).numpy() - theirs(torch.from_numpy(x)).detach().numpy()).max())
 
 
@@ -64,8 +76,10 @@ def main(argv=None) -> dict:
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
     result = {"mlp": port_mlp(torch, rng.normal(size=(8, 4))),
+              "cnn": port_cnn(torch, rng.normal(size=(5, 1, 8, 8))),
               "tagger": port_tagger(torch, rng.integers(0, 20, size=(3, 10)))}
-    for label, key in (("MLP 4-16-16-3, 8 rows", "mlp"), ("Embedding + 2-layer BiLSTM + Linear, 3 x 10", "tagger")):
+    for label, key in (("MLP 4-16-16-3, 8 rows", "mlp"), ("CNN on 8x8 images, 5 images", "cnn"),
+                       ("Embedding + 2-layer BiLSTM + Linear, 3 x 10", "tagger")):
         print(f"{label:<44} max |ours - PyTorch| = {result[key]:.1e}")
     return result
 

@@ -113,4 +113,4 @@ def test_char_lstm_quick(tmp_path):
 def test_port_from_torch_gives_pytorch_outputs():
     pytest.importorskip("torch")
     r = load_example("port_from_torch").main([])
-    assert r["mlp"] < 1e-12 and r["tagger"] < 1e-12
+    assert r["mlp"] < 1e-12 and r["cnn"] < 1e-12 and r["tagger"] < 1e-12
