@@ -4,6 +4,8 @@ listings (not dataclass fields) for traces and summaries."""
 from __future__ import annotations
 
 import html
+import shutil
+import subprocess
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -13,25 +15,27 @@ if TYPE_CHECKING:
 
 
 class Dot(str):
-    """Graphviz DOT text: a ``str`` in every way, which Jupyter draws inline as SVG when the
-    ``graphviz`` package (the ``graph`` extra) and Graphviz's ``dot`` program are installed
-    (else it shows the text).
+    """Graphviz DOT text: a ``str`` in every way, which Jupyter draws inline as SVG when
+    Graphviz's ``dot`` program is installed (else, or when ``dot`` takes longer than
+    ``SVG_TIMEOUT`` seconds, it shows the text).
 
     >>> Dot("digraph { a -> b }").startswith("digraph")
     True
     """
 
     __slots__ = ()
+    SVG_TIMEOUT = 10.0
 
     def _repr_svg_(self) -> str | None:
-        try:
-            import graphviz
-        except ImportError:
+        exe = shutil.which("dot")
+        if exe is None:
             return None
         try:
-            return graphviz.Source(str(self)).pipe(format="svg", encoding="utf-8")
-        except graphviz.ExecutableNotFound:
+            done = subprocess.run([exe, "-Tsvg"], input=str(self).encode(), capture_output=True,
+                                  timeout=self.SVG_TIMEOUT, check=False)
+        except subprocess.TimeoutExpired:  # a huge graph: the text instead of a frozen notebook
             return None
+        return done.stdout.decode("utf-8", errors="replace") if done.returncode == 0 else None
 
 
 def _values(a: np.ndarray) -> str:
