@@ -385,3 +385,13 @@ def test_cond_multi_dot_vecdot_match_numpy_and_finite_differences():
     with pytest.raises(TypeError, match="numpy.linalg.eig"):
         np.linalg.eig(t)
 
+
+
+@pytest.mark.parametrize("name", ["inv", "det", "logabsdet", "solve", "trace", "pinv", "cholesky", "matrix_power"])
+def test_sympy_forms_agree_with_the_rules(name):
+    """The registry's SymPy forms, differentiated by SymPy, against autodiff's rules."""
+    pytest.importorskip("sympy")
+    for case in _cases(name, 2, seed=11):
+        f, xs = _fn(name, case)
+        w = np.random.default_rng(0).uniform(-1, 1, f(*[ad.Tensor(x) for x in xs]).shape)
+        ad.check_against_sympy(lambda *t, f=f, w=w: (f(*t) * w).sum(), *xs)

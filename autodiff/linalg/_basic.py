@@ -181,8 +181,13 @@ def _pinv_case(draw: Draw, dtype: Any) -> Case:
     return Case([a.astype(dtype)], {"rcond": None})
 
 
-pinv_p = defprim("pinv", _pinv, _pinv_rule, no_sympy="SymPy has no pseudo-inverse of a symbolic matrix whose rank "
-                 "is unknown", sample=_pinv_case,
+def _pinv_objects(sp, a, rcond):
+    """The full-rank forms (the sampler draws full-rank matrices): (AᵀA)⁻¹Aᵀ or Aᵀ(AAᵀ)⁻¹."""
+    tall = a.shape[-2] >= a.shape[-1]
+    return per_matrix(a, lambda m: (m.T * m).inv() * m.T if tall else m.T * (m * m.T).inv(), swap(a).shape[-2:])
+
+
+pinv_p = defprim("pinv", _pinv, _pinv_rule, sympy_array=_pinv_objects, sample=_pinv_case,
                  conventions="singular values below rcond (NumPy's default cutoff when None) count as 0; the "
                  "derivative assumes the rank is constant nearby (it jumps where the rank changes)",
                  doc="A⁺, the Moore-Penrose pseudo-inverse of each matrix.  d/dA = -A⁺ᵀ g A⁺ᵀ "

@@ -78,8 +78,8 @@ def reciprocal_gaps(d: Any, scale: np.ndarray, name: str, numerator: Any, what: 
     eps = np.finfo(dv.dtype).eps if dv.dtype.kind == "f" else np.finfo(np.float64).eps
     tiny = off & (np.abs(dv) <= 100 * n * eps * np.maximum(scale, np.finfo(dv.dtype).tiny))
     if tiny.any():
-        nscale = np.max(np.abs(nv), axis=(-2, -1), keepdims=True)
-        if (np.abs(nv) > 1e3 * n * eps * np.maximum(nscale, 1.0))[np.broadcast_to(tiny, nv.shape)].any():
+        nscale = np.max(np.abs(nv), axis=(-2, -1), keepdims=True, initial=0.0)
+        if (np.abs(nv) > 1e3 * n * eps * nscale)[np.broadcast_to(tiny, nv.shape)].any():
             raise LinAlgError(
                 f"{name}: the derivative of the {what} is undefined at repeated values (gaps "
                 f"{np.sort(np.abs(dv[tiny]))[:4]} ...), and the gradient reaching them depends on the choice of "

@@ -29,6 +29,7 @@ from ._common import (
     col,
     diag_embed,
     orthogonal,
+    per_matrix,
     reciprocal_gaps,
     row,
     separated_values,
@@ -69,7 +70,8 @@ def _spd_case(draw: Draw, dtype: Any) -> Case:
 
 
 cholesky_p = defprim("cholesky", _cholesky, _cholesky_rule, sample=_spd_case,
-                     no_sympy="SymPy's symbolic Cholesky needs positivity assumptions the proof's symbols lack",
+                     sympy_array=lambda sp, a: per_matrix((a + swap(a)) / 2, lambda m: m.cholesky(hermitian=False),
+                                                          a.shape[-2:]),
                      conventions=_SYM + "; a matrix that is not positive definite raises LinAlgError",
                      doc="Lower-triangular L with L Lᵀ = A.  d/dA = L⁻ᵀ Φ(Lᵀ g) L⁻¹ symmetrized (Φ: lower "
                      "triangle, diagonal halved)")
@@ -88,7 +90,7 @@ def _eigh_rule(g, z, a):
     gw, gv = g[..., 0, :], g[..., 1:, :]
     m = swap(v) @ gv
     k = (m - swap(m)) * 0.5
-    scale = np.max(np.abs(values(w)), axis=-1, keepdims=True)[..., None]
+    scale = np.max(np.abs(values(w)), axis=-1, keepdims=True, initial=0.0)[..., None]
     f = reciprocal_gaps(row(w) - col(w), scale, "eigh", k, "eigenvectors")
     return v @ (diag_embed(gw) + f * k) @ swap(v)
 
@@ -147,10 +149,10 @@ def _svd_rule(g, z, a):
     uhgu, vhgv = swap(u) @ gu, swap(v) @ gv
     numer = (uhgu - swap(uhgu)) * row(s) + col(s) * (vhgv - swap(vhgv))
     sv = values(s)
-    scale = np.max(sv, axis=-1, keepdims=True)[..., None] ** 2
+    scale = np.max(sv, axis=-1, keepdims=True, initial=0.0)[..., None] ** 2
     f = reciprocal_gaps(row(s * s) - col(s * s), scale, "svd", numer, "singular vectors")
     inner = numer * f + diag_embed(gs)
-    top = np.max(sv, axis=-1, keepdims=True)
+    top = np.max(sv, axis=-1, keepdims=True, initial=0.0)
     tiny = sv <= 100 * k * np.finfo(sv.dtype).eps * np.maximum(top, np.finfo(sv.dtype).tiny)
     if m > k:
         _check_rank("svd", s, tiny, [gu])
@@ -218,7 +220,8 @@ def _qr_rule(g, z, a):
     gq, gr = swap(g[..., :, :m]), g[..., :, m:]
     rv = values(r)
     diag = np.abs(np.diagonal(rv, axis1=-2, axis2=-1))
-    if (diag <= 100 * max(m, n) * np.finfo(rv.dtype).eps * np.max(np.abs(rv), axis=(-2, -1))[..., None]).any():
+    top = np.max(np.abs(rv), axis=(-2, -1), initial=0.0)[..., None]
+    if (diag <= 100 * max(m, n) * np.finfo(rv.dtype).eps * top).any():
         raise LinAlgError(f"qr: not differentiable at a rank-deficient matrix (shape {a.shape}): R has a "
                           f"(numerically) zero diagonal entry")
     if m >= n:
