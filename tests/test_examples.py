@@ -114,3 +114,9 @@ def test_port_from_torch_gives_pytorch_outputs():
     pytest.importorskip("torch")
     r = load_example("port_from_torch").main([])
     assert r["mlp"] < 1e-12 and r["cnn"] < 1e-12 and r["tagger"] < 1e-12
+
+
+def test_cnn_digits_quick(tmp_path):
+    pytest.importorskip("sklearn")
+    r = load_example("cnn_digits").main(["--quick", "--no-torch", "--out", str(tmp_path)])
+    assert 0.0 <= r["ours"] <= 1.0 and r["ours_seconds"] > 0

@@ -219,3 +219,27 @@ def test_bad_input_raises_naming_the_layer_and_shapes():
         nn.LayerNorm(4)(np.ones((2, 5)))
     with pytest.raises(ValueError, match="adaptive_avg_pool2d: output_size"):
         F.adaptive_avg_pool2d(np.ones((1, 1, 4, 4)), 0)
+
+
+def test_compiled_cnn_step_equals_eager():
+    from nn import optim
+
+    def model():
+        rng = np.random.default_rng(0)
+        return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1, rng=rng), nn.ReLU(), nn.MaxPool2d(2), nn.AvgPool2d(2),
+                             nn.Flatten(), nn.LayerNorm(16), nn.Linear(16, 3, rng=rng))
+
+    data = np.random.default_rng(14)
+    X, y = data.normal(size=(8, 1, 8, 8)), data.integers(0, 3, 8)
+    a, b = model(), model()
+    step = nn.compile_step(a, nn.CrossEntropyLoss(), optim.SGD(a.parameters(), lr=0.1))
+    opt, loss = optim.SGD(b.parameters(), lr=0.1), nn.CrossEntropyLoss()
+    for _ in range(3):
+        compiled = float(step(X, y))
+        opt.zero_grad()
+        eager = loss(b(X), y)
+        eager.backward()
+        opt.step()
+        assert compiled == pytest.approx(eager.item(), rel=1e-12)
+    for p, q in zip(a.parameters(), b.parameters(), strict=True):
+        np.testing.assert_allclose(p.numpy(), q.numpy(), rtol=1e-12, atol=1e-14)
