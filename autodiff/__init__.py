@@ -90,6 +90,19 @@ from .transforms import grad, hessian, hvp, jacfwd, jacobian, jacrev, jvp, value
 from .compile import jit
 from . import linalg
 
+from .cumulative import cumprod, cumsum, logcumsumexp, prod
+from .shapes import (
+    atleast_1d, atleast_2d, atleast_3d, diff, flip, fliplr, flipud, moveaxis, pad, ravel, repeat, roll, rot90, tile,
+)
+from .indexing import (
+    cross, diag, diagonal, gather, index_add, inner, kron, outer, scatter_add, take, take_along_axis, tril, triu,
+)
+from .joins import array_split, column_stack, dsplit, dstack, hsplit, hstack, meshgrid, split, vsplit, vstack
+from .reductions import (
+    all, any, argmax, argmin, argsort, average, count_nonzero, median, nanmean, nansum, percentile, quantile, sort,
+    std,
+)
+
 __version__ = "0.1.0"
 
 _SYMBOLIC = ("to_sympy", "from_sympy", "check_against_sympy")
@@ -116,4 +129,12 @@ __all__ = [
     "swapaxes", "tan", "tanh", "tensor", "tensordot", "transpose", "value_and_grad", "var", "where",
     "arange", "eye", "from_numpy", "full", "full_like", "linspace", "ones", "ones_like", "rand", "randint", "randn",
     "zeros", "zeros_like", "fold", "unfold",
+]
+__all__ += [  # reductions, shapes and indexing (cumulative, reductions, shapes, joins, indexing)
+    "all", "any", "argmax", "argmin", "argsort", "array_split", "atleast_1d", "atleast_2d", "atleast_3d", "average",
+    "column_stack", "count_nonzero", "cross", "cumprod", "cumsum", "diag", "diagonal", "diff", "dsplit", "dstack",
+    "flip", "fliplr", "flipud", "gather", "hsplit", "hstack", "index_add", "inner", "kron", "logcumsumexp",
+    "median", "meshgrid", "moveaxis", "nanmean", "nansum", "outer", "pad", "percentile", "prod", "quantile", "ravel",
+    "repeat", "roll", "rot90", "scatter_add", "sort", "split", "std", "take", "take_along_axis", "tile", "tril",
+    "triu", "vsplit", "vstack",
 ]

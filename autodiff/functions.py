@@ -167,16 +167,41 @@ def _einsum_spec(subscripts: str, shapes: list[tuple[int, ...]]) -> tuple[tuple[
     return tuple(expanded), out
 
 
-def einsum(subscripts: str, *operands: Any) -> Tensor:
-    """NumPy's ``einsum``, differentiable in every operand (ellipses and diagonals too).
+def _sublists(first: Any, rest: tuple) -> tuple[str, tuple]:
+    """NumPy's sublist form ``(op0, sub0, op1, sub1, ..., [out])`` as subscripts and operands."""
+    items = (first, *rest)
+    ops, subs = list(items[0::2]), list(items[1::2])
+    out = ops.pop() if len(ops) > len(subs) else None
+    letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+    def text(sub: Any) -> str:
+        if not isinstance(sub, (list, tuple)):
+            raise TypeError(f"einsum: subscripts must be a string ('ij,jk->ik') or, in the sublist form "
+                            f"einsum(x, [0, 1], y, [1, 2]), lists of ints; got a {type(sub).__name__} as a sublist")
+        word = ""
+        for s in sub:
+            if s is Ellipsis:
+                word += "..."
+            elif isinstance(s, (int, np.integer)) and not isinstance(s, bool) and 0 <= s < len(letters):
+                word += letters[int(s)]
+            else:
+                raise ValueError(f"einsum: sublist entries must be ints in [0, {len(letters)}) or Ellipsis, got {s!r}")
+        return word
+
+    spec = ",".join(text(s) for s in subs) + ("" if out is None else "->" + text(out))
+    return spec, tuple(ops)
+
+
+def einsum(subscripts: Any, *operands: Any) -> Tensor:
+    """NumPy's ``einsum``, differentiable in every operand (ellipses and diagonals too);
+    the sublist form ``einsum(x, [0, 1], y, [1, 2], [0, 2])`` works as in NumPy.
 
     >>> import autodiff as ad
     >>> ad.einsum("ij,j->i", ad.Tensor([[1.0, 2.0], [3.0, 4.0]]), ad.Tensor([1.0, 1.0]))
     Tensor([3., 7.])
     """
-    if not isinstance(subscripts, str):
-        raise TypeError(f"einsum: subscripts must be a string (the sublist form is not supported), "
-                        f"got {type(subscripts).__name__}")
+    if not isinstance(subscripts, str):  # the sublist form: einsum(x, [0, 1], y, [1, 2], [0, 2])
+        subscripts, operands = _sublists(subscripts, operands)
     ts = [_tensor(o) for o in operands]
     return P.einsum_p(*ts, spec=_einsum_spec(subscripts, [t.shape for t in ts]))
 
@@ -198,12 +223,25 @@ def mean(x, axis=None, keepdims: bool = False, **aliases) -> Tensor:
 
 
 @composite(sample=S.reduction())
-def var(x, axis=None, keepdims: bool = False, **aliases) -> Tensor:
-    """Variance over ``axis`` (NumPy's ddof=0)."""
+def var(x, axis=None, keepdims: bool = False, ddof: float = 0, *, correction: float | None = None,
+        **aliases) -> Tensor:
+    """Variance over ``axis``: Σ (x - mean)² / (n - ddof), NumPy's ddof=0 by default
+    (``correction=`` is NumPy 2's and PyTorch's name for ddof; ``dim=``/``keepdim=`` too).
+
+    >>> import autodiff as ad
+    >>> ad.var(ad.Tensor([1.0, 2.0, 3.0, 4.0, 5.0]), ddof=1)
+    Tensor(2.5)
+    """
     x, axis, keepdims = _reduction("var", x, axis, keepdims, aliases)
+    ddof = alias("var", ddof, correction, "ddof", "correction", 0)
+    if isinstance(ddof, bool) or not isinstance(ddof, (int, float, np.integer, np.floating)):
+        raise TypeError(f"var: ddof must be a number, got {type(ddof).__name__} {ddof!r}")
     n = _count(x.shape, axis)
+    if n - ddof <= 0:
+        raise ValueError(f"var: {n} elements per slice and ddof={ddof} leave no degrees of freedom "
+                         f"(shape {x.shape}, axis={axis}); NumPy would return nan or inf here")
     d = x - P.sum_p(x, axis=axis, keepdims=True) / n
-    return P.sum_p(d * d, axis=axis, keepdims=keepdims) / n
+    return P.sum_p(d * d, axis=axis, keepdims=keepdims) / (n - ddof)
 
 
 def logsumexp(x, axis=None, keepdims: bool = False, **aliases) -> Tensor:

@@ -30,7 +30,7 @@ def bind(tensor_cls: type, functions: Any, primitives: Any) -> None:
 # NumPy's name -> autodiff's name, where they differ
 _NAMES = {"subtract": "sub", "multiply": "mul", "divide": "div", "true_divide": "div", "negative": "neg",
           "absolute": "abs", "amax": "max", "amin": "min", "ravel": "flatten", "concat": "concatenate",
-          "permute_dims": "transpose", "pow": "power"}
+          "permute_dims": "transpose", "pow": "power", "row_stack": "vstack"}
 # NumPy's functions whose autodiff version lives in a submodule (autodiff.trace is the graph listing)
 _ELSEWHERE = {"trace": ("linalg", "numpy_trace")}
 _REDUCE = {"add": "sum", "maximum": "max", "minimum": "min"}
