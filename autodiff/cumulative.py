@@ -86,9 +86,13 @@ def _leave_one_out(x: Any) -> Any:
     return cumprod_p(spread, axis=x.ndim)
 
 
+_DIVIDE_FROM = 32  # axis length from which the O(n) division formula is used (when no |x| < 1e-3)
+
+
 def _cumprod_rule(g: Any, z: Any, x: Any, axis: int) -> Any:
-    """Σ_{k≥i} gₖ Π_{j≤k, j≠i} xⱼ: by division where no zero occurs, else term by term."""
-    if not (_values(x) == 0).any():
+    """Σ_{k≥i} gₖ Π_{j≤k, j≠i} xⱼ: term by term (exact with zeros, O(n²)); by division only on
+    long axes free of small values (dividing by a tiny xᵢ ruins the second derivative)."""
+    if x.shape[axis] > _DIVIDE_FROM and (np.abs(_values(x)) >= 1e-3).all():
         return _cumsum_rule(g * z, z, x, axis) / x
     xt, gt = _to_last(x, axis), _to_last(g, axis)
     n = xt.shape[-1]
@@ -101,7 +105,7 @@ cumprod_p = defprim("cumprod", lambda x, axis: np.cumprod(x, axis=axis), _cumpro
                     sympy_array=lambda sp, x, axis: S.objects(np.cumprod(S.objects(x), axis=axis)),
                     sample=_along_case(-2, 2, zeros=True),
                     conventions="zeros are exact: the gradient is the product of the other factors, never a "
-                    "division by zero (O(n²) along the axis when a slice holds a zero)",
+                    "division by zero (O(n²) along the axis unless it is longer than 32 and free of |x| < 1e-3)",
                     doc="Running product along axis: zₖ = Π_{j≤k} xⱼ.  d/dxᵢ = Σ_{k≥i} gₖ Π_{j≤k, j≠i} xⱼ")
 
 

@@ -169,11 +169,15 @@ def quantile(x: Any, q: Any, axis: Any = None, keepdims: bool = False, *, method
     """
     if method != "linear":
         raise ValueError(f"quantile: only method='linear' (NumPy's default) is supported, got {method!r}")
-    x, axis, keepdims = _reduction("quantile", x, axis, keepdims, aliases)
+    return _quantile("quantile", x, q, axis, keepdims, aliases)
+
+
+def _quantile(op: str, x: Any, q: Any, axis: Any, keepdims: Any, aliases: dict) -> Tensor:
+    x, axis, keepdims = _reduction(op, x, axis, keepdims, aliases)
     qv = np.asarray(q._data if isinstance(q, Tensor) else q, dtype=np.float64)
     if qv.ndim > 1 or not ((qv >= 0) & (qv <= 1)).all():
         raise ValueError(f"quantile: q must be a number or 1-D array in [0, 1], got {q!r}")
-    flat, lead, kept_shape = _grouped("quantile", x, axis)
+    flat, lead, kept_shape = _grouped(op, x, axis)
     v = sort(flat, axis=-1)
     n = v.shape[-1]
     pos = qv.reshape(-1) * (n - 1)
@@ -201,7 +205,7 @@ def _median_case(draw: Draw, dtype: Any) -> Case:
 def median(x: Any, axis: Any = None, keepdims: bool = False, **aliases: Any) -> Tensor:
     """The median over ``axis`` (the mean of the two middle values for an even count, as NumPy;
     PyTorch's ``median`` returns the lower one instead)."""
-    return quantile(x, 0.5, axis, keepdims, **aliases)
+    return _quantile("median", x, 0.5, axis, keepdims, aliases)
 
 
 def percentile(x: Any, q: Any, axis: Any = None, keepdims: bool = False, *, method: str = "linear") -> Tensor:

@@ -193,3 +193,87 @@ def test_second_order_of_cumulative_reductions():
                lambda x: ad.sort(x, axis=1) ** 3):
         g = lambda x, fn=fn: (ad.grad(lambda y: (fn(y) * _weights(fn(y).shape)).sum())(x) * w).sum()
         np.testing.assert_allclose(ad.grad(g)(v), numerical_grad(g, v), atol=1e-6)
+
+
+def test_cumprod_on_a_long_axis_uses_division_and_stays_exact():
+    rng = np.random.default_rng(2)
+    v = rng.uniform(0.5, 1.5, size=(2, 40)) * rng.choice([-1, 1], size=(2, 40))
+    gradcheck(lambda x: ad.cumprod(x, axis=1), v, atol=1e-7, rtol=1e-6)
+    w = rng.uniform(0.5, 1.5, size=v.shape)
+    g = lambda x: (ad.grad(lambda y: (ad.cumprod(y, axis=1) * w).sum())(x) * w).sum()
+    np.testing.assert_allclose(ad.grad(g)(v), numerical_grad(g, v), rtol=1e-5, atol=1e-6)
+    v[1, 7] = 0.0  # a zero on the long axis: the exact leave-one-out path
+    gradcheck(lambda x: ad.cumprod(x, axis=1), v, atol=1e-7, rtol=1e-6)
+
+
+# ------------------------------------------------------ sort, quantile, ties, NaN
+def test_sort_gradient_scatters_through_the_permutation():
+    x = ad.Tensor([3.0, 1.0, 2.0], requires_grad=True)
+    (ad.sort(x) * ad.Tensor([10.0, 20.0, 30.0])).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [30.0, 10.0, 20.0])
+    t = ad.Tensor([1.0, 1.0, 0.0], requires_grad=True)  # tie: each keeps its own stable position
+    (ad.sort(t) * ad.Tensor([1.0, 2.0, 3.0])).sum().backward()
+    np.testing.assert_array_equal(t.grad.numpy(), [2.0, 3.0, 1.0])
+
+
+def test_median_and_quantile_gradients_and_nan():
+    x = ad.Tensor([4.0, 1.0, 3.0, 2.0], requires_grad=True)
+    ad.median(x).backward()  # (2 + 3) / 2
+    np.testing.assert_allclose(x.grad.numpy(), [0.0, 0.0, 0.5, 0.5])
+    x = ad.Tensor([[1.0, np.nan], [3.0, 4.0]], requires_grad=True)
+    m = ad.median(x, axis=1)
+    np.testing.assert_array_equal(m.numpy(), np.median(x.numpy(), axis=1))
+    m.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[0.0, 0.0], [0.5, 0.5]])
+    np.testing.assert_allclose(ad.percentile(ad.Tensor(np.arange(10.0)), [10, 95]).numpy(),
+                               np.percentile(np.arange(10.0), [10, 95]))
+
+
+def test_nansum_and_nanmean_gradient_zero_at_nan():
+    v = np.array([[1.0, np.nan, 3.0], [np.nan, np.nan, np.nan]])
+    x = ad.Tensor(v, requires_grad=True)
+    ad.nansum(x).backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[1.0, 0.0, 1.0], [0.0, 0.0, 0.0]])
+    x = ad.Tensor(v, requires_grad=True)
+    with pytest.warns(RuntimeWarning):
+        want = np.nanmean(v, axis=1)
+    m = ad.nanmean(x, axis=1)
+    np.testing.assert_array_equal(m.numpy(), want)
+    m[0].backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[0.5, 0.0, 0.5], [0.0, 0.0, 0.0]])
+
+
+def test_average_is_differentiable_in_values_and_weights():
+    rng = np.random.default_rng(4)
+    a, w = rng.uniform(-1, 1, (3, 4)), rng.uniform(0.5, 2, 4)
+    np.testing.assert_allclose(ad.average(ad.Tensor(a), axis=1, weights=w).numpy(), np.average(a, axis=1, weights=w))
+    gradcheck(lambda a, w: ad.average(a, axis=1, weights=w), a, w)
+    avg, total = ad.average(ad.Tensor(a), axis=0, weights=np.ones((3, 4)), returned=True)
+    np.testing.assert_allclose(total.numpy(), np.full(4, 3.0))
+    with pytest.raises(ZeroDivisionError, match="average"):
+        ad.average(ad.Tensor(a), axis=1, weights=np.zeros(4))
+
+
+def test_std_var_ddof_correction_and_constant_data():
+    v = np.array([[1.0, 2.0, 4.0], [3.0, 3.0, 3.0]])
+    for kw, np_kw in [({"ddof": 1}, {"ddof": 1}), ({"correction": 1}, {"ddof": 1}), ({}, {})]:
+        np.testing.assert_allclose(ad.std(ad.Tensor(v), axis=1, **kw).numpy(), np.std(v, axis=1, **np_kw))
+        np.testing.assert_allclose(ad.var(ad.Tensor(v), axis=1, **kw).numpy(), np.var(v, axis=1, **np_kw))
+    x = ad.Tensor(v, requires_grad=True)
+    ad.std(x, axis=1).sum().backward()
+    assert np.isfinite(x.grad.numpy()).all() and (x.grad.numpy()[1] == 0).all()  # std 0: gradient 0
+    np.testing.assert_allclose(ad.Tensor(v).std(dim=1, correction=1).numpy(), np.std(v, axis=1, ddof=1))
+    with pytest.raises(ValueError, match="degrees of freedom"):
+        ad.var(ad.Tensor([1.0]), ddof=1)
+    with pytest.raises(TypeError, match="both ddof= and correction="):
+        ad.std(ad.Tensor(v), ddof=1, correction=1)
+
+
+def test_non_differentiable_results_are_integer_or_boolean_tensors():
+    x = ad.Tensor([[3.0, 1.0, 2.0], [0.0, 5.0, 5.0]], requires_grad=True)
+    for got, want in [(ad.argmax(x, axis=1), [0, 1]), (ad.argmin(x, dim=1, keepdim=True), [[1], [0]]),
+                      (ad.argsort(x, axis=1), [[1, 2, 0], [0, 1, 2]]), (ad.count_nonzero(x, axis=1), [3, 2]),
+                      (ad.all(x, axis=1), [True, False]), (ad.any(x), True), (x.argmax(), 4)]:
+        assert isinstance(got, ad.Tensor) and not got.requires_grad
+        np.testing.assert_array_equal(got.numpy(), want)
+    assert ad.argsort(x, descending=True).numpy()[1].tolist() == [1, 2, 0]
