@@ -261,7 +261,8 @@ def average(a: Any, axis: Any = None, weights: Any = None, returned: bool = Fals
 
 @composite(sample=_average_case, name="average")
 def _weighted_average(a: Any, weights: Any, axis: Any = None) -> Tensor:
-    """``average(a, axis, weights)`` with the two differentiable inputs first (the registry's call)."""
+    """Weighted mean Σ a·w / Σ w over ``axis``, differentiable in ``a`` and the weights
+    (``average(a, axis, weights)`` called with the two differentiable inputs first)."""
     return average(a, axis, weights)
 
 
