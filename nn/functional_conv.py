@@ -201,7 +201,8 @@ def _bins(n: int, m: int) -> np.ndarray:
 
 def adaptive_avg_pool2d(input: Any, output_size: Any) -> Tensor:
     """Average pooling to a fixed (H_out, W_out) (``None`` keeps that side), as PyTorch's:
-    out = A_H @ x @ A_Wᵀ with averaging matrices over PyTorch's bins."""
+    a mean over equal blocks when the sizes divide, else out = A_H @ x @ A_Wᵀ with
+    averaging matrices over PyTorch's (overlapping) bins."""
     x, unbatched = _batched("adaptive_avg_pool2d", _as_tensor(input), 2)
     sizes = (output_size, output_size) if output_size is None or isinstance(output_size, (int, np.integer)) \
         else tuple(output_size)
@@ -210,8 +211,11 @@ def adaptive_avg_pool2d(input: Any, output_size: Any) -> Tensor:
                          f"(None keeps a side), got {output_size!r}")
     h, w = x.shape[2:]
     oh, ow = (h if sizes[0] is None else int(sizes[0])), (w if sizes[1] is None else int(sizes[1]))
-    dtype = x.dtype if x.dtype.kind == "f" else ad.get_default_dtype()
-    y = ad.matmul(ad.matmul(_bins(h, oh).astype(dtype), x), _bins(w, ow).T.astype(dtype))
+    if h % oh == 0 and w % ow == 0:  # equal bins: a mean over blocks, no matrices
+        y = ad.mean(ad.reshape(x, x.shape[:2] + (oh, h // oh, ow, w // ow)), axis=(3, 5))
+    else:
+        dtype = x.dtype if x.dtype.kind == "f" else ad.get_default_dtype()
+        y = ad.matmul(ad.matmul(_bins(h, oh).astype(dtype), x), _bins(w, ow).T.astype(dtype))
     return y[0] if unbatched else y
 
 

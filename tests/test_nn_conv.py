@@ -117,7 +117,7 @@ def test_avg_pool2d_matches_pytorch(torch, k, s, p, ceil, include, divisor):
          lambda x: torch.nn.functional.avg_pool2d(x, k, s, p, ceil, include, divisor), x)
 
 
-@pytest.mark.parametrize("size", [1, (3, 5), (4, None), (9, 8), (2, 3), (5, 7)])
+@pytest.mark.parametrize("size", [1, (3, 5), (4, None), (9, 8), (2, 3), (5, 7), (3, 4), (None, 2)])
 def test_adaptive_avg_pool2d_matches_pytorch(torch, size):
     x = np.random.default_rng(8).normal(size=(2, 3, 9, 8))
     both(torch, lambda x: F.adaptive_avg_pool2d(x, size),
@@ -130,6 +130,7 @@ def test_pool_gradients_match_finite_differences():
     assert_vjp_matches(lambda t: F.max_pool2d(t, 2, 1, 1, ceil_mode=True), [x])
     assert_vjp_matches(lambda t: F.avg_pool2d(t, 3, 2, 1, ceil_mode=True, count_include_pad=False), [x])
     assert_vjp_matches(lambda t: F.adaptive_avg_pool2d(t, (3, 2)), [x])
+    assert_vjp_matches(lambda t: F.adaptive_avg_pool2d(t, (2, 5)), [x])  # equal blocks
 
 
 def test_max_pool_ties_share_the_gradient_as_autodiff_max():
