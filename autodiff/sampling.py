@@ -53,7 +53,8 @@ class Case:
         """The differentiated argument positions."""
         if self.wrt is not None:
             return self.wrt
-        return tuple(k for k, a in enumerate(self.args) if isinstance(a, np.ndarray) and a.dtype.kind == "f")
+        return tuple(k for k, a in enumerate(self.args)
+                     if isinstance(a, (np.ndarray, np.floating)) and a.dtype.kind == "f")
 
 
 Sampler = Callable[[Draw, Any], Case]
@@ -130,8 +131,9 @@ def separated(x: np.ndarray, y: np.ndarray, margin: float = 0.05) -> tuple[np.nd
 
 
 def distinct(x: np.ndarray) -> np.ndarray:
-    """Break ties (a kink of max/min/sort) with distinct offsets, keeping the dtype."""
-    return (x + 0.0317 * np.arange(x.size).reshape(x.shape) % 0.9).astype(x.dtype)
+    """Break ties (a kink of max/min/sort) with distinct offsets, keeping the dtype (and an
+    array for a 0-d input, so the case still has something to differentiate)."""
+    return np.asarray(x + 0.0317 * np.arange(x.size).reshape(x.shape) % 0.9).astype(x.dtype)
 
 
 def axis_choice(draw: Draw, ndim: int, allow_tuple: bool = True) -> Any:
