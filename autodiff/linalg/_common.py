@@ -96,9 +96,16 @@ def batch_shape(draw: Draw) -> tuple[int, ...]:
     return shape
 
 
+def generic(shape: tuple[int, ...]) -> np.ndarray:
+    """A fixed dense pattern with no zeros or ties. Added to drawn matrices so that even the
+    simplest draw (all zeros) is not a diagonal matrix, where LAPACK's sign choices for
+    eigenvectors and Householder reflections jump (the decomposition is not continuous there)."""
+    return 0.3 * np.sin(1.7 * np.arange(int(np.prod(shape))) + 0.4).reshape(shape)
+
+
 def orthogonal(draw: Draw, batch: tuple[int, ...], n: int) -> np.ndarray:
     """Random orthogonal n x n matrices (float64) from a drawn Gaussian-like matrix."""
-    q, r = np.linalg.qr(draw.floats(batch + (n, n), -1, 1, np.float64) + 0.5 * np.eye(n))
+    q, r = np.linalg.qr(draw.floats(batch + (n, n), -1, 1, np.float64) + 0.5 * np.eye(n) + generic((n, n)))
     return q * np.sign(np.where(np.diagonal(r, axis1=-2, axis2=-1) == 0, 1, np.diagonal(r, axis1=-2, axis2=-1)))[
         ..., None, :]
 
@@ -140,6 +147,6 @@ def per_matrix(x: np.ndarray, fn: Callable[[Any], Any], core: tuple[int, ...]) -
     return out
 
 
-__all__ = ["LinAlgError", "batch_shape", "check_matrix", "check_square", "col", "diag_embed", "orthogonal",
+__all__ = ["LinAlgError", "batch_shape", "generic", "check_matrix", "check_square", "col", "diag_embed", "orthogonal",
            "per_matrix", "reciprocal_gaps", "row", "separated_values", "spd", "swap", "tril_mask", "values",
            "well_conditioned"]

@@ -28,6 +28,7 @@ from ._common import (
     check_square,
     col,
     diag_embed,
+    generic,
     orthogonal,
     per_matrix,
     reciprocal_gaps,
@@ -117,7 +118,9 @@ _REPEATED = ("at repeated eigenvalues the eigenvectors are not unique: the gradi
              "returns inf/NaN there)")
 eigh_p = defprim("eigh", _eigh_packed, _eigh_rule, sample=_symmetric_case,
                  no_sympy="SymPy cannot give closed-form eigenvectors of a symbolic matrix beyond 2x2",
-                 conventions=_SYM + "; eigenvalues ascending, eigenvector signs LAPACK's; " + _REPEATED,
+                 conventions=_SYM + "; eigenvalues ascending, eigenvector signs LAPACK's (they can jump at special "
+                 "matrices, e.g. diagonal ones, where the gradient is that of the branch through the computed "
+                 "vectors); " + _REPEATED,
                  doc="Packed (..., n+1, n): row 0 the eigenvalues w, rows 1: the eigenvectors V (columns) of "
                  "the symmetric A.  d/dA = V (diag(g_w) + F ∘ skew(Vᵀ g_V)) Vᵀ, F_ij = 1/(w_j - w_i)")
 eigvalsh_p = defprim("eigvalsh", _eigvalsh, _eigvalsh_rule, sample=_symmetric_case,
@@ -234,13 +237,15 @@ def _qr_rule(g, z, a):
 
 def _qr_case(draw: Draw, dtype: Any) -> Case:
     m, n = draw.integers(1, 3), draw.integers(1, 3)
-    a = draw.floats(batch_shape(draw) + (m, n), -1, 1, np.float64) + 3.0 * np.eye(m, n)
+    a = draw.floats(batch_shape(draw) + (m, n), -1, 1, np.float64) + 3.0 * np.eye(m, n) + generic((m, n))
     return Case([a.astype(dtype)])
 
 
 qr_p = defprim("qr", _qr_packed, _qr_rule, sample=_qr_case,
                no_sympy="SymPy's QR of a symbolic matrix needs sign assumptions the proof's symbols lack",
-               conventions="reduced QR with LAPACK's signs (R's diagonal may be negative); a rank-deficient matrix "
+               conventions="reduced QR with LAPACK's signs (R's diagonal may be negative; they jump where a column "
+               "below the diagonal is exactly zero, e.g. on a diagonal matrix, so the gradient there is that of "
+               "the branch through the computed factors); a rank-deficient matrix "
                "(a zero on R's diagonal) raises LinAlgError in backward",
                doc="Packed (..., k, m+n): columns :m Qᵀ, columns m: R (k = min(m, n)).  For m >= n d/dA = "
                "(g_Q + Q copyltu(R g_Rᵀ - g_Qᵀ Q)) R⁻ᵀ; for m < n the trailing columns through Q g_V")
