@@ -86,6 +86,55 @@ from .primitives import (
     tanh,
 )
 from .windows import fold, unfold
+from .primitives_math import (
+    arccos,
+    arccos as acos,
+    arccosh,
+    arccosh as acosh,
+    arcsin,
+    arcsin as asin,
+    arcsinh,
+    arcsinh as asinh,
+    arctan,
+    arctan as atan,
+    arctan2,
+    arctan2 as atan2,
+    arctanh,
+    arctanh as atanh,
+    cbrt,
+    cosh,
+    deg2rad,
+    erf,
+    erfc,
+    exp2,
+    expm1,
+    hypot,
+    log2,
+    log10,
+    logaddexp,
+    logaddexp2,
+    rad2deg,
+    reciprocal,
+    sinc,
+    sinh,
+    square,
+)
+from .primitives_piecewise import ceil, clip_bounds, floor, floor_divide, fmax, fmin, fmod, remainder, sign, trunc
+from .elementwise import around, clamp, degrees, fix, mod, nan_to_num, radians, rint, round
+from .activations import (
+    celu,
+    gelu,
+    glu,
+    hardsigmoid,
+    hardswish,
+    hardtanh,
+    logsigmoid,
+    mish,
+    selu,
+    silu,
+    softmin,
+    softsign,
+)
 from .transforms import grad, hessian, hvp, jacfwd, jacobian, jacrev, jvp, value_and_grad, vjp
 from .compile import jit
 from . import linalg
@@ -129,6 +178,12 @@ __all__ = [
     "swapaxes", "tan", "tanh", "tensor", "tensordot", "transpose", "value_and_grad", "var", "where",
     "arange", "eye", "from_numpy", "full", "full_like", "linspace", "ones", "ones_like", "rand", "randint", "randn",
     "zeros", "zeros_like", "fold", "unfold",
+    "acos", "acosh", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2", "arctanh", "around", "asin",
+    "asinh", "atan", "atan2", "atanh", "cbrt", "ceil", "celu", "clamp", "clip_bounds", "cosh", "deg2rad", "degrees",
+    "erf", "erfc", "exp2", "expm1", "fix", "floor", "floor_divide", "fmax", "fmin", "fmod", "gelu", "glu",
+    "hardsigmoid", "hardswish", "hardtanh", "hypot", "log2", "log10", "logaddexp", "logaddexp2", "logsigmoid",
+    "mish", "mod", "nan_to_num", "rad2deg", "radians", "reciprocal", "remainder", "rint", "round", "selu", "sign",
+    "silu", "sinc", "sinh", "softmin", "softsign", "square", "trunc",
 ]
 __all__ += [  # reductions, shapes and indexing (cumulative, reductions, shapes, joins, indexing)
     "all", "any", "argmax", "argmin", "argsort", "array_split", "atleast_1d", "atleast_2d", "atleast_3d", "average",

@@ -97,8 +97,27 @@ def broadcast_to(x, shape) -> Tensor:
     return P.broadcast_to_p(x, shape=tuple(shape))
 
 
-def clip(x, lo=None, hi=None) -> Tensor:
-    """Limit values to [lo, hi]; the gradient passes where lo <= x <= hi (as torch.clamp)."""
+def clip(x, lo=None, hi=None, *, a_min=None, a_max=None, min=None, max=None) -> Tensor:  # noqa: A002
+    """Limit values to [lo, hi] (NumPy's ``a_min``/``a_max`` or PyTorch's ``min``/``max`` too).
+
+    With number (or array) bounds the gradient passes where lo <= x <= hi (as
+    torch.clamp). Bounds that are Tensors are differentiable too: each element's
+    gradient goes to whichever of x, lo, hi is its result (the primitive ``clip_bounds``).
+
+    >>> import autodiff as ad
+    >>> x, lo = ad.Tensor([-2.0, 0.5, 3.0], requires_grad=True), ad.Tensor(-1.0, requires_grad=True)
+    >>> ad.clip(x, lo, 1.0).sum().backward()
+    >>> x.grad, lo.grad
+    (Tensor([0., 1., 0.]), Tensor(1.))
+    """
+    lo = alias("clip", alias("clip", lo, a_min, "lo", "a_min", None), min, "lo", "min", None)
+    hi = alias("clip", alias("clip", hi, a_max, "hi", "a_max", None), max, "hi", "max", None)
+    if lo is None and hi is None:
+        raise ValueError("clip: give at least one bound (lo or hi)")
+    if isinstance(lo, Tensor) or isinstance(hi, Tensor):
+        from .primitives_piecewise import clip_bounds
+
+        return clip_bounds(_tensor(x), -np.inf if lo is None else lo, np.inf if hi is None else hi)
     return P.clip_p(x, lo=lo, hi=hi)
 
 
@@ -281,8 +300,9 @@ def leaky_relu(x, alpha: float = 0.01) -> Tensor:
 
 @composite(sample=S.with_params(S.elementwise(kinks=(0,)), alpha=1.5), conventions="elu'(0) = alpha")
 def elu(x, alpha: float = 1.0) -> Tensor:
-    """x for x > 0, alpha * (exp(x) - 1) otherwise (exp sees only x <= 0, so never overflows)."""
-    negative = P.minimum(x, 0)
+    """x for x > 0, alpha * (exp(x) - 1) otherwise (exp sees only x <= 0, so never overflows);
+    elu'(0) = alpha, the left branch, as PyTorch."""
+    negative = where(x > 0, 0.0, x)  # a select, not minimum: minimum's tie at 0 would halve elu'(0)
     return where(x > 0, x, (P.exp(negative) - 1) * alpha)
 
 

@@ -54,6 +54,18 @@ class Operators:
     def __rpow__(self, other):
         return _P.pow(other, self)
 
+    def __mod__(self, other):
+        return _piecewise().remainder(self, other)
+
+    def __rmod__(self, other):
+        return _piecewise().remainder(other, self)
+
+    def __floordiv__(self, other):
+        return _piecewise().floor_divide(self, other)
+
+    def __rfloordiv__(self, other):
+        return _piecewise().floor_divide(other, self)
+
     def __matmul__(self, other):
         return _P.matmul(self, other)
 
@@ -99,6 +111,13 @@ class Operators:
 
     def __invert__(self):
         return _Tensor._leaf(np.logical_not(self._data))
+
+
+def _piecewise() -> Any:
+    """The module of remainder/floor_divide (it imports Tensor, so it loads after this one)."""
+    from . import primitives_piecewise
+
+    return primitives_piecewise
 
 
 def _compare(ufunc, a, b) -> Any:

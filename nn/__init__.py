@@ -10,6 +10,21 @@ import importlib
 from typing import Any
 
 from . import data, datasets, functional, init, metrics, optim
+from .activations import (
+    CELU,
+    GELU,
+    GLU,
+    SELU,
+    Hardsigmoid,
+    Hardswish,
+    Hardtanh,
+    LogSigmoid,
+    LogSoftmax,
+    Mish,
+    SiLU,
+    Softmin,
+    Softsign,
+)
 from .compile import compile_step
 from .conv import Conv1d, Conv2d
 from .data import DataLoader, Dataset, Subset, TensorDataset, random_split, train_test_split
@@ -73,4 +88,6 @@ __all__ = [
     "Embedding", "GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNCell",
     "from_torch_state_dict", "load_torch_state_dict", "to_torch_state_dict",
     "AdaptiveAvgPool2d", "AvgPool2d", "Conv1d", "Conv2d", "Flatten", "LayerNorm", "MaxPool2d", "Unflatten",
+    "CELU", "GELU", "GLU", "SELU", "Hardsigmoid", "Hardswish", "Hardtanh", "LogSigmoid", "LogSoftmax", "Mish", "SiLU",
+    "Softmin", "Softsign",
 ]

@@ -1,5 +1,5 @@
-"""Functions of Tensors with PyTorch's names: activations, losses (written in
-functional_losses.py), dropout, penalties.
+"""Functions of Tensors with PyTorch's names: activations (composed in
+autodiff/activations.py), losses (written in functional_losses.py), dropout, penalties.
 
 All are compositions of autodiff primitives (no derivative code); values and
 gradients equal PyTorch's for the same inputs. Losses take ``reduction`` in
@@ -42,9 +42,25 @@ from .functional_losses import (  # noqa: F401  (re-exported: nn.functional is t
 )
 from .init import make_rng
 
-relu, sigmoid, tanh, softplus = ad.relu, ad.sigmoid, ad.tanh, ad.softplus
+relu, sigmoid, tanh = ad.relu, ad.sigmoid, ad.tanh
 leaky_relu, elu, relu6 = ad.leaky_relu, ad.elu, ad.relu6
-softmax, log_softmax = ad.softmax, ad.log_softmax
+softmax, log_softmax, softmin = ad.softmax, ad.log_softmax, ad.softmin
+gelu, silu, mish, selu, celu, glu = ad.gelu, ad.silu, ad.mish, ad.selu, ad.celu, ad.glu
+hardtanh, hardsigmoid, hardswish = ad.hardtanh, ad.hardsigmoid, ad.hardswish
+logsigmoid, softsign = ad.logsigmoid, ad.softsign
+
+
+def softplus(x: Any, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """log(1 + exp(beta x)) / beta, and x itself where beta x > threshold (PyTorch's
+    formula and gradient; ``autodiff.softplus`` is the plain beta = 1 function).
+
+    >>> round(softplus(Tensor([0.0]), beta=2.0).item(), 6)      # log(2) / 2
+    0.346574
+    """
+    check_number("softplus", "beta", beta, "positive")
+    check_number("softplus", "threshold", threshold)
+    soft = ad.softplus(x) if beta == 1 else ad.softplus(ad.mul(x, beta)) * (1.0 / beta)
+    return ad.where(ad.mul(x, beta) > threshold, x, soft)
 
 
 def identity(x: Any) -> Any:

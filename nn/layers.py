@@ -14,6 +14,7 @@ import numpy as np
 import autodiff as ad
 from autodiff import Tensor
 
+from . import activations as A
 from . import functional as F
 from . import init as init_
 from .checks import check_bool, check_number
@@ -183,9 +184,20 @@ class Tanh(_Activation):
     fn = staticmethod(ad.tanh)
 
 
-class Softplus(_Activation):
-    """log(1 + exp(x))."""
-    fn = staticmethod(ad.softplus)
+class Softplus(Module):
+    """log(1 + exp(beta x)) / beta, and x where beta x > threshold (PyTorch's defaults 1, 20)."""
+
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
+        super().__init__()
+        check_number("Softplus", "beta", beta, "positive")
+        check_number("Softplus", "threshold", threshold)
+        self.beta, self.threshold = beta, threshold
+
+    def forward(self, x: Any) -> Tensor:
+        return F.softplus(x, self.beta, self.threshold)
+
+    def extra_repr(self) -> str:
+        return "" if (self.beta, self.threshold) == (1.0, 20.0) else f"beta={self.beta}, threshold={self.threshold}"
 
 
 class Identity(_Activation):
@@ -237,6 +249,9 @@ class Softmax(Module):
 ACTIVATIONS: dict[str, Callable[[], Module]] = {
     "relu": ReLU, "relu6": ReLU6, "sigmoid": Sigmoid, "tanh": Tanh, "softplus": Softplus, "elu": ELU,
     "leaky_relu": LeakyReLU, "identity": Identity, "linear": Identity, "softmax": Softmax,
+    "gelu": A.GELU, "silu": A.SiLU, "swish": A.SiLU, "mish": A.Mish, "selu": A.SELU, "celu": A.CELU,
+    "hardtanh": A.Hardtanh, "hardsigmoid": A.Hardsigmoid, "hardswish": A.Hardswish, "logsigmoid": A.LogSigmoid,
+    "softsign": A.Softsign, "log_softmax": A.LogSoftmax, "softmin": A.Softmin,
 }
 
 
