@@ -16,7 +16,7 @@ import math
 from . import primitives as P
 from .functions import _normalisation, elu, getitem, softmax, where
 from .primitive import composite
-from .primitives_math import erf
+from .primitives_math import erfc
 from .sampling import Case, Draw, along_axis, elementwise
 from .tensor import Tensor, as_tensor
 
@@ -39,10 +39,11 @@ def _with(params: list[dict], lo: float = -4.0, hi: float = 4.0, kinks: tuple[fl
 
 @composite(sample=_with([{"approximate": "none"}, {"approximate": "tanh"}]))
 def gelu(x, approximate: str = "none") -> Tensor:
-    """GELU: x Φ(x) = x (1 + erf(x/√2)) / 2; ``approximate="tanh"`` gives PyTorch's
-    x (1 + tanh(√(2/π) (x + 0.044715 x³))) / 2."""
+    """GELU: x Φ(x) = x (1 + erf(x/√2)) / 2, computed as x erfc(-x/√2) / 2, which keeps
+    its relative accuracy for x << 0 (where 1 + erf cancels); ``approximate="tanh"`` gives
+    PyTorch's x (1 + tanh(√(2/π) (x + 0.044715 x³))) / 2."""
     if approximate == "none":
-        return x * (0.5 + 0.5 * erf(x * _SQRT_HALF))
+        return x * (0.5 * erfc(x * -_SQRT_HALF))
     if approximate == "tanh":
         return x * (0.5 + 0.5 * P.tanh((x + 0.044715 * x * x * x) * _SQRT_2_OVER_PI))
     raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")

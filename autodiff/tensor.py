@@ -22,6 +22,7 @@ from .inplace import InplaceMethods
 from .interop import ArrayInterop
 from .mode import state
 from .operators import Operators
+from .tensor_math import MathMethods
 from .tensor_methods import TensorMethods
 from .versions import bump_version, share_version
 
@@ -89,7 +90,7 @@ def as_tensor(value: Any) -> Tensor:
     return Tensor(value)
 
 
-class Tensor(Operators, TensorMethods, InplaceMethods, ArrayInterop):
+class Tensor(Operators, TensorMethods, MathMethods, InplaceMethods, ArrayInterop):
     """An n-dimensional array that records the operations applied to it.
 
     >>> x = Tensor([1.0, 2.0, 3.0], requires_grad=True, name="x")

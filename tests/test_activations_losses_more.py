@@ -50,6 +50,8 @@ def test_activation_matches_pytorch_to_second_order(name, tname, kwargs):
     for at_kinks, x in ((False, rng.normal(scale=3.0, size=(6, 4))), (True, np.stack([KINKS, -KINKS]))):
         if name == "softplus":
             x = np.concatenate([x, np.full((2, x.shape[1]), 1.5)])  # beta·x == threshold exactly
+        if name == "gelu" and not kwargs:  # below -3 PyTorch's 1 + erf(x/√2) cancels: see the mpmath test
+            x = np.where(x < -3, -x, x)
         u = rng.uniform(0.5, 1.5, size=np.shape(_ours(name, kwargs)(ad.Tensor(x))))
         out, g, h = _first_and_second(_ours(name, kwargs), x, u)
         t = torch.tensor(x, requires_grad=True)
@@ -100,6 +102,17 @@ def test_smooth_activations_first_and_second_derivative_match_sympy(name):
     for k, p in enumerate(points):
         np.testing.assert_allclose(g[k], float(d1.evalf(30, subs={x: p})), rtol=1e-12)
         np.testing.assert_allclose(h[k], float(d2.evalf(30, subs={x: p})), rtol=1e-10)
+
+
+def test_exact_gelu_keeps_its_relative_accuracy_for_negative_inputs():
+    mpmath = pytest.importorskip("mpmath")
+    mpmath.mp.dps = 40
+    x = np.array([-3.0, -8.0, -10.0, -20.0, -35.0])
+    out, g, _ = _first_and_second(ad.gelu, x, np.ones_like(x))
+    want = [float(mpmath.mpf(v) * mpmath.ncdf(v)) for v in x]
+    want_g = [float(mpmath.ncdf(v) + v * mpmath.npdf(v)) for v in x]
+    np.testing.assert_allclose(out, want, rtol=5e-14)  # conditioning: relative error ~ x² · 1e-16
+    np.testing.assert_allclose(g, want_g, rtol=5e-13)
 
 
 def test_logsigmoid_and_softplus_are_finite_at_large_logits():

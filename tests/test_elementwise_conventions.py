@@ -181,3 +181,16 @@ def test_binary_functions_match_pytorch():
     x, lo, hi = rng.uniform(-3, 3, size=8), rng.uniform(-2, -0.2, size=8), rng.uniform(0.2, 2, size=8)
     lo[-1], hi[-1] = 1.0, 0.5  # lo > hi: both give hi and its gradient
     _torch_both(torch, ad.clip, lambda a, b, c: torch.clamp(a, b, c), x, lo, hi)
+
+
+def test_the_readme_example_runs_and_prints_its_numbers():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    out = subprocess.run([sys.executable, str(root / "examples" / "math_functions.py")], capture_output=True,
+                         text=True, cwd=root, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert "d/dlo 1.0" in out.stdout and "largest relative error" in out.stdout
+    assert "gelu(-10) = -7.61985302416" in out.stdout

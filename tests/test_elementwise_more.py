@@ -212,3 +212,21 @@ def test_percent_and_floor_division_operators():
     np.testing.assert_array_equal((10.0 // ad.Tensor([3.0, -3.0])).numpy(), [3.0, -4.0])
     assert (x // y).op == "floor_divide"
     np.testing.assert_array_equal(ad.fmod(x, y).numpy(), np.fmod([5.5, -5.5, 7.0], [2.0, 2.0, -3.0]))
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered in log2:RuntimeWarning")
+def test_tensor_methods_with_numpy_and_pytorch_names():
+    x = ad.Tensor([0.3, -0.6, 0.8], requires_grad=True)
+    y = ad.Tensor([1.5, 0.7, -2.0])
+    for method, fn in [("sinh", ad.sinh), ("cosh", ad.cosh), ("asin", ad.arcsin), ("arccos", ad.arccos),
+                       ("atan", ad.arctan), ("asinh", ad.arcsinh), ("atanh", ad.arctanh), ("log2", ad.log2),
+                       ("exp2", ad.exp2), ("expm1", ad.expm1), ("square", ad.square), ("reciprocal", ad.reciprocal),
+                       ("sinc", ad.sinc), ("erf", ad.erf), ("erfc", ad.erfc), ("deg2rad", ad.deg2rad),
+                       ("sign", ad.sign), ("floor", ad.floor), ("ceil", ad.ceil), ("trunc", ad.trunc),
+                       ("round", ad.round), ("nan_to_num", ad.nan_to_num)]:
+        np.testing.assert_array_equal(getattr(x, method)().numpy(), fn(x).numpy(), err_msg=method)
+    for method, fn in [("atan2", ad.arctan2), ("hypot", ad.hypot), ("logaddexp", ad.logaddexp),
+                       ("remainder", ad.remainder), ("fmod", ad.fmod), ("fmax", ad.fmax), ("fmin", ad.fmin)]:
+        np.testing.assert_array_equal(getattr(x, method)(y).numpy(), fn(x, y).numpy(), err_msg=method)
+    np.testing.assert_array_equal(round(ad.Tensor([1.26, -0.55]), 1).numpy(), [1.3, -0.6])
+    np.testing.assert_array_equal(ad.Tensor([1.26]).round(1).numpy(), [1.3])
