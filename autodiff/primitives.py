@@ -109,7 +109,12 @@ neg = defprim("neg", np.negative,
 
 
 def _any(b) -> bool:
-    return bool(np.any(b._data if isinstance(b, Tensor) else b))
+    """Whether any element is true; always True while ``jit`` traces, so the trace records a
+    rule's general branch (valid for every value) rather than the one this call's values
+    chose, which made a later call trace a different program."""
+    from .compile.trace import active
+
+    return active() is not None or bool(np.any(b._data if isinstance(b, Tensor) else b))
 
 
 def _values(b) -> np.ndarray:
@@ -130,8 +135,8 @@ def _pow_gy(g, z, x, y):
     """x**y log x; at x == 0 (log x = -inf) PyTorch's values: 0 for y >= 0, -inf for y < 0."""
     if not _any(x == 0):
         return g * z * log(x)
-    zero = x == 0
-    return g * where_p(zero, where_p(y >= 0, 0, -np.inf), z * log(where_p(zero, 1, x)))
+    zero = x == 0  # (g * z) * log x as in the branch above, so both round alike
+    return where_p(zero, g * where_p(y >= 0, 0, -np.inf), g * z * log(where_p(zero, 1, x)))
 
 
 pow = defprim("pow", np.power, _pow_gx, _pow_gy,  # noqa: A001  (the table's name for x ** y)
