@@ -23,6 +23,7 @@ import sympy as sp
 
 from . import functions as F
 from . import primitives as P
+from . import primitives_math as M
 from .engine import gradients
 from .graph import argument_names, topo_order
 from .primitive import Primitive
@@ -173,6 +174,13 @@ FROM_SYMPY: dict[Any, Callable[..., Any]] = {
     sp.And: _fold(lambda a, b: a & b), sp.Or: _fold(lambda a, b: a | b),
     sp.sinh: lambda x: (P.exp(x) - P.exp(-x)) / 2, sp.cosh: lambda x: (P.exp(x) + P.exp(-x)) / 2,
 }
+
+# the primitives of primitives_math under SymPy's names (SymPy's sinc is sin(u)/u, NumPy's sin(πx)/(πx))
+FROM_SYMPY.update({
+    sp.sinh: M.sinh, sp.cosh: M.cosh, sp.asin: M.arcsin, sp.acos: M.arccos, sp.atan: M.arctan,
+    sp.atan2: M.arctan2, sp.asinh: M.arcsinh, sp.acosh: M.arccosh, sp.atanh: M.arctanh,
+    sp.erf: M.erf, sp.erfc: M.erfc, sp.sinc: lambda u: M.sinc(u * (1 / np.pi)),
+})
 
 
 def _constant(expr: Any) -> Any:
