@@ -15,7 +15,7 @@ import sys
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import sympy as sp
@@ -126,7 +126,9 @@ class _Formula:
         xs = [Tensor(point[s.name], requires_grad=True, name=s.name) for s in self.symbols]
         with np.errstate(all="ignore"):
             out = self.f(*xs)
-            auto = [g.item() for g in gradients(out, xs)] if out.requires_grad else [0.0] * len(xs)
+            # gradients without allow_unused gives zeros, never None, for an unused input
+            auto = ([g.item() for g in cast(list[Tensor], gradients(out, xs))] if out.requires_grad
+                    else [0.0] * len(xs))
         subs = {s: sp.Float(point[s.name], _DIGITS) for s in self.symbols}
         value, why = _sympy_at(self._nodes[0], subs)
         problem = f"f is {why}" if why else None

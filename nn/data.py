@@ -86,7 +86,7 @@ class TensorDataset(Dataset):
 class Subset(Dataset):
     """The samples of ``dataset`` at ``indices``, in that order."""
 
-    def __init__(self, dataset: Any, indices: Sequence[int]) -> None:
+    def __init__(self, dataset: Any, indices: Sequence[int] | np.ndarray) -> None:
         self.dataset = _check_dataset("Subset", dataset)
         self.indices = np.asarray(indices, dtype=np.int64).reshape(-1)
         n = len(dataset)
@@ -191,7 +191,11 @@ class DataLoader:
         self._single = y is None and not isinstance(data, TensorDataset) and self.dataset is None
         self.X = self.arrays[0] if self.arrays else None
         self.y = self.arrays[1] if self.arrays and len(self.arrays) > 1 else None
-        n = len(self.dataset if self.dataset is not None else self.X)
+        if self.dataset is not None:
+            n = len(self.dataset)
+        else:
+            assert self.X is not None  # the branches above set self.arrays when there is no dataset
+            n = len(self.X)
         if n == 0:
             raise ValueError("DataLoader: the data is empty (0 samples)")
         self.n_samples = n
@@ -251,12 +255,12 @@ def train_test_split(X: Any, y: Any = None, test_size: float = 0.2, seed: int | 
     rng = np.random.default_rng(seed)
     if stratify is not None:
         labels = np.asarray(stratify)
-        test = []
+        picked: list[int] = []
         for c in np.unique(labels):
             members = np.flatnonzero(labels == c)
             members = rng.permutation(members) if shuffle else members
-            test.extend(members[: int(round(len(members) * n_test / n))])
-        test = np.sort(np.asarray(test, dtype=np.int64))
+            picked.extend(members[: int(round(len(members) * n_test / n))].tolist())
+        test = np.sort(np.asarray(picked, dtype=np.int64))
         train = np.setdiff1d(np.arange(n), test)
         if shuffle:
             train, test = rng.permutation(train), rng.permutation(test)

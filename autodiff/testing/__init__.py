@@ -11,7 +11,7 @@ True
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -92,11 +92,11 @@ def gradcheck(f: Callable, *args: Any, eps: float = 1e-6, atol: float = 1e-5, rt
     out = projected(*tensors)
     inputs = [tensors[k] for k in positions]
     if isinstance(out, Tensor) and out.requires_grad:
-        analytic = [g._data for g in gradients(out, inputs)]
+        analytic = [g._data for g in cast(list[Tensor], gradients(out, inputs))]  # never None here
     else:
         analytic = [np.zeros_like(values[k]) for k in positions]
-    numeric = numerical_grad(projected, *values, eps=eps)
-    numeric = [numeric] if len(positions) == 1 else list(numeric)
+    fd = numerical_grad(projected, *values, eps=eps)
+    numeric = [fd] if isinstance(fd, np.ndarray) else list(fd)  # one array per position
     for k, a, n in zip(positions, analytic, numeric, strict=True):
         err = np.abs(a - n) - (atol + rtol * np.abs(n))
         if err.size and (np.max(err) > 0 or not np.all(np.isfinite(a))):

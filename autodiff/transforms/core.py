@@ -105,26 +105,26 @@ class Call:
         self.name = name
         self.argnums = argnums
         self.grad_enabled = state.grad_enabled  # the caller's mode: whether results may stay on a graph
-        args = list(args)
+        call_args = list(args)
         self.in_trees: list[TreeDef] = []
         self.variables: list[Tensor] = []
         self.owner: list[int] = []  # argnums position of each variable
         self.plain = True
         for j, k in enumerate(argnums):
-            leaves, tree = tree_flatten(args[k])
+            leaves, tree = tree_flatten(call_args[k])
             self.plain &= not any(isinstance(leaf, Tensor) for leaf in leaves)
             vs = [_variable(name, k, leaf) for leaf in leaves]
             self.in_trees.append(tree)
             self.variables += vs
             self.owner += [j] * len(vs)
-            args[k] = tree_unflatten(tree, vs)
+            call_args[k] = tree_unflatten(tree, vs)
         outer_escapes = state.escapes
         self.escapes: list = []
         state.escapes = self.escapes
         saved = state.grad_enabled
         state.grad_enabled = True
         try:
-            out = f(*args, **kwargs)
+            out = f(*call_args, **kwargs)
         finally:
             state.grad_enabled = saved
             state.escapes = outer_escapes

@@ -39,7 +39,7 @@ def _value_and_grads(name: str, f: Callable, argnums: Argnums, has_aux: bool, ar
     call.close()
     per_arg = call.per_argument([result(g, v, as_tensors) for g, v in zip(grads, call.variables, strict=True)])
     g = per_arg[0] if isinstance(argnums, (int, np.integer)) else tuple(per_arg)
-    value = out if as_tensors else out._data
+    value: Any = out if as_tensors else out._data
     if has_aux:
         value = (value, call.finish_aux(as_tensors))
     return value, g
@@ -175,7 +175,7 @@ def hvp(f: Callable, x: Any, v: Any) -> Any:
     first = gradients(out, variables, create_graph=True, allow_unused=True) if out.requires_grad else []
     call.check_used(first or [None] * len(variables))
     terms = [(g * s).sum() for g, s in zip(first, seeds, strict=True) if g is not None and g.requires_grad]
-    hv = [None] * len(variables)
+    hv: list[Tensor | None] = [None] * len(variables)
     if terms:
         total = terms[0]
         for t in terms[1:]:

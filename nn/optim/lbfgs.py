@@ -91,7 +91,8 @@ class LBFGS(Optimizer):
         g = self._flat_grad()
         if np.abs(g).max() <= tol_grad:
             return orig_loss
-        d, t = state.get("d"), state.get("t")
+        d: np.ndarray | None = state.get("d")
+        t: float | None = state.get("t")
         old_dirs, old_stps, ro = state.get("old_dirs", []), state.get("old_stps", []), state.get("ro", [])
         h_diag, prev_g = state.get("H_diag", 1.0), state.get("prev_flat_grad")
         n_iter = 0
@@ -102,6 +103,7 @@ class LBFGS(Optimizer):
                 if state["n_iter"] == 1:
                     d, old_dirs, old_stps, ro, h_diag = -g, [], [], [], 1.0
                 else:
+                    assert d is not None and t is not None  # set by an earlier iteration (kept in the state)
                     y, s = g - prev_g, d * t
                     ys = float(y @ s)
                     if ys > 1e-10:
