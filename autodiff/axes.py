@@ -24,7 +24,7 @@ def alias(op: str, value: Any, torch_value: Any, name: str, torch_name: str, def
     return torch_value
 
 
-def axis_keepdims(op: str, axis: Any, keepdims: Any, aliases: dict) -> tuple[Any, bool]:
+def axis_keepdims(op: str, axis: Any, keepdims: Any, aliases: dict[str, Any]) -> tuple[Any, bool]:
     """``axis``/``keepdims`` after PyTorch's ``dim``/``keepdim`` aliases."""
     unknown = set(aliases) - {"dim", "keepdim"}
     if unknown:
@@ -57,7 +57,7 @@ def check_axis(op: str, ndim: int, axis: Any) -> Any:
 
 
 # ------------------------------------------------ the table's primitives with params
-def normalize_index(index: Any, shape: tuple[int, ...]) -> tuple:
+def normalize_index(index: Any, shape: tuple[int, ...]) -> tuple[Any, ...]:
     """Tensors to arrays, lists to integer arrays, boolean masks (checked against the axes
     they cover, as NumPy does) to their nonzero indices."""
     if not isinstance(index, tuple):
@@ -65,7 +65,7 @@ def normalize_index(index: Any, shape: tuple[int, ...]) -> tuple:
     items = [i._data if isinstance(i, Tensor) else np.asarray(i) if isinstance(i, list) else i for i in index]
     width = [i.ndim if isinstance(i, np.ndarray) and i.dtype == bool else
              0 if i is None or i is Ellipsis else 1 for i in items]
-    out: list = []
+    out: list[Any] = []
     pos = 0
     for k, (i, w) in enumerate(zip(items, width, strict=True)):
         if i is Ellipsis:

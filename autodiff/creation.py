@@ -15,7 +15,7 @@ from .mode import state
 from .tensor import Tensor
 
 
-def _shape(op: str, shape: tuple | list) -> tuple[int, ...]:
+def _shape(op: str, shape: tuple[Any, ...] | list[Any]) -> tuple[int, ...]:
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
     for n in shape:

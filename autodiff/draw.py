@@ -20,6 +20,7 @@ import shutil
 import subprocess
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from .display import Dot
 from .graph import _params_text, _value_text, listing, topo_order, type_string
@@ -125,8 +126,11 @@ def _fold_repeats(nodes: list[Tensor], out: Tensor, rounds: int) -> _Boxes:
     refinement over parents): same op, parameters and type, and parents that look alike.
     Shared leaves (a weight used by every step) and the output keep their identity."""
     consumers = Counter(id(p) for n in nodes for p in n.parents)
-    names: dict[tuple, int] = {}
-    intern = lambda key: names.setdefault(key, len(names))
+    names: dict[tuple[Any, ...], int] = {}
+
+    def intern(key: tuple[Any, ...]) -> int:
+        return names.setdefault(key, len(names))
+
     base: dict[int, int] = {}
     for n in nodes:
         if n is out or (n.is_leaf and consumers[id(n)] > 1):

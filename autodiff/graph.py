@@ -110,7 +110,7 @@ def _value_text(a: np.ndarray, limit: int = 6) -> str:
     return f"<{a.size} values>"
 
 
-def _params_text(saved: dict | None) -> str:
+def _params_text(saved: dict[str, Any] | None) -> str:
     if not saved:
         return ""
     parts = []

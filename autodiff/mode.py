@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
@@ -24,7 +25,7 @@ class _State(threading.local):
         self.anomaly = False
         # inside a transform: the Tensors that left the graph (float(), .item(), np.asarray,
         # .data), so a gradient that comes out zero because of them raises instead
-        self.escapes: list | None = None
+        self.escapes: list[Any] | None = None
 
     @property
     def default_dtype(self) -> np.dtype:

@@ -278,7 +278,7 @@ def _operation(node: ast.expr) -> tuple[Callable[..., Any], Callable[..., Any]]:
     return exact, floating
 
 
-def _float64(fn: Callable[..., Any], args: list, node: ast.expr, source: str, shown: str) -> Any:
+def _float64(fn: Callable[..., Any], args: list[Any], node: ast.expr, source: str, shown: str) -> Any:
     try:
         with np.errstate(over="raise", divide="raise", invalid="raise", under="ignore"):
             value = np.float64(fn(*args))
@@ -320,7 +320,7 @@ def _check_power(base: Any, exponent: Any, exponent_value: Any, shown: str) -> N
 
 
 def _undefined(value: Any) -> bool:
-    return value.has(sp.zoo, sp.nan, sp.oo, -sp.oo)
+    return bool(value.has(sp.zoo, sp.nan, sp.oo, -sp.oo))
 
 
 def _check_size(value: Any, shown: str) -> None:

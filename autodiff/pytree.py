@@ -13,7 +13,7 @@ stays that namedtuple, a dict keeps its key order); ``None`` is an empty subtree
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 __all__ = ["TreeDef", "tree_flatten", "tree_map", "tree_unflatten"]
@@ -60,13 +60,13 @@ def _is_namedtuple(t: type) -> bool:
     return issubclass(t, tuple) and hasattr(t, "_fields")
 
 
-def tree_flatten(tree: Any) -> tuple[list, TreeDef]:
+def tree_flatten(tree: Any) -> tuple[list[Any], TreeDef]:
     """The leaves of ``tree`` (depth first, dict entries in key order) and its structure."""
-    leaves: list = []
+    leaves: list[Any] = []
     return leaves, _flatten(tree, leaves)
 
 
-def _flatten(tree: Any, leaves: list) -> TreeDef:
+def _flatten(tree: Any, leaves: list[Any]) -> TreeDef:
     if tree is None:
         return TreeDef(type(None))
     kind = type(tree)
@@ -79,7 +79,7 @@ def _flatten(tree: Any, leaves: list) -> TreeDef:
     return LEAF
 
 
-def tree_unflatten(treedef: TreeDef, leaves: list) -> Any:
+def tree_unflatten(treedef: TreeDef, leaves: list[Any]) -> Any:
     """Rebuild a pytree of structure ``treedef`` from a flat list of leaves."""
     it = iter(leaves)
     tree = _build(treedef, it)
@@ -91,7 +91,7 @@ def tree_unflatten(treedef: TreeDef, leaves: list) -> Any:
 _END = object()
 
 
-def _build(treedef: TreeDef, it) -> Any:
+def _build(treedef: TreeDef, it: Iterator[Any]) -> Any:
     kind = treedef.kind
     if kind is None:
         leaf = next(it, _END)

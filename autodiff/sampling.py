@@ -46,7 +46,7 @@ class Case:
     positions are differentiated (``wrt``; default: every floating-point array)."""
 
     args: list[Any]
-    params: dict = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
     wrt: tuple[int, ...] | None = None
 
     def positions(self) -> tuple[int, ...]:
@@ -133,7 +133,8 @@ def separated(x: np.ndarray, y: np.ndarray, margin: float = 0.05) -> tuple[np.nd
 def distinct(x: np.ndarray) -> np.ndarray:
     """Break ties (a kink of max/min/sort) with distinct offsets, keeping the dtype (and an
     array for a 0-d input, so the case still has something to differentiate)."""
-    return np.asarray(x + 0.0317 * np.arange(x.size).reshape(x.shape) % 0.9).astype(x.dtype)
+    apart: np.ndarray = np.asarray(x + 0.0317 * np.arange(x.size).reshape(x.shape) % 0.9).astype(x.dtype)
+    return apart
 
 
 def axis_choice(draw: Draw, ndim: int, allow_tuple: bool = True) -> Any:

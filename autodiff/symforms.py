@@ -17,7 +17,7 @@ def objects(x: Any) -> np.ndarray:
     return np.asarray(x, dtype=object)
 
 
-def reduce_objects(x: Any, axis: Any, keepdims: bool, fn: Callable[[list], Any]) -> np.ndarray:
+def reduce_objects(x: Any, axis: Any, keepdims: bool, fn: Callable[[list[Any]], Any]) -> np.ndarray:
     """Apply ``fn`` (a list of expressions -> one expression) over ``axis`` of an object array."""
     x = objects(x)
     axes = tuple(range(x.ndim)) if axis is None else tuple(
@@ -39,7 +39,7 @@ def log_softmax_objects(sp: Any, x: Any, axis: int) -> np.ndarray:
     return objects(objects(x) - lse)
 
 
-def scatter_objects(sp: Any, g: Any, index: tuple, shape: tuple[int, ...]) -> np.ndarray:
+def scatter_objects(sp: Any, g: Any, index: tuple[Any, ...], shape: tuple[int, ...]) -> np.ndarray:
     """Zeros of ``shape`` with ``g`` added at ``index`` (repeated indices accumulate)."""
     out = np.empty(shape, dtype=object)
     out[...] = sp.Integer(0)

@@ -32,7 +32,7 @@ def share_version(source: Any, view: Any) -> None:
     view._vc = source._vc
 
 
-def share_views(node: Any, inputs: tuple) -> None:
+def share_views(node: Any, inputs: tuple[Any, ...]) -> None:
     """An output that is a view of an input's memory (or the input's own array) shares its counter."""
     out = node._data
     base = out.base
@@ -43,7 +43,7 @@ def share_views(node: Any, inputs: tuple) -> None:
             return
 
 
-def record_versions(node: Any, inputs: tuple) -> None:
+def record_versions(node: Any, inputs: tuple[Any, ...]) -> None:
     """Remember the versions of a new node and its inputs (None: all zero, the common case)."""
     if node._vc is None:
         for t in inputs:

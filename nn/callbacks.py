@@ -87,7 +87,7 @@ class EarlyStopping(Callback):
         self.model = model
         self.best: float | None = None
         self.best_epoch: int | None = None
-        self.best_state: dict | None = None
+        self.best_state: dict[str, Any] | None = None
         self.wait = 0
         self.stop_training = False
 

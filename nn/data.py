@@ -239,7 +239,7 @@ def _is_numeric_row(row: Any) -> bool:
 
 
 def train_test_split(X: Any, y: Any = None, test_size: float = 0.2, seed: int | None = 0, shuffle: bool = True,
-                     stratify: Any = None) -> tuple:
+                     stratify: Any = None) -> tuple[np.ndarray, ...]:
     """Split arrays into train and test parts: (X_train, X_test, y_train, y_test).
 
     ``test_size`` is a fraction or a count; ``stratify`` (labels) keeps class

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -37,7 +38,8 @@ def logic_gate(gate: str) -> tuple[np.ndarray, np.ndarray]:
 def luminance(rgb: np.ndarray) -> np.ndarray:
     """Perceived brightness 0.299 R + 0.587 G + 0.114 B (ITU-R BT.601), on the 0-255 scale."""
     rgb = np.asarray(rgb, dtype=np.float64)
-    return rgb @ np.array([0.299, 0.587, 0.114])
+    gray: np.ndarray = rgb @ np.array([0.299, 0.587, 0.114])
+    return gray
 
 
 def font_color(n: int = 1000, seed: int | None = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -65,7 +67,8 @@ def polynomial(n: int = 100, seed: int | None = 0, low: float = -2.0, high: floa
 def polynomial_target(X: np.ndarray) -> np.ndarray:
     """x₀² + 3x₀x₁ + x₁² + 5."""
     x0, x1 = X[:, 0], X[:, 1]
-    return x0 ** 2 + 3 * x0 * x1 + x1 ** 2 + 5
+    y: np.ndarray = x0 ** 2 + 3 * x0 * x1 + x1 ** 2 + 5
+    return y
 
 
 def polynomial_gradient(X: np.ndarray) -> np.ndarray:
@@ -101,7 +104,7 @@ def temperature(n_days: int = 365, window: int = 125, seed: int | None = 0) -> t
     return days, smoothed
 
 
-def _sklearn(name: str):
+def _sklearn(name: str) -> Any:
     try:
         from sklearn import datasets
     except ImportError:
@@ -181,5 +184,7 @@ def load_mnist(cache_dir: str | Path | None = None, download: bool = True,
             raise FileNotFoundError(f"load_mnist: {path} does not exist and download=False")
         _fetch_mnist(path)
     x_train, y_train, x_test, y_test = _read_mnist_npz(path)
-    flat = (lambda x: x.reshape(len(x), -1).astype(np.float32) / 255) if scale else (lambda x: x.reshape(len(x), -1))
+    def flat(x: np.ndarray) -> np.ndarray:
+        rows = x.reshape(len(x), -1)
+        return rows.astype(np.float32) / 255 if scale else rows
     return flat(x_train), flat(x_test), y_train.astype(np.int64), y_test.astype(np.int64)

@@ -298,7 +298,7 @@ def _decode(node: Any, arrays: dict[str, np.ndarray]) -> Any:
     return dict(pairs) if tag == "dict" else OrderedDict(pairs)
 
 
-def _read_array(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, shape: tuple | None,
+def _read_array(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, shape: tuple[int, ...] | None,
                 limit: int | None = None, owner: str = "object") -> np.ndarray:
     """One member: its header is checked (dtype, shape, size against the zip entry) before any data."""
     name = info.filename.removesuffix(".npy")
@@ -329,7 +329,7 @@ def _read_array(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, sha
         data = fp.read(nbytes)
     if len(data) != nbytes:
         raise CheckpointError(f"load: {path}: member '{name}' is truncated")
-    array = np.frombuffer(data, dtype=dtype).reshape(found, order="F" if fortran else "C")
+    array: np.ndarray = np.frombuffer(data, dtype=dtype).reshape(found, order="F" if fortran else "C")
     return array.copy()
 
 

@@ -28,7 +28,8 @@ def _labels(y: Any, name: str, role: str, threshold: float | None = None) -> np.
     """Integer labels of shape (N,) from labels, one-hot/scores (argmax) or binary probabilities."""
     a = _array(y, name, role)
     if a.ndim == 2 and a.shape[1] > 1:
-        return a.argmax(axis=1)
+        labels: np.ndarray = a.argmax(axis=1)
+        return labels
     if a.ndim == 2 and a.shape[1] == 1:
         a = a[:, 0]
     if a.ndim != 1:

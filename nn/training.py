@@ -115,10 +115,11 @@ class _Progress:
             except ImportError:
                 pass
 
-    def batches(self, loader: Iterable, epoch: int) -> Iterable:
+    def batches(self, loader: Iterable[Any], epoch: int) -> Iterable[Any]:
         if self.tqdm is None:
             return loader
-        return self.tqdm(loader, desc=f"epoch {epoch + 1}/{self.epochs}", leave=False, unit="batch")
+        bar: Iterable[Any] = self.tqdm(loader, desc=f"epoch {epoch + 1}/{self.epochs}", leave=False, unit="batch")
+        return bar
 
     def epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
         if not self.enabled:
@@ -147,7 +148,7 @@ def _check_fit_args(model: Any, loss_fn: Any, optimizer: Any, epochs: Any, sched
 
 
 def _run_epoch(model: Module, loss_fn: Any, optimizer: Any, kind: str | None, epoch: int,
-               batches: Iterable, step: Any = None) -> dict[str, float]:
+               batches: Iterable[Any], step: Any = None) -> dict[str, float]:
     """One pass over the training batches (with the compiled ``step`` when given); returns
     the epoch's loss (and accuracy)."""
     total = correct = counted = n = 0.0

@@ -113,7 +113,8 @@ def orthogonal(draw: Draw, batch: tuple[int, ...], n: int) -> np.ndarray:
 def separated_values(draw: Draw, batch: tuple[int, ...], n: int, lo: float = 0.8, gap: float = 0.7) -> np.ndarray:
     """n values per batch entry, in increasing order, at least ``gap`` apart, from ``lo``."""
     jitter = draw.floats(batch + (n,), 0.0, 0.3, np.float64)
-    return lo + gap * np.arange(n) + jitter
+    values: np.ndarray = lo + gap * np.arange(n) + jitter
+    return values
 
 
 def well_conditioned(draw: Draw, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
@@ -130,7 +131,8 @@ def spd(draw: Draw, batch: tuple[int, ...], n: int, dtype: Any) -> np.ndarray:
     """Symmetric positive-definite matrices with eigenvalues 0.7 or more apart."""
     q = orthogonal(draw, batch, n)
     a = (q * separated_values(draw, batch, n)[..., None, :]) @ swap(q)
-    return ((a + swap(a)) / 2).astype(dtype)
+    sym: np.ndarray = ((a + swap(a)) / 2).astype(dtype)
+    return sym
 
 
 # ------------------------------------------------------------------ SymPy

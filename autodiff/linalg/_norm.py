@@ -101,7 +101,7 @@ def _norm_case(draw: Draw, dtype: Any) -> Case:
     if draw.integers(0, 1):
         (shape,) = draw.shapes(1, min_dims=1, max_dims=3)
         axis = draw.choice([None, -1, 0]) if len(shape) == 1 else draw.integers(-len(shape), len(shape) - 1)
-        ords: tuple = _VECTOR_ORDS[:5] + _VECTOR_ORDS[6:]
+        ords: tuple[Any, ...] = _VECTOR_ORDS[:5] + _VECTOR_ORDS[6:]
     else:
         (shape,) = draw.shapes(1, min_dims=2, max_dims=3)
         axis = None if len(shape) == 2 else draw.choice([(0, 2), (-1, -2), (1, 0)])

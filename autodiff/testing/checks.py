@@ -33,7 +33,8 @@ def _sampler(prim: Any, domain: Any) -> Sampler:
     """The sampler a ``domain`` describes: a sampler itself, ``(lo, hi)`` for every input,
     or one ``(lo, hi)`` per input; None uses the primitive's own or [-3, 3]."""
     if callable(domain):
-        return domain
+        sampler: Sampler = domain
+        return sampler
     arity = _arity(prim.forward)
     if domain is None:
         return prim.sample or elementwise(arity=arity)
@@ -77,7 +78,7 @@ def _fwd(p: _Problem, order: int, eps: float, rtol: float, atol: float) -> list[
     _, jv = jvp(p.call, tuple(p.xs), tuple(p.v))
     out = [_compare("fwd1", [_arr(jv)], [(hi - lo) / (2 * eps)], rtol, atol, ["J v"])]
     if order >= 2:
-        def grad(*xs: Any) -> tuple:
+        def grad(*xs: Any) -> Any:
             return vjp(p.call, *xs)[1](p.u)
 
         _, hv = jvp(grad, tuple(p.xs), tuple(p.v))

@@ -10,8 +10,9 @@ import numpy as np
 
 from autodiff import enable_grad, no_grad
 
+from ..checks import check_number
 from .line_search import strong_wolfe
-from .optimizer import Optimizer, check_number
+from .optimizer import Optimizer
 
 
 class LBFGS(Optimizer):

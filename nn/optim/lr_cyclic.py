@@ -9,7 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, check_bool, check_number
+from ..checks import check_bool, check_number
+from .optimizer import Optimizer
 from .scheduler import LRScheduler, check_int_list, per_group
 
 
@@ -205,7 +206,7 @@ class ReduceLROnPlateau(LRScheduler):
             return value < (self.best * (1 - self.threshold) if rel else self.best - self.threshold)
         return value > (self.best * (1 + self.threshold) if rel else self.best + self.threshold)
 
-    def step(self, metrics: Any = None) -> None:  # type: ignore[override]
+    def step(self, metrics: Any = None) -> None:
         """Record one value of the monitored metric (e.g. the validation loss) and reduce
         the lr when it has stalled."""
         if metrics is None:

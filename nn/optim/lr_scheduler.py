@@ -14,8 +14,9 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from ..checks import check_number
 from .lr_cyclic import CosineAnnealingWarmRestarts, OneCycleLR, ReduceLROnPlateau, SequentialLR
-from .optimizer import Optimizer, check_number
+from .optimizer import Optimizer
 from .scheduler import LRScheduler, check_int_list, per_group
 
 
@@ -117,7 +118,8 @@ class LambdaLR(LRScheduler):
     def _lr(self, base_lr: float, t: int, k: int) -> float:
         factor: Any = self.lr_lambdas[k](t)
         check_number("LambdaLR", f"lr_lambda({t})", factor)
-        return base_lr * factor
+        lr: float = base_lr * factor
+        return lr
 
 
 class _DecayFromStartToEnd(LRScheduler):
@@ -161,7 +163,8 @@ class ExponentialDecayLR(_DecayFromStartToEnd):
         super().__init__(optimizer, start, end, epochs)
 
     def _lr(self, base_lr: float, t: int, k: int) -> float:
-        return self.start * (self.end / self.start) ** self.fraction(t)
+        lr: float = self.start * (self.end / self.start) ** self.fraction(t)  # float ** float is Any to mypy
+        return lr
 
 
 __all__ = ["CosineAnnealingLR", "CosineAnnealingWarmRestarts", "ExponentialDecayLR", "ExponentialLR",

@@ -115,7 +115,8 @@ class Optimizer:
         if len(rates) > 1:
             raise ValueError(f"{self._name}.lr: the parameter groups have different learning rates "
                              f"{[g['lr'] for g in self.param_groups]}; read param_groups[i]['lr']")
-        return self.param_groups[0]["lr"]
+        lr: float = self.param_groups[0]["lr"]
+        return lr
 
     @lr.setter
     def lr(self, value: float) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .optimizer import Optimizer, check_number
+from ..checks import check_number
+from .optimizer import Optimizer
 
 
 def per_group(owner: str, name: str, value: Any, n: int) -> list[Any]:
