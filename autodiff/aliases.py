@@ -14,4 +14,7 @@ if TYPE_CHECKING:
 #: scalar, or a (nested) sequence of them (converted as ``np.asarray`` does).
 TensorLike: TypeAlias = Union["Tensor", np.ndarray, np.generic, float, int, bool, Sequence[Any]]
 
-__all__ = ["TensorLike"]
+#: An ``axis`` argument: one axis, several, or None for all of them.
+Axis: TypeAlias = int | Sequence[int] | None
+
+__all__ = ["Axis", "TensorLike"]

@@ -9,9 +9,13 @@ function up in the package when called.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import DTypeLike
+
+from .aliases import Axis, TensorLike
 
 _F: Any = None  # autodiff.functions, autodiff.primitives and Tensor: bound by tensor.py once loaded
 _P: Any = None
@@ -24,7 +28,7 @@ def bind(tensor_cls: type, functions: Any, primitives: Any) -> None:
     _Tensor, _F, _P = tensor_cls, functions, primitives
 
 
-def _package_function(name: str, qualified: str | None = None):
+def _package_function(name: str, qualified: str | None = None) -> Any:
     module = importlib.import_module("autodiff")
     target: Any = module
     for part in (qualified or name).split("."):
@@ -34,7 +38,7 @@ def _package_function(name: str, qualified: str | None = None):
     return target
 
 
-def _shape_args(shape: tuple) -> tuple:
+def _shape_args(shape: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else tuple(shape)
 
 
@@ -61,85 +65,85 @@ class TensorMethods:
         def __getitem__(self, key: Any) -> Any: ...
 
     # ------------------------------------------------------------ reductions
-    def sum(self, axis=None, keepdims: bool = False, **aliases) -> Any:
+    def sum(self, axis: Axis = None, keepdims: bool = False, **aliases: Any) -> Any:
         """Sum over ``axis`` (int, tuple or None for all); ``dim=``/``keepdim=`` also accepted."""
         return _F.sum(self, axis, keepdims, **aliases)
 
-    def mean(self, axis=None, keepdims: bool = False, **aliases) -> Any:
+    def mean(self, axis: Axis = None, keepdims: bool = False, **aliases: Any) -> Any:
         """Arithmetic mean over ``axis``."""
         return _F.mean(self, axis, keepdims, **aliases)
 
-    def max(self, axis=None, keepdims: bool = False, **aliases) -> Any:
+    def max(self, axis: Axis = None, keepdims: bool = False, **aliases: Any) -> Any:
         """Maximum over ``axis`` (values only, also with ``dim=``: use ``argmax`` for indices);
         ties share the gradient equally."""
         return _F.max(self, axis, keepdims, **aliases)
 
-    def min(self, axis=None, keepdims: bool = False, **aliases) -> Any:
+    def min(self, axis: Axis = None, keepdims: bool = False, **aliases: Any) -> Any:
         """Minimum over ``axis`` (values only; ``argmin`` gives indices); ties share the gradient."""
         return _F.min(self, axis, keepdims, **aliases)
 
-    def var(self, axis=None, keepdims: bool = False, **aliases) -> Any:
+    def var(self, axis: Axis = None, keepdims: bool = False, **aliases: Any) -> Any:
         """Variance over ``axis`` with NumPy's ddof=0."""
         return _F.var(self, axis, keepdims, **aliases)
 
-    def logsumexp(self, axis=None, keepdims: bool = False, **aliases) -> Any:
+    def logsumexp(self, axis: Axis = None, keepdims: bool = False, **aliases: Any) -> Any:
         """log(sum(exp(x))) over ``axis``, stable for any magnitude."""
         return _F.logsumexp(self, axis, keepdims, **aliases)
 
-    def std(self, *args, **kwargs) -> Any:
+    def std(self, *args: Any, **kwargs: Any) -> Any:
         """Standard deviation (``autodiff.std``)."""
         return _package_function("std")(self, *args, **kwargs)
 
-    def prod(self, *args, **kwargs) -> Any:
+    def prod(self, *args: Any, **kwargs: Any) -> Any:
         """Product of elements (``autodiff.prod``)."""
         return _package_function("prod")(self, *args, **kwargs)
 
-    def cumsum(self, *args, **kwargs) -> Any:
+    def cumsum(self, *args: Any, **kwargs: Any) -> Any:
         """Cumulative sum (``autodiff.cumsum``)."""
         return _package_function("cumsum")(self, *args, **kwargs)
 
-    def norm(self, ord=None, axis=None, keepdims: bool = False, *, p=None, dim=None,  # noqa: A002
-             keepdim=None) -> Any:
+    def norm(self, ord: Any = None, axis: Axis = None, keepdims: bool = False, *, p: Any = None,  # noqa: A002
+             dim: Axis = None, keepdim: bool | None = None) -> Any:
         """Vector or matrix norm (``autodiff.linalg.norm``); ``p=``/``dim=``/``keepdim=`` as PyTorch."""
         order = _F.alias("norm", ord, p, "ord", "p", default=None)
         axis = _F.alias("norm", axis, dim, "axis", "dim", default=None)
         keepdims = _F.alias("norm", keepdims, keepdim, "keepdims", "keepdim", default=False)
         return _package_function("norm", "linalg.norm")(self, ord=order, axis=axis, keepdims=keepdims)
 
-    def all(self, axis=None, keepdims: bool = False, **aliases) -> Any:
+    def all(self, axis: Axis = None, keepdims: bool = False, **aliases: Any) -> Any:
         """Whether every element (along ``axis``) is nonzero: a boolean Tensor without gradient."""
         return _logical(np.logical_and, self, axis, keepdims, aliases, "all")
 
-    def any(self, axis=None, keepdims: bool = False, **aliases) -> Any:
+    def any(self, axis: Axis = None, keepdims: bool = False, **aliases: Any) -> Any:
         """Whether some element (along ``axis``) is nonzero: a boolean Tensor without gradient."""
         return _logical(np.logical_or, self, axis, keepdims, aliases, "any")
 
-    def argmax(self, axis=None, keepdims: bool = False, **aliases) -> Any:
+    def argmax(self, axis: Axis = None, keepdims: bool = False, **aliases: Any) -> Any:
         """Indices of the maxima (an integer Tensor, no gradient)."""
         return _arg(np.argmax, self, axis, keepdims, aliases, "argmax")
 
-    def argmin(self, axis=None, keepdims: bool = False, **aliases) -> Any:
+    def argmin(self, axis: Axis = None, keepdims: bool = False, **aliases: Any) -> Any:
         """Indices of the minima (an integer Tensor, no gradient)."""
         return _arg(np.argmin, self, axis, keepdims, aliases, "argmin")
 
-    def softmax(self, axis: int = -1, **aliases) -> Any:
+    def softmax(self, axis: int = -1, **aliases: Any) -> Any:
         """exp(x) / sum(exp(x)) along ``axis`` (``dim=`` too)."""
         return _F.softmax(self, axis, **aliases)
 
-    def log_softmax(self, axis: int = -1, **aliases) -> Any:
+    def log_softmax(self, axis: int = -1, **aliases: Any) -> Any:
         """log(softmax(x)) along ``axis`` (``dim=`` too)."""
         return _F.log_softmax(self, axis, **aliases)
 
     # ----------------------------------------------------------------- shape
-    def reshape(self, *shape) -> Any:
+    def reshape(self, *shape: int | Sequence[int]) -> Any:
         """Same data in a new shape: ``t.reshape(2, 3)`` or ``t.reshape((2, 3))``."""
         return _F.reshape(self, _shape_args(shape))
 
-    def view(self, *shape) -> Any:
+    def view(self, *shape: int | Sequence[int]) -> Any:
         """PyTorch's name for ``reshape``."""
         return _F.reshape(self, _shape_args(shape))
 
-    def transpose(self, *axes) -> Any:
+    def transpose(self, *axes: int | Sequence[int]) -> Any:
         """Permute axes (reverse them when none are given). Two ints on a tensor with more
         than two axes exchange those axes, as PyTorch's ``transpose(dim0, dim1)`` (NumPy
         would refuse them), so both spellings work wherever they do not collide."""
@@ -148,7 +152,7 @@ class TensorMethods:
             return _F.swapaxes(self, *axes)
         return _F.transpose(self, axes or None)
 
-    def permute(self, *dims) -> Any:
+    def permute(self, *dims: int | Sequence[int]) -> Any:
         """Reorder the axes: ``t.permute(2, 0, 1)``."""
         return _F.transpose(self, _shape_args(dims))
 
@@ -182,11 +186,11 @@ class TensorMethods:
         """All elements as a 1-D tensor (NumPy's name)."""
         return _F.reshape(self, (-1,))
 
-    def squeeze(self, axis=None, **aliases) -> Any:
+    def squeeze(self, axis: Axis = None, **aliases: Any) -> Any:
         """Drop axes of length one (``dim=`` too)."""
         return _F.squeeze(self, axis, **aliases)
 
-    def expand_dims(self, axis) -> Any:
+    def expand_dims(self, axis: int | Sequence[int]) -> Any:
         """Insert an axis of length one at ``axis``."""
         return _F.expand_dims(self, axis)
 
@@ -194,7 +198,7 @@ class TensorMethods:
         """PyTorch's name for ``expand_dims``."""
         return _F.expand_dims(self, dim)
 
-    def expand(self, *sizes) -> Any:
+    def expand(self, *sizes: int | Sequence[int]) -> Any:
         """Broadcast to ``sizes`` (-1 keeps an axis), as PyTorch's ``expand``."""
         sizes = _shape_args(sizes)
         lead = len(sizes) - self.ndim
@@ -203,15 +207,15 @@ class TensorMethods:
         shape = tuple(self.shape[i - lead] if n == -1 and i >= lead else n for i, n in enumerate(sizes))
         return _F.broadcast_to(self, shape)
 
-    def flip(self, *args, **kwargs) -> Any:
+    def flip(self, *args: Any, **kwargs: Any) -> Any:
         """Reverse the order along axes (``autodiff.flip``)."""
         return _package_function("flip")(self, *args, **kwargs)
 
-    def repeat(self, *args, **kwargs) -> Any:
+    def repeat(self, *args: Any, **kwargs: Any) -> Any:
         """Repeat elements (``autodiff.repeat``, NumPy's semantics)."""
         return _package_function("repeat")(self, *args, **kwargs)
 
-    def chunk(self, chunks: int, dim: int = 0) -> tuple:
+    def chunk(self, chunks: int, dim: int = 0) -> tuple[Any, ...]:
         """Split into ``chunks`` pieces of ceil(n / chunks) along ``dim`` (the last may be smaller)."""
         if not isinstance(chunks, (int, np.integer)) or chunks <= 0:
             raise ValueError(f"chunk: chunks must be a positive integer, got {chunks!r}")
@@ -219,7 +223,7 @@ class TensorMethods:
         size = max(-(-n // chunks), 1)
         return self.split(size, dim)
 
-    def split(self, split_size_or_sections, dim: int = 0) -> tuple:
+    def split(self, split_size_or_sections: int | Sequence[int], dim: int = 0) -> tuple[Any, ...]:
         """PyTorch's ``split``: pieces of ``split_size`` along ``dim``, or pieces of the listed sizes."""
         axis = _F.normalize_axis(dim, self.ndim, "split")
         n = self.shape[axis]
@@ -235,7 +239,7 @@ class TensorMethods:
         lead = (slice(None),) * axis
         return tuple(self[lead + (slice(int(s), int(s) + k),)] for s, k in zip(starts, sizes, strict=True))
 
-    def index_select(self, dim: int, index) -> Any:
+    def index_select(self, dim: int, index: TensorLike) -> Any:
         """The entries at the integer ``index`` (1-D) along ``dim``; gradients scatter-add."""
         axis = _F.normalize_axis(dim, self.ndim, "index_select")
         index = np.asarray(index._data if isinstance(index, _Tensor) else index)
@@ -244,7 +248,7 @@ class TensorMethods:
                              f"shape {index.shape}")
         return self[(slice(None),) * axis + (index,)]
 
-    def gather(self, dim: int, index) -> Any:
+    def gather(self, dim: int, index: TensorLike) -> Any:
         """PyTorch's ``gather`` (NumPy's ``take_along_axis``): ``out[i][j] = x[index[i][j]][j]`` for dim 0."""
         axis = _F.normalize_axis(dim, self.ndim, "gather")
         index = np.asarray(index._data if isinstance(index, _Tensor) else index)
@@ -254,11 +258,11 @@ class TensorMethods:
         for d, (a, b) in enumerate(zip(index.shape, self.shape, strict=True)):
             if d != axis and a > b:
                 raise IndexError(f"gather: index shape {index.shape} exceeds tensor shape {self.shape} on axis {d}")
-        grid = list(np.indices(index.shape, sparse=True))
+        grid: list[Any] = list(np.indices(index.shape, sparse=True))
         grid[axis] = index
         return self[tuple(grid)]
 
-    def masked_fill(self, mask, value) -> Any:
+    def masked_fill(self, mask: TensorLike, value: TensorLike) -> Any:
         """``value`` where the boolean ``mask`` (broadcastable) is True, else the tensor."""
         mask = np.asarray(mask._data if isinstance(mask, _Tensor) else mask)
         if mask.dtype != bool:
@@ -270,17 +274,17 @@ class TensorMethods:
         return out
 
     # ----------------------------------------------------------- conversion
-    def astype(self, dtype) -> Any:
+    def astype(self, dtype: DTypeLike) -> Any:
         """Cast to ``dtype`` (differentiable between float dtypes)."""
         return _F.astype(self, np.dtype(dtype))
 
-    def to(self, dtype) -> Any:
+    def to(self, dtype: DTypeLike) -> Any:
         """Cast to ``dtype``; ``"cpu"`` is accepted and changes nothing."""
         if isinstance(dtype, str) and dtype == "cpu":
             return self
         return self.astype(dtype)
 
-    def type_as(self, other) -> Any:
+    def type_as(self, other: Any) -> Any:
         """Cast to ``other``'s dtype."""
         return self.astype(other.dtype)
 
@@ -369,44 +373,44 @@ class TensorMethods:
         """Elementwise |x|."""
         return _P.abs(self)
 
-    def pow(self, exponent) -> Any:
+    def pow(self, exponent: TensorLike) -> Any:
         """Elementwise ``self ** exponent``."""
         return _P.pow(self, exponent)
 
-    def clip(self, lo=None, hi=None) -> Any:
+    def clip(self, lo: TensorLike | None = None, hi: TensorLike | None = None) -> Any:
         """Values limited to [lo, hi]."""
         return _F.clip(self, lo, hi)
 
-    def clamp(self, min=None, max=None) -> Any:  # noqa: A002  (PyTorch's argument names)
+    def clamp(self, min: TensorLike | None = None, max: TensorLike | None = None) -> Any:  # noqa: A002  (PyTorch's argument names)
         """PyTorch's name for ``clip``."""
         return _F.clip(self, min, max)
 
-    def matmul(self, other) -> Any:
+    def matmul(self, other: TensorLike) -> Any:
         """Matrix product ``self @ other``."""
         return _P.matmul(self, other)
 
-    def mm(self, other) -> Any:
+    def mm(self, other: TensorLike) -> Any:
         """Product of two 2-D tensors (PyTorch's ``mm``)."""
         if self.ndim != 2 or np.ndim(other) != 2:
             raise ValueError(f"mm: expects two 2-D tensors, got shapes {self.shape} and {np.shape(other)}")
         return _P.matmul(self, other)
 
-    def dot(self, other) -> Any:
+    def dot(self, other: TensorLike) -> Any:
         """NumPy's ``dot``."""
         return _F.dot(self, other)
 
 
-def _reduce_data(self, axis, keepdims, aliases: dict, op: str) -> tuple:
+def _reduce_data(self: Any, axis: Any, keepdims: Any, aliases: dict[str, Any], op: str) -> tuple[Any, bool]:
     axis, keepdims = _F.axis_keepdims(op, axis, keepdims, aliases)
     return _F.check_axis(op, self.ndim, axis), keepdims
 
 
-def _logical(ufunc, self, axis, keepdims, aliases: dict, op: str) -> Any:
+def _logical(ufunc: np.ufunc, self: Any, axis: Any, keepdims: Any, aliases: dict[str, Any], op: str) -> Any:
     axis, keepdims = _reduce_data(self, axis, keepdims, aliases, op)
     return _Tensor._leaf(np.asarray(ufunc.reduce(self._data.astype(bool), axis=axis, keepdims=keepdims)))
 
 
-def _arg(fn, self, axis, keepdims, aliases: dict, op: str) -> Any:
+def _arg(fn: Callable[..., Any], self: Any, axis: Any, keepdims: Any, aliases: dict[str, Any], op: str) -> Any:
     axis, keepdims = _reduce_data(self, axis, keepdims, aliases, op)
     if isinstance(axis, tuple):
         raise TypeError(f"{op}: axis must be an int or None, got a tuple {axis}")
