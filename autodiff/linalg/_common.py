@@ -100,7 +100,8 @@ def generic(shape: tuple[int, ...]) -> np.ndarray:
     """A fixed dense pattern with no zeros or ties. Added to drawn matrices so that even the
     simplest draw (all zeros) is not a diagonal matrix, where LAPACK's sign choices for
     eigenvectors and Householder reflections jump (the decomposition is not continuous there)."""
-    return 0.3 * np.sin(1.7 * np.arange(int(np.prod(shape))) + 0.4).reshape(shape)
+    pattern: np.ndarray = 0.3 * np.sin(1.7 * np.arange(int(np.prod(shape))) + 0.4).reshape(shape)
+    return pattern
 
 
 def orthogonal(draw: Draw, batch: tuple[int, ...], n: int) -> np.ndarray:
