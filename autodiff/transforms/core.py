@@ -39,6 +39,7 @@ import numpy as np
 from .. import functions as F
 from .. import primitives as P
 from ..mode import state
+from ..primitives_array import reshape_p
 from ..pytree import TreeDef, tree_flatten, tree_map, tree_unflatten
 from ..tensor import Tensor
 
@@ -67,7 +68,9 @@ def _variable(name: str, position: int, leaf: Any) -> Tensor:
                 f"can be differentiated"
             )
         if leaf.requires_grad and state.grad_enabled:
-            return P.reshape_p(leaf, shape=leaf.shape)  # identity: a variable of our own, still on leaf's graph
+            # identity: a variable of our own, still on leaf's graph
+            own: Tensor = reshape_p(leaf, shape=leaf.shape)
+            return own
         return Tensor._leaf(leaf._data).requires_grad_(True)
     if isinstance(leaf, (bool, np.bool_)):
         raise TypeError(f"{name}: argument {position} is a bool; only real floating-point inputs can be differentiated")
@@ -100,8 +103,8 @@ def _output_leaf(name: str, leaf: Any) -> Tensor:
 class Call:
     """One run of ``f`` with fresh variables for the arguments at ``argnums``."""
 
-    def __init__(self, name: str, f: Callable, args: tuple, kwargs: dict, argnums: tuple[int, ...],
-                 has_aux: bool = False) -> None:
+    def __init__(self, name: str, f: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
+                 argnums: tuple[int, ...], has_aux: bool = False) -> None:
         self.name = name
         self.argnums = argnums
         self.grad_enabled = state.grad_enabled  # the caller's mode: whether results may stay on a graph
@@ -119,7 +122,7 @@ class Call:
             self.owner += [j] * len(vs)
             call_args[k] = tree_unflatten(tree, vs)
         outer_escapes = state.escapes
-        self.escapes: list = []
+        self.escapes: list[Any] = []
         state.escapes = self.escapes
         saved = state.grad_enabled
         state.grad_enabled = True
@@ -171,7 +174,7 @@ class Call:
             if not v.parents:
                 v.requires_grad = False
 
-    def per_argument(self, flat: list) -> list:
+    def per_argument(self, flat: list[Any]) -> list[Any]:
         """Regroup one value per variable into one pytree per differentiated argument."""
         out, start = [], 0
         for tree in self.in_trees:
@@ -187,7 +190,7 @@ class Call:
         return tree_map(lambda a: a._data if isinstance(a, Tensor) else a, self.aux)
 
 
-def start(name: str, f: Callable, args: tuple, kwargs: dict, argnums: int | Sequence[int],
+def start(name: str, f: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], argnums: int | Sequence[int],
           has_aux: bool) -> tuple[Call, bool, bool]:
     """Run ``f`` for a transform of ``argnums``: the call, whether backward records, whether results are Tensors."""
     call = Call(name, f, args, kwargs, normalize_argnums(name, argnums, len(args)), has_aux)
@@ -242,7 +245,7 @@ def seed_like(name: str, what: str, value: Any, like: Tensor, keep_graph: bool) 
     return Tensor._leaf(np.asarray(data, dtype=like.dtype))
 
 
-def flat_like(name: str, what: str, tree: Any, expected: TreeDef) -> list:
+def flat_like(name: str, what: str, tree: Any, expected: TreeDef) -> list[Any]:
     """The leaves of ``tree``, which must have the structure ``expected``."""
     leaves, got = tree_flatten(tree)
     if got != expected:
@@ -257,7 +260,7 @@ def result(t: Tensor | None, like: Tensor, as_tensors: bool) -> Any:
     return t if as_tensors else t._data
 
 
-def assemble(pieces: list, out: Tensor, v: Tensor, as_tensors: bool, axis: int) -> Any:
+def assemble(pieces: list[Any], out: Tensor, v: Tensor, as_tensors: bool, axis: int) -> Any:
     """One Jacobian block of shape ``out.shape + v.shape`` from its rows (axis 0) or columns (axis out.ndim)."""
     shape = out.shape + v.shape
     if not pieces:  # an empty output or input
@@ -267,7 +270,7 @@ def assemble(pieces: list, out: Tensor, v: Tensor, as_tensors: bool, axis: int) 
     return np.stack([p._data for p in pieces], axis=axis).reshape(shape)
 
 
-def jacobian_tree(call: Call, argnums: int | Sequence[int], blocks: list[list]) -> Any:
+def jacobian_tree(call: Call, argnums: int | Sequence[int], blocks: list[list[Any]]) -> Any:
     """Blocks indexed [output leaf][variable] as JAX lays them out: the output's structure,
     each leaf holding the argument's structure (a tuple of them when argnums is a tuple)."""
     per_output = []

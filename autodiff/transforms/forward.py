@@ -27,7 +27,7 @@ from .core import Call, assemble, flat_like, jacobian_tree, result, seed_like, s
 from .reverse import grad
 
 
-def _transposable(call: Call) -> tuple[list[int], list[Tensor], list]:
+def _transposable(call: Call) -> tuple[list[int], list[Tensor], list[Any]]:
     """The recorded graph of ``u ↦ Jᵀu``: live output indices, their dummy cotangents u, and Jᵀu per variable."""
     live = [k for k, o in enumerate(call.outputs) if o.requires_grad]
     us = [Tensor._leaf(np.zeros(call.outputs[k].shape, dtype=call.outputs[k].dtype)).requires_grad_(True)
@@ -53,9 +53,9 @@ def _freeze_constant_part(roots: list[Tensor], us: list[Tensor]) -> None:
             node.requires_grad = False
 
 
-def _push(live: list[int], us: list[Tensor], pairs: list[tuple[Tensor, Any]], n_out: int, cg: bool) -> list:
+def _push(live: list[int], us: list[Tensor], pairs: list[tuple[Tensor, Any]], n_out: int, cg: bool) -> list[Any]:
     """``J v`` per output (None where zero): differentiate ``Jᵀu`` in u, seeded with the tangents."""
-    out: list = [None] * n_out
+    out: list[Any] = [None] * n_out
     pairs = [(g, t) for g, t in pairs if g is not None and g.requires_grad]
     if pairs:
         roots, seeds = zip(*pairs, strict=True)
@@ -65,7 +65,8 @@ def _push(live: list[int], us: list[Tensor], pairs: list[tuple[Tensor, Any]], n_
     return out
 
 
-def jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any], has_aux: bool = False):
+def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any],
+        has_aux: bool = False) -> tuple[Any, ...]:
     """``(f(*primals), J·tangents)``: the Jacobian-vector product, forward mode.
 
     ``primals`` and ``tangents`` are tuples (or lists) with one entry per argument of
@@ -82,7 +83,7 @@ def jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any], has_aux: b
     if len(primals) != len(tangents):
         raise ValueError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
     call = Call("jvp", f, tuple(primals), {}, tuple(range(len(primals))), has_aux)
-    flat: list = []
+    flat: list[Any] = []
     for k, (t, tree) in enumerate(zip(tangents, call.in_trees, strict=True)):
         flat += flat_like("jvp", f"tangent {k}", t, tree)
     cg = call.create_graph(*flat)
@@ -101,7 +102,7 @@ def jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any], has_aux: b
     return out, tangent_out
 
 
-def jacfwd(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Callable:
+def jacfwd(f: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Callable[..., Any]:
     """The Jacobian by forward mode: one pass per input element, so it suits tall
     Jacobians (few inputs, many outputs). Same layout as :func:`jacrev`.
 
@@ -111,14 +112,14 @@ def jacfwd(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False)
            [1., 0.]])
     """
 
-    def jacfwd_f(*args: Any, **kwargs: Any):
+    def jacfwd_f(*args: Any, **kwargs: Any) -> Any:
         call, cg, as_t = start("jacfwd", f, args, kwargs, argnums, has_aux)
         live, us, gs = _transposable(call)
         call.check_used(gs)
         outputs = call.outputs
-        blocks: list[list] = [[] for _ in outputs]
+        blocks: list[list[Any]] = [[] for _ in outputs]
         for v, g in zip(call.variables, gs, strict=True):
-            columns: list[list] = [[] for _ in outputs]
+            columns: list[list[Any]] = [[] for _ in outputs]
             for idx in np.ndindex(v.shape):
                 e = np.zeros(v.shape, dtype=v.dtype)
                 e[idx] = 1
@@ -134,7 +135,7 @@ def jacfwd(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False)
     return jacfwd_f
 
 
-def hessian(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
+def hessian(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
     """The matrix of second derivatives of a single-element-valued ``f``: forward over
     reverse, ``jacfwd(grad(f))``. Shape ``x.shape + x.shape``.
 

@@ -30,7 +30,8 @@ def _scalar_output(call: Call) -> Tensor:
     return call.outputs[0]
 
 
-def _value_and_grads(name: str, f: Callable, argnums: Argnums, has_aux: bool, args: tuple, kwargs: dict):
+def _value_and_grads(name: str, f: Callable[..., Any], argnums: Argnums, has_aux: bool, args: tuple[Any, ...],
+                     kwargs: dict[str, Any]) -> tuple[Any, Any]:
     call, cg, as_tensors = start(name, f, args, kwargs, argnums, has_aux)
     out = _scalar_output(call)
     n = len(call.variables)
@@ -45,7 +46,7 @@ def _value_and_grads(name: str, f: Callable, argnums: Argnums, has_aux: bool, ar
     return value, g
 
 
-def value_and_grad(f: Callable, argnums: Argnums = 0, has_aux: bool = False) -> Callable:
+def value_and_grad(f: Callable[..., Any], argnums: Argnums = 0, has_aux: bool = False) -> Callable[..., Any]:
     """A function returning ``(f(*args), gradient)``; a tuple of gradients when
     ``argnums`` is a tuple. With ``has_aux=True``, ``f`` returns ``(value, aux)`` and
     the result is ``((value, aux), gradient)``, as in JAX.
@@ -55,13 +56,13 @@ def value_and_grad(f: Callable, argnums: Argnums = 0, has_aux: bool = False) -> 
     (5.0, array([2., 4.]))
     """
 
-    def value_and_grad_f(*args: Any, **kwargs: Any):
+    def value_and_grad_f(*args: Any, **kwargs: Any) -> Any:
         return _value_and_grads("value_and_grad", f, argnums, has_aux, args, kwargs)
 
     return value_and_grad_f
 
 
-def grad(f: Callable, argnums: Argnums = 0, has_aux: bool = False) -> Callable:
+def grad(f: Callable[..., Any], argnums: Argnums = 0, has_aux: bool = False) -> Callable[..., Any]:
     """The gradient of a single-element-valued ``f`` with respect to argument ``argnums``.
 
     Arguments may be pytrees (dicts, lists, tuples of arrays); the gradient has the
@@ -79,14 +80,14 @@ def grad(f: Callable, argnums: Argnums = 0, has_aux: bool = False) -> Callable:
     {'w': array([2., 3.]), 'b': array([1., 1.])}
     """
 
-    def grad_f(*args: Any, **kwargs: Any):
+    def grad_f(*args: Any, **kwargs: Any) -> Any:
         value, g = _value_and_grads("grad", f, argnums, has_aux, args, kwargs)
         return (g, value[1]) if has_aux else g
 
     return grad_f
 
 
-def vjp(f: Callable, *primals: Any, has_aux: bool = False):
+def vjp(f: Callable[..., Any], *primals: Any, has_aux: bool = False) -> tuple[Any, ...]:
     """``(f(*primals), vjp_fn)``: ``vjp_fn(cotangent)`` returns a tuple with one gradient
     per primal, ``cotangentᵀ J``, each with its primal's structure. ``vjp_fn`` may be
     called many times. With ``has_aux=True`` the result is ``(out, vjp_fn, aux)``.
@@ -99,7 +100,7 @@ def vjp(f: Callable, *primals: Any, has_aux: bool = False):
     as_tensors = call.as_tensors(call.create_graph())
     out = tree_unflatten(call.out_tree, [o if as_tensors else o._data for o in call.outputs])
 
-    def vjp_fn(cotangent: Any) -> tuple:
+    def vjp_fn(cotangent: Any) -> tuple[Any, ...]:
         cts = flat_like("vjp", "the cotangent", cotangent, call.out_tree)
         cg = call.create_graph(*cts)
         seeds = [seed_like("vjp", f"cotangent {k}", c, o, cg)
@@ -119,7 +120,7 @@ def vjp(f: Callable, *primals: Any, has_aux: bool = False):
     return out, vjp_fn
 
 
-def jacrev(f: Callable, argnums: Argnums = 0, has_aux: bool = False) -> Callable:
+def jacrev(f: Callable[..., Any], argnums: Argnums = 0, has_aux: bool = False) -> Callable[..., Any]:
     """The Jacobian by reverse mode: one backward pass per output element, so it suits
     wide Jacobians (many inputs, few outputs). Shape ``out.shape + x.shape``; for
     pytrees, the output's structure holding the argument's structure (as JAX).
@@ -129,13 +130,13 @@ def jacrev(f: Callable, argnums: Argnums = 0, has_aux: bool = False) -> Callable
            [0., 4.]])
     """
 
-    def jacrev_f(*args: Any, **kwargs: Any):
+    def jacrev_f(*args: Any, **kwargs: Any) -> Any:
         call, cg, as_t = start("jacrev", f, args, kwargs, argnums, has_aux)
         variables = call.variables
         used: list[Any] = [None] * len(variables)
         blocks = []
         for o in call.outputs:
-            rows: list[list] = [[] for _ in variables]
+            rows: list[list[Any]] = [[] for _ in variables]
             for idx in np.ndindex(o.shape) if o.requires_grad else ():
                 seed = np.zeros(o.shape, dtype=o.dtype)
                 seed[idx] = 1
@@ -156,7 +157,7 @@ def jacrev(f: Callable, argnums: Argnums = 0, has_aux: bool = False) -> Callable
 jacobian = jacrev
 
 
-def hvp(f: Callable, x: Any, v: Any) -> Any:
+def hvp(f: Callable[..., Any], x: Any, v: Any) -> Any:
     """The Hessian of a single-element-valued ``f`` at ``x`` times ``v``, without forming the Hessian.
 
     Computed as the gradient of ``<∇f(x), v>`` (two reverse passes: with our forward
