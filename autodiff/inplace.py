@@ -16,12 +16,18 @@ requires grad), following PyTorch:
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .mode import no_grad, state
 from .versions import bump_version, version_of
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+    from .aliases import TensorLike
 
 _F: Any = None  # bound by tensor.py once Tensor and the function tables exist
 _P: Any = None
@@ -34,7 +40,7 @@ def bind(tensor_cls: type, functions: Any, primitives: Any) -> None:
     _Tensor, _F, _P = tensor_cls, functions, primitives
 
 
-def _records(t: Any, args: tuple) -> bool:
+def _records(t: Any, args: tuple[Any, ...]) -> bool:
     if not state.grad_enabled:
         return False
     if t.requires_grad:
@@ -81,7 +87,7 @@ def _adopt(t: Any, result: Any) -> None:
     t._vers = (version_of(t), *vers[1:])
 
 
-def apply_inplace(t: Any, op: str, compute, *args: Any) -> Any:
+def apply_inplace(t: Any, op: str, compute: Callable[..., Any], *args: Any) -> Any:
     """Write ``compute(t, *args)`` (out of place, same shape) into ``t``; record it when needed."""
     if not _records(t, args):
         with no_grad():
@@ -95,6 +101,16 @@ def apply_inplace(t: Any, op: str, compute, *args: Any) -> Any:
     _write(t, result._data, op)
     _adopt(t, result)
     return t
+
+
+def _scaled(other: TensorLike, alpha: float) -> Any:
+    """``alpha * other`` for add_/sub_; a list or tuple becomes an array first (``[1, 2] * 2``
+    would repeat the list)."""
+    if alpha == 1:
+        return other
+    if isinstance(other, (list, tuple)):
+        other = np.asarray(other)
+    return other * alpha  # type: ignore[operator]  # TensorLike's scalars and arrays all take * float
 
 
 def _filled(old: Any, value: Any) -> Any:
@@ -138,52 +154,66 @@ class InplaceMethods:
 
     __slots__ = ()
 
-    def __iadd__(self, other):
-        return apply_inplace(self, "+=", _P.add, other)
+    def __iadd__(self, other: TensorLike) -> Self:
+        apply_inplace(self, "+=", _P.add, other)
+        return self
 
-    def __isub__(self, other):
-        return apply_inplace(self, "-=", _P.sub, other)
+    def __isub__(self, other: TensorLike) -> Self:
+        apply_inplace(self, "-=", _P.sub, other)
+        return self
 
-    def __imul__(self, other):
-        return apply_inplace(self, "*=", _P.mul, other)
+    def __imul__(self, other: TensorLike) -> Self:
+        apply_inplace(self, "*=", _P.mul, other)
+        return self
 
-    def __itruediv__(self, other):
-        return apply_inplace(self, "/=", _P.div, other)
+    def __itruediv__(self, other: TensorLike) -> Self:
+        apply_inplace(self, "/=", _P.div, other)
+        return self
 
-    def __ipow__(self, other):
-        return apply_inplace(self, "**=", _P.pow, other)
+    def __ipow__(self, other: TensorLike) -> Self:
+        apply_inplace(self, "**=", _P.pow, other)
+        return self
 
-    def __setitem__(self, index, value) -> None:
+    def __setitem__(self, index: Any, value: TensorLike) -> None:
         _setitem(self, index, value)
 
-    def add_(self, other, alpha: float = 1) -> Any:
+    def add_(self, other: TensorLike, alpha: float = 1) -> Self:
         """``self += alpha * other`` in place; returns self."""
-        return apply_inplace(self, "add_", _P.add, other if alpha == 1 else other * alpha)
+        apply_inplace(self, "add_", _P.add, _scaled(other, alpha))
+        return self
 
-    def sub_(self, other, alpha: float = 1) -> Any:
+    def sub_(self, other: TensorLike, alpha: float = 1) -> Self:
         """``self -= alpha * other`` in place; returns self."""
-        return apply_inplace(self, "sub_", _P.sub, other if alpha == 1 else other * alpha)
+        apply_inplace(self, "sub_", _P.sub, _scaled(other, alpha))
+        return self
 
-    def mul_(self, other) -> Any:
+    def mul_(self, other: TensorLike) -> Self:
         """``self *= other`` in place; returns self."""
-        return apply_inplace(self, "mul_", _P.mul, other)
+        apply_inplace(self, "mul_", _P.mul, other)
+        return self
 
-    def div_(self, other) -> Any:
+    def div_(self, other: TensorLike) -> Self:
         """``self /= other`` in place; returns self."""
-        return apply_inplace(self, "div_", _P.div, other)
+        apply_inplace(self, "div_", _P.div, other)
+        return self
 
-    def clamp_(self, min=None, max=None) -> Any:  # noqa: A002  (PyTorch's argument names)
+    def clamp_(self, min: TensorLike | None = None,  # noqa: A002  (PyTorch's argument names)
+               max: TensorLike | None = None) -> Self:  # noqa: A002
         """Limit the values to [min, max] in place; returns self."""
-        return apply_inplace(self, "clamp_", lambda t: _F.clip(t, min, max))
+        apply_inplace(self, "clamp_", lambda t: _F.clip(t, min, max))
+        return self
 
-    def fill_(self, value) -> Any:
+    def fill_(self, value: TensorLike) -> Self:
         """Set every element to ``value`` (a number or a one-element tensor) in place; returns self."""
-        return apply_inplace(self, "fill_", _filled, value)
+        apply_inplace(self, "fill_", _filled, value)
+        return self
 
-    def zero_(self) -> Any:
+    def zero_(self) -> Self:
         """Set every element to zero in place; returns self."""
-        return apply_inplace(self, "zero_", _filled, 0)
+        apply_inplace(self, "zero_", _filled, 0)
+        return self
 
-    def copy_(self, src) -> Any:
+    def copy_(self, src: TensorLike) -> Self:
         """Copy ``src`` (broadcast to this shape) into this tensor in place; returns self."""
-        return apply_inplace(self, "copy_", _filled, src)
+        apply_inplace(self, "copy_", _filled, src)
+        return self

@@ -176,3 +176,11 @@ def test_register_hook_changes_the_gradient_and_can_be_removed():
     x.grad = None
     (x * 3.0).sum().backward()
     np.testing.assert_allclose(x.grad.data, [3.0, 3.0])
+
+
+def test_add_and_sub_with_alpha_scale_a_list_instead_of_repeating_it():
+    t = ad.Tensor(np.zeros(2))
+    t.add_([1.0, 2.0], alpha=3).sub_((0.5, 0.5), alpha=2)
+    np.testing.assert_array_equal(t.data, [2.0, 5.0])
+    with pytest.raises(ValueError, match="add"):  # [1, 2] * 2 would have given a silent [1, 2, 1, 2]
+        ad.Tensor(np.zeros(4)).add_([1.0, 2.0], alpha=2)
