@@ -274,3 +274,4 @@ from .primitives_array import (  # noqa: E402, F401  (re-exported: P.sum_p, ...)
     sum_p,
     transpose_p,
 )
+from .primitives_loss import softmax_cross_entropy_grad_p, softmax_cross_entropy_p  # noqa: E402, F401  (fused)

@@ -57,6 +57,8 @@ matmul = defprim("matmul", np.matmul, _matmul_gx, _matmul_gy, sympy_array=_matmu
 
 def _linear_gw(g, z, x, w, b):
     """x.T @ g with every leading (batch) axis of x folded into the rows."""
+    if x.ndim == 2:
+        return _swap(x) @ g
     return _swap(reshape_p(x, shape=(-1, w.shape[0]))) @ reshape_p(g, shape=(-1, w.shape[1]))
 
 
@@ -67,12 +69,19 @@ def _linear_case(draw, dtype) -> Case:
                  draw.floats((n_out,), -2, 2, dtype)])
 
 
-# The affine map of a dense layer as one node (PyTorch's F.linear); b's gradient is g,
-# summed over the batch by the engine.
+def _linear_gb(g, z, x, w, b):
+    """Σ g over every leading (batch) axis when b is a vector (the sum itself, not the
+    engine's general un-broadcasting); g as it is for any other b, which the engine sums down."""
+    if g.ndim > 1 and b.ndim == 1 and b.shape[0] == g.shape[-1]:
+        return sum_p(g, axis=tuple(range(g.ndim - 1)), keepdims=False)
+    return g
+
+
+# The affine map of a dense layer as one node (PyTorch's F.linear).
 linear_p = defprim("linear", lambda x, w, b: np.matmul(x, w) + b,
                    lambda g, z, x, w, b: g @ _swap(w),
                    _linear_gw,
-                   lambda g, z, x, w, b: g,
+                   _linear_gb,
                    sympy_array=lambda sp, x, w, b: S.objects(np.matmul(x, w) + b), sample=_linear_case,
                    aligned_error=True, doc="x @ w + b for w of shape (in, out), one node.  "
                    "d/dx = g @ wᵀ, d/dw = xᵀ @ g, d/db = Σ g")

@@ -14,6 +14,7 @@ import numpy as np
 
 import autodiff as ad
 from autodiff import Tensor
+from autodiff import primitives as P
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -243,6 +244,20 @@ def nll_loss(input: Any, target: Any, weight: Any = None, ignore_index: int = -1
     return _picked_loss("nll_loss", _tensor(input, "nll_loss"), target, weight, ignore_index, reduction)
 
 
+def _fused(input: Tensor, target: Any, ignore_index: int) -> Tensor | None:
+    """The hot path of every classifier, as one node (backward (softmax − onehot)·g/N):
+    logits (N, C), N > 0, integer labels (N,) all in [0, C) and none equal to
+    ``ignore_index``. None for anything else, which the general path handles (and
+    explains, when it is an error)."""
+    t = target._data if isinstance(target, Tensor) else target
+    n, c = input._data.shape
+    if type(t) is not np.ndarray or t.shape != (n,) or t.dtype.kind not in "iu" or not n or 0 <= ignore_index < c:
+        return None
+    if np.minimum.reduce(t) < 0 or np.maximum.reduce(t) >= c:
+        return None
+    return P.softmax_cross_entropy_p(input, labels=t)
+
+
 def cross_entropy(input: Any, target: Any, reduction: str = "mean", weight: Any = None,
                   label_smoothing: float = 0.0, ignore_index: int = -100) -> Tensor:
     """Softmax cross-entropy from logits of shape (C,), (N, C) or (N, C, d1, ...).
@@ -258,13 +273,19 @@ def cross_entropy(input: Any, target: Any, reduction: str = "mean", weight: Any 
     0.239545
     """
     input = _tensor(input, "cross_entropy")
-    if input.ndim == 0:
+    shape = input._data.shape
+    if len(shape) == 2 and weight is None and not label_smoothing and reduction == "mean":
+        loss = _fused(input, target, ignore_index)
+        if loss is not None:
+            return loss
+    if not shape:
         raise ValueError("cross_entropy: expected logits of shape (C,), (N, C) or (N, C, d1, ...), got a scalar")
     if not 0 <= label_smoothing <= 1:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing!r}")
-    logp = ad.log_softmax(input, axis=0 if input.ndim == 1 else 1)
-    if np.shape(target) != input.shape:
+    if np.shape(target) != shape:
+        logp = ad.log_softmax(input, axis=0 if input.ndim == 1 else 1)
         return _picked_loss("cross_entropy", logp, target, weight, ignore_index, reduction, label_smoothing)
+    logp = ad.log_softmax(input, axis=0 if input.ndim == 1 else 1)
     flat, shape = _classes_last(logp)
     c = flat.shape[1]
     t, _ = _classes_last(_as_target(target, input))

@@ -1,0 +1,138 @@
+"""Fused losses: one primitive where the composite would record a chain of nodes.
+
+Softmax cross-entropy with integer labels is the loss of nearly every classifier; as a
+composite it records log_softmax, a gather, a sum and a scale (four nodes forward, four
+rules backward, one of them a scatter). As one primitive its rule is the textbook
+(softmax(x) − onehot(labels))·g/N, still written in Tensor operations (softmax and
+scatter), so second derivatives work as for every other entry.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import symforms as S
+from .primitive import defprim
+from .primitives_array import _shifted, scatter_p, softmax_p, sum_p
+from .sampling import Case
+
+
+def _checked_labels(x: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Labels as a 1-D integer array of one entry per row of ``x`` with values in [0, C):
+    anything else would index the wrong class silently (negative labels wrap around)."""
+    labels = np.asarray(labels)
+    if x.ndim != 2:
+        raise ValueError(f"expected logits of shape (N, C), got shape {x.shape}")
+    n, c = x.shape
+    if labels.shape != (n,) or labels.dtype.kind not in "iu":
+        raise ValueError(f"expected integer labels of shape ({n},) for logits of "
+                         f"shape {x.shape}, got {labels.dtype} labels of shape {labels.shape}")
+    if not n:
+        raise ValueError(f"the mean over an empty batch is undefined (logits of shape "
+                         f"{x.shape})")
+    if np.minimum.reduce(labels) < 0 or np.maximum.reduce(labels) >= c:
+        bad = labels[(labels < 0) | (labels >= c)]
+        raise ValueError(f"labels must be in [0, {c - 1}] for {c} classes, "
+                         f"got {bad[:5].tolist()}")
+    return labels
+
+
+def _sce_forward(x: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """mean over rows of logsumexp(x_i) − x_i[labels_i], shifted by the row max (no overflow)."""
+    labels = _checked_labels(x, labels)
+    n = x.shape[0]
+    m = np.maximum.reduce(x, axis=1, keepdims=True)
+    if math.isfinite(np.add.reduce(m, axis=None)):
+        d = x - m
+        loss = np.add.reduce(np.log(np.add.reduce(np.exp(d), axis=1)) - d[np.arange(n), labels])
+    else:  # an infinite or NaN row: shifted as log_softmax shifts it (by 0 where its max is not finite)
+        d = _shifted(x, 1)[0]
+        with np.errstate(divide="ignore", invalid="ignore"):  # such a row's loss is inf or NaN, as it should
+            loss = np.add.reduce(np.log(np.add.reduce(np.exp(d), axis=1)) - d[np.arange(n), labels])
+    loss = loss / x.dtype.type(n)
+    return np.asarray(loss)
+
+
+def _onehot(x, labels):
+    """Ones at (i, labels_i) in zeros of x's shape: a scatter, an operation of the table
+    (so a compiled program recomputes it from each step's labels)."""
+    n = x.shape[0]
+    return scatter_p(np.ones(n, dtype=x.dtype), index=(np.arange(n), labels), shape=x.shape)
+
+
+def _sce_rule(g, z, x, labels):
+    return softmax_cross_entropy_grad_p(x, g, labels=labels)
+
+
+def _sce_objects(sp, x, labels):
+    lp = S.log_softmax_objects(sp, x, 1)
+    n = x.shape[0]
+    return S.objects(-sp.Add(*[lp[i, int(labels[i])] for i in range(n)]) / n)
+
+
+def _sce_case(draw, dtype) -> Case:
+    n, c = draw.integers(1, 3), draw.integers(1, 4)
+    labels = np.array([draw.integers(0, c - 1) for _ in range(n)], dtype=np.int64)
+    return Case([draw.floats((n, c), -4, 4, dtype)], {"labels": labels})
+
+
+# ------------------------------------------------- its gradient, as one primitive
+def _sce_grad_forward(x: np.ndarray, g: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """(softmax(x) − onehot(labels)) · g / N in the hand-written steps' seven NumPy calls."""
+    labels = _checked_labels(x, labels)
+    n = x.shape[0]
+    m = np.maximum.reduce(x, axis=1, keepdims=True)
+    if math.isfinite(np.add.reduce(m, axis=None)):
+        e = np.exp(x - m)
+    else:  # an infinite or NaN row: shifted as softmax shifts it
+        e = np.exp(_shifted(x, 1)[0])
+    p = e / np.add.reduce(e, axis=1, keepdims=True)
+    p[np.arange(n), labels] -= 1
+    p *= np.asarray(g, dtype=x.dtype) / x.dtype.type(n)
+    return p
+
+
+def _sce_grad_gx(gg, z, x, g, labels):
+    """d/dx of (softmax(x) − onehot)·g/N against gg: softmax's own rule, scaled by g/N."""
+    p = softmax_p(x, axis=1)
+    return p * (gg - sum_p(gg * p, axis=1, keepdims=True)) * (g * (1.0 / x.shape[0]))
+
+
+def _sce_grad_gg(gg, z, x, g, labels):
+    """d/dg: Σ gg ⊙ (softmax(x) − onehot) / N."""
+    return sum_p(gg * (softmax_p(x, axis=1) - _onehot(x, labels)), axis=None, keepdims=False) * (1.0 / x.shape[0])
+
+
+def _sce_grad_objects(sp, x, g, labels):
+    lp = S.log_softmax_objects(sp, x, 1)
+    n, c = x.shape
+    scale = S.objects(g)[()] / n
+    out = np.empty((n, c), dtype=object)
+    for i in range(n):
+        for j in range(c):
+            out[i, j] = (sp.exp(lp[i, j]) - (1 if j == int(labels[i]) else 0)) * scale
+    return out
+
+
+def _sce_grad_case(draw, dtype) -> Case:
+    case = _sce_case(draw, dtype)
+    return Case([case.args[0], draw.floats((), -2, 2, dtype)], case.params)
+
+
+softmax_cross_entropy_grad_p = defprim(
+    "softmax_cross_entropy_grad", _sce_grad_forward, _sce_grad_gx, _sce_grad_gg, sympy_array=_sce_grad_objects,
+    sample=_sce_grad_case,
+    doc="The gradient of softmax_cross_entropy as an operation: (softmax(x) − onehot(labels)) · g / N for logits "
+        "x (N, C) and a scalar g.  d/dx = softmax's rule applied to the upstream gradient, times g/N; "
+        "d/dg = Σ upstream ⊙ (softmax(x) − onehot) / N")
+
+
+softmax_cross_entropy_p = defprim(
+    "softmax_cross_entropy", _sce_forward, _sce_rule, sympy_array=_sce_objects, sample=_sce_case,
+    doc="Mean softmax cross-entropy of logits x (N, C) at integer labels (N,): "
+        "(1/N) Σᵢ (log Σⱼ exp xᵢⱼ − xᵢ,labelsᵢ), stable for |x| = 1e4.  "
+        "d/dx = (softmax(x) − onehot(labels)) · g / N")
+
+__all__ = ["softmax_cross_entropy_grad_p", "softmax_cross_entropy_p"]
