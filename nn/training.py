@@ -37,10 +37,10 @@ def _n_correct(kind: str, loss_fn: Any, out: np.ndarray, y: np.ndarray) -> tuple
         truth = y.argmax(axis=1) if y.shape == out.shape else y
         hit = out.argmax(axis=1) == truth
         ignore = getattr(loss_fn, "ignore_index", None)
-        if ignore is not None and y.shape != out.shape:
+        if ignore is not None and y.shape != out.shape and np.count_nonzero(truth == ignore):
             keep = truth != ignore
-            return int(np.sum(hit & keep)), int(np.sum(keep))
-        return int(np.sum(hit)), hit.size
+            return int(np.count_nonzero(hit & keep)), int(np.count_nonzero(keep))
+        return int(np.count_nonzero(hit)), hit.size
     threshold = 0.0 if kind == "logits" else 0.5
     return int(np.sum((out > threshold) == (y > 0.5))), y.size
 
@@ -69,7 +69,8 @@ def _pair(owner: str, batch: Any) -> tuple[Any, Any]:
 
 
 def _as_data(x: Any) -> np.ndarray:
-    return x.data if isinstance(x, Tensor) else np.asarray(x)
+    """The values of a batch's outputs or targets, to read (never written: no read-only view needed)."""
+    return x._data if isinstance(x, Tensor) else np.asarray(x)
 
 
 def evaluate(model: Module, loss_fn: Any, X: Any, y: Any = None, batch_size: int = 1024) -> dict[str, float]:

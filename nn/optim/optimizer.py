@@ -19,6 +19,7 @@ import numpy as np
 from autodiff import Tensor, enable_grad
 
 from ..checks import check_bool, check_number
+from .flat_step import flat_step
 
 
 class Optimizer:
@@ -30,6 +31,9 @@ class Optimizer:
     """
 
     rules: dict[str, str | None] = {}
+    elementwise = False
+    """True when ``_update`` treats every element alike (its numbers shared by the whole group):
+    ``step`` may then update a small group's parameters as one flat array (nn/optim/flat_step.py)."""
 
     def __init__(self, params: Any, defaults: dict[str, Any]) -> None:
         self.defaults = dict(defaults)
@@ -142,7 +146,10 @@ class Optimizer:
             with enable_grad():
                 loss = closure()
         state = self.state
+        flat = self.__dict__.setdefault("_flat_groups", {}) if self.elementwise else None
         for group in self.param_groups:
+            if flat is not None and flat_step(self, group, flat):
+                continue  # the same update, on all the group's parameters at once
             for p in group["params"]:
                 grad = p.grad
                 if grad is not None:

@@ -21,6 +21,8 @@ class SGD(Optimizer):
     g ← g + λp; b ← μb + (1 − τ)g (b = g at the first step); g ← g + μb (Nesterov) or b; p ← p − lr·g.
     """
 
+    elementwise = True
+
     rules = {"lr": "nonneg", "momentum": "nonneg", "dampening": None, "weight_decay": "nonneg", "nesterov": "bool"}
 
     def __init__(self, params: Any, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
@@ -51,6 +53,8 @@ class SGD(Optimizer):
 class Adagrad(Optimizer):
     """Adagrad: s ← s + g²; p ← p − lr / (1 + (t − 1)·lr_decay) · g / (√s + eps)."""
 
+    elementwise = True
+
     rules = {"lr": "nonneg", "lr_decay": "nonneg", "weight_decay": "nonneg", "initial_accumulator_value": "nonneg",
              "eps": "nonneg"}
 
@@ -72,6 +76,8 @@ class Adagrad(Optimizer):
 
 class RMSprop(Optimizer):
     """RMSprop: v ← αv + (1 − α)g²; p ← p − lr·g / (√v + eps), optionally centered and with momentum."""
+
+    elementwise = True
 
     rules = {"lr": "nonneg", "alpha": "nonneg", "eps": "nonneg", "weight_decay": "nonneg", "momentum": "nonneg",
              "centered": "bool"}
@@ -138,6 +144,8 @@ class Adam(Optimizer):
     """Adam: m ← β₁m + (1 − β₁)g; v ← β₂v + (1 − β₂)g²;
     p ← p − lr/(1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + eps) (v replaced by its running max with amsgrad)."""
 
+    elementwise = True
+
     decoupled = False
     rules = {**_ADAM_RULES, "amsgrad": "bool"}
 
@@ -171,6 +179,8 @@ class AdamW(Adam):
 class Adadelta(Optimizer):
     """Adadelta: v ← ρv + (1 − ρ)g²; Δ = √(u + eps)/√(v + eps) · g; u ← ρu + (1 − ρ)Δ²; p ← p − lr·Δ."""
 
+    elementwise = True
+
     rules = {"lr": "nonneg", "rho": "unit", "eps": "nonneg", "weight_decay": "nonneg"}
 
     def __init__(self, params: Any, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6,
@@ -196,6 +206,8 @@ class Adadelta(Optimizer):
 
 class Adamax(Optimizer):
     """Adamax: m ← β₁m + (1 − β₁)g; u ← max(β₂u, |g| + eps); p ← p − lr/(1 − β₁ᵗ) · m / u."""
+
+    elementwise = True
 
     rules = dict(_ADAM_RULES)
 
@@ -223,6 +235,8 @@ class NAdam(Optimizer):
     μₜ = β₁(1 − ½·0.96^(t·ψ)), Πₜ = μ₁⋯μₜ, v̂ = v / (1 − β₂ᵗ);
     p ← p − lr(1 − μₜ)/(1 − Πₜ) · g/(√v̂ + eps) − lr·μₜ₊₁/(1 − Πₜμₜ₊₁) · m/(√v̂ + eps)."""
 
+    elementwise = True
+
     rules = {**_ADAM_RULES, "momentum_decay": "nonneg", "decoupled_weight_decay": "bool"}
 
     def __init__(self, params: Any, lr: float = 2e-3, betas: tuple[float, float] = (0.9, 0.999),
@@ -249,6 +263,8 @@ class RAdam(Optimizer):
     """Rectified Adam (Liu et al. 2019): with ρ∞ = 2/(1 − β₂) − 1 and ρₜ = ρ∞ − 2tβ₂ᵗ/(1 − β₂ᵗ),
     p ← p − lr·m/(1 − β₁ᵗ) · r·√(1 − β₂ᵗ)/(√v + eps) when ρₜ > 5 (r the rectification term),
     else p ← p − lr·m/(1 − β₁ᵗ)."""
+
+    elementwise = True
 
     rules = {**_ADAM_RULES, "decoupled_weight_decay": "bool"}
 
