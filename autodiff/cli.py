@@ -15,7 +15,7 @@ import sys
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, NoReturn, cast
 
 import numpy as np
 import sympy as sp
@@ -29,7 +29,7 @@ class BadInput(Exception):
     """A mistake in the command line: reported in one line, exit status 2."""
 
 
-def _parse_expression(text: str) -> tuple[Any, list]:
+def _parse_expression(text: str) -> tuple[Any, list[Any]]:
     """The expression (through the safe parser: nothing is evaluated) and its symbols by name."""
     from .parsing import ExpressionError, parse_expression
 
@@ -50,7 +50,7 @@ def _finite(name: str, text: str) -> float:
     return value
 
 
-def _parse_points(assignments: list[str] | None, symbols: list) -> dict[str, float]:
+def _parse_points(assignments: list[str] | None, symbols: list[Any]) -> dict[str, float]:
     values: dict[str, float] = {}
     for item in assignments or []:
         for part in item.split(","):
@@ -73,7 +73,7 @@ _HUGE = sp.Float("1e1000")    # ... and stops at intermediate values beyond this
 _TOO_LARGE = "beyond 1e1000 in magnitude (on the way)"
 
 
-def _sympy_at(nodes: list, subs: dict) -> tuple[float, str | None]:
+def _sympy_at(nodes: list[Any], subs: dict[Any, Any]) -> tuple[float, str | None]:
     """A SymPy formula at a point, node by node (children first) with ``_DIGITS`` digits.
 
     Returns (value, None), or (nan, why) when the formula is not a finite real number
@@ -257,7 +257,7 @@ def _tolerances(p: argparse.ArgumentParser) -> None:
 class _Parser(argparse.ArgumentParser):
     """argparse, with its errors on one line (exit status 2)."""
 
-    def error(self, message: str):  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
@@ -313,7 +313,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
-        return args.run(args)
+        status: int = args.run(args)
+        return status
     except BadInput as e:
         print(f"autodiff {args.command}: error: {e}", file=sys.stderr)
         return 2

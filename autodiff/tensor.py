@@ -14,7 +14,8 @@ change through the API; the constructor copies arrays (``ad.from_numpy`` shares)
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -27,7 +28,7 @@ from .tensor_methods import TensorMethods
 from .versions import bump_version, share_version
 
 
-def _contains_tensor(data: list | tuple) -> bool:
+def _contains_tensor(data: list[Any] | tuple[Any, ...]) -> bool:
     stack = [data]
     while stack:
         for e in stack.pop():
@@ -67,12 +68,12 @@ def _left_graph(t: Tensor, how: str) -> None:
         state.escapes.append((t, how))
 
 
-def _stack_nested(data: list | tuple, dtype: Any = None) -> Tensor:
+def _stack_nested(data: list[Any] | tuple[Any, ...], dtype: Any = None) -> Tensor:
     """A (nested) list holding Tensors as one Tensor whose graph records the stacking."""
     if not data:
         raise TypeError("Tensor: cannot stack an empty list")
     try:
-        out = _P.stack_p(*data, axis=0)
+        out: Tensor = stack_p(*data, axis=0)
     except ValueError as e:
         raise ValueError(f"Tensor: the nested list holding Tensors is ragged (NumPy refuses it too): {e}") from None
     if dtype is not None and out.dtype != np.dtype(dtype):
@@ -110,13 +111,13 @@ class Tensor(Operators, TensorMethods, MathMethods, InplaceMethods, ArrayInterop
     requires_grad: bool
     prim: Any
     parents: tuple[Tensor, ...]
-    saved: dict | None
+    saved: dict[str, Any] | None
     name: str | None
     _site: Any
     _retain: bool
     _vc: Any
     _vers: Any
-    _hooks: list | None
+    _hooks: list[Callable[[Tensor], Any]] | None
 
     def __init__(self, data: Any, requires_grad: bool = False, name: str | None = None, dtype: Any = None) -> None:
         self.grad = None
@@ -164,7 +165,7 @@ class Tensor(Operators, TensorMethods, MathMethods, InplaceMethods, ArrayInterop
 
     # ------------------------------------------------------------------ data
     def _readonly(self) -> np.ndarray:
-        view = self._data.view()
+        view: np.ndarray = self._data.view()
         view.flags.writeable = False
         return view
 
@@ -236,14 +237,15 @@ class Tensor(Operators, TensorMethods, MathMethods, InplaceMethods, ArrayInterop
         if self._data.size != 1:
             raise ValueError(f"item: only single-element tensors convert to a Python number, got shape {self.shape}")
         _left_graph(self, ".item() / float() / math.*")
-        return self._data.item()
+        value: float = self._data.item()
+        return value
 
     def __len__(self) -> int:
         if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
         return len(self._data)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Tensor]:
         for i in range(len(self)):
             yield self[i]
 
@@ -283,7 +285,7 @@ class Tensor(Operators, TensorMethods, MathMethods, InplaceMethods, ArrayInterop
         return None if self.prim is None else self.prim.name
 
     @property
-    def grad_fn(self):
+    def grad_fn(self) -> Any:
         """The primitive that produced this tensor (None for a leaf), as PyTorch's ``grad_fn``."""
         return self.prim
 
@@ -314,7 +316,7 @@ class Tensor(Operators, TensorMethods, MathMethods, InplaceMethods, ArrayInterop
         self._retain = True
         return self
 
-    def register_hook(self, hook) -> _HookHandle:
+    def register_hook(self, hook: Callable[[Tensor], Any]) -> _HookHandle:
         """Call ``hook(grad)`` when this tensor's gradient is computed; a Tensor it returns
         replaces the gradient (as PyTorch). Returns a handle whose ``remove()`` drops it.
 
@@ -350,7 +352,7 @@ class Tensor(Operators, TensorMethods, MathMethods, InplaceMethods, ArrayInterop
 class _Size(int):
     """NumPy's ``.size`` (an int) that explains itself when called like PyTorch's ``size()``."""
 
-    def __call__(self, dim: int | None = None):
+    def __call__(self, dim: int | None = None) -> NoReturn:
         raise TypeError("Tensor.size is NumPy's number of elements (an int), not a method: "
                         "use t.shape (or t.shape[dim]) for PyTorch's t.size()")
 
@@ -358,7 +360,7 @@ class _Size(int):
 class _HookHandle:
     """Returned by ``register_hook``; ``remove()`` unregisters the hook."""
 
-    def __init__(self, tensor: Tensor, hook) -> None:
+    def __init__(self, tensor: Tensor, hook: Callable[[Tensor], Any]) -> None:
         self._tensor, self._hook = tensor, hook
 
     def remove(self) -> None:
@@ -385,6 +387,7 @@ from . import interop as _interop_module  # noqa: E402
 from . import operators as _operators_module  # noqa: E402
 from . import primitives as _P  # noqa: E402
 from . import tensor_methods as _methods_module  # noqa: E402
+from .primitives_array import stack_p  # noqa: E402
 
 for _module in (_operators_module, _methods_module, _inplace_module, _interop_module):
     _module.bind(Tensor, _F, _P)

@@ -20,7 +20,7 @@ from ..mode import no_grad
 from ..tensor import Tensor
 
 
-def _float64_args(args: tuple) -> tuple[list[Any], list[int]]:
+def _float64_args(args: tuple[Any, ...]) -> tuple[list[Any], list[int]]:
     """float64 copies of the floating-point arguments (and their positions)."""
     values, positions = [], []
     for k, a in enumerate(args):
@@ -40,7 +40,7 @@ def _scalar(out: Any, name: str) -> float:
     return float(arr.reshape(()))
 
 
-def numerical_grad(f: Callable, *args: Any, eps: float = 1e-6) -> np.ndarray | tuple[np.ndarray, ...]:
+def numerical_grad(f: Callable[..., Any], *args: Any, eps: float = 1e-6) -> np.ndarray | tuple[np.ndarray, ...]:
     """Central finite differences ``(f(x + eps) - f(x - eps)) / 2 eps`` in float64.
 
     ``f`` takes Tensors and returns a single-element value. Returns one array per
@@ -52,8 +52,9 @@ def numerical_grad(f: Callable, *args: Any, eps: float = 1e-6) -> np.ndarray | t
     values, positions = _float64_args(args)
     grads = []
     with no_grad():
-        call = lambda: _scalar(f(*[Tensor(v) if k in positions else v for k, v in enumerate(values)]),
-                               "numerical_grad")
+        def call() -> float:
+            return _scalar(f(*[Tensor(v) if k in positions else v for k, v in enumerate(values)]), "numerical_grad")
+
         for k in positions:
             x = values[k]
             g = np.zeros_like(x)
@@ -70,7 +71,7 @@ def numerical_grad(f: Callable, *args: Any, eps: float = 1e-6) -> np.ndarray | t
     return grads[0] if len(grads) == 1 else tuple(grads)
 
 
-def gradcheck(f: Callable, *args: Any, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
+def gradcheck(f: Callable[..., Any], *args: Any, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
               seed: int = 0) -> bool:
     """Compare autodiff's gradient of ``f`` with central finite differences, in float64.
 
@@ -85,7 +86,7 @@ def gradcheck(f: Callable, *args: Any, eps: float = 1e-6, atol: float = 1e-5, rt
     shape = np.shape(probe)
     weights = np.random.default_rng(seed).uniform(0.5, 1.5, size=shape)
 
-    def projected(*xs):
+    def projected(*xs: Any) -> Any:
         out = f(*xs)
         return (out * weights).sum() if shape else out
 
