@@ -330,7 +330,8 @@ def _read_array(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, sha
     if len(data) != nbytes:
         raise CheckpointError(f"load: {path}: member '{name}' is truncated")
     array: np.ndarray = np.frombuffer(data, dtype=dtype).reshape(found, order="F" if fortran else "C")
-    return array.copy()
+    copied: np.ndarray = array.copy()
+    return copied
 
 
 __all__ = ["CheckpointError", "load", "save"]

@@ -38,7 +38,8 @@ def gate(gates: Tensor, k: int, hidden: int) -> Tensor:
 def rnn_step(xw: Tensor, h: Any, w_hh_t: Tensor, b_hh: Tensor | None, relu: bool) -> Tensor:
     """h' = act(xw + h @ W_hh^T + b_hh), where xw = x @ W_ih^T + b_ih (act: tanh or relu)."""
     pre = xw + ad.linear(h, w_hh_t, b_hh)
-    return ad.relu(pre) if relu else ad.tanh(pre)
+    out: Tensor = ad.relu(pre) if relu else ad.tanh(pre)
+    return out
 
 
 def gru_step(xw: Tensor, h: Any, w_hh_t: Tensor, b_hh: Tensor | None) -> Tensor:
@@ -49,7 +50,8 @@ def gru_step(xw: Tensor, h: Any, w_hh_t: Tensor, b_hh: Tensor | None) -> Tensor:
     r = ad.sigmoid(gate(xw, 0, size) + gate(hw, 0, size))
     z = ad.sigmoid(gate(xw, 1, size) + gate(hw, 1, size))
     n = ad.tanh(gate(xw, 2, size) + r * gate(hw, 2, size))
-    return n + z * (h - n)
+    h_new: Tensor = n + z * (h - n)
+    return h_new
 
 
 def lstm_step(xw: Tensor, h: Any, c: Any, w_hh_t: Tensor, b_hh: Tensor | None) -> tuple[Tensor, Tensor]:

@@ -70,12 +70,14 @@ def _vector_norm(x: Tensor, ord: Any, axis: int, keepdims: bool) -> Tensor:  # n
     if ord > 0:  # a zero vector: subgradient 0, as for the 2-norm
         zero = s == 0
         return F.where(zero, 0, F.where(zero, 1, s) ** (1.0 / ord))
-    return s ** (1.0 / ord)
+    root: Tensor = s ** (1.0 / ord)
+    return root
 
 
 def _svd_norm(x: Tensor, rc: tuple[int, int], reduce: Any) -> Tensor:
     rest = [i for i in range(x.ndim) if i not in rc]
-    return reduce(svdvals_p(F.transpose(x, tuple(rest) + rc)), axis=-1)
+    out: Tensor = reduce(svdvals_p(F.transpose(x, tuple(rest) + rc)), axis=-1)
+    return out
 
 
 def _matrix_norm(x: Tensor, ord: Any, rc: tuple[int, int], keepdims: bool) -> Tensor:  # noqa: A002
@@ -195,7 +197,7 @@ def matrix_power(a: Any, n: int) -> Tensor:
         return F.broadcast_to(Tensor(np.eye(a.shape[-1], dtype=a.dtype)), a.shape)
     if n < 0:
         a, n = inv_p(a), -n
-    result = None
+    result: Tensor | None = None
     while n:
         if n & 1:
             result = a if result is None else result @ a
