@@ -19,6 +19,7 @@ from autodiff.compile.codegen import build, generate
 from autodiff.compile.jit import Compiled
 from autodiff.compile.program import Program
 
+from .optim.flat_step import flat_views
 from .optim.optimizers import SGD, Adam, AdamW
 
 
@@ -29,15 +30,6 @@ def fusable(optimizer: Any) -> bool:
             or optimizer.param_groups[0].get("amsgrad"):
         return False
     return len({p.dtype for p in optimizer.params}) == 1 and optimizer.params[0].dtype.kind == "f"
-
-
-def _flat_views(flat: np.ndarray, shapes: list[tuple[int, ...]]) -> list[np.ndarray]:
-    views, start = [], 0
-    for shape in shapes:
-        n = int(np.prod(shape, dtype=np.int64))
-        views.append(flat[start:start + n].reshape(shape))
-        start += n
-    return views
 
 
 class FlatOptimizer:
@@ -51,16 +43,16 @@ class FlatOptimizer:
         self.shapes = [p.shape for p in params]
         total = sum(p.size for p in params)
         self.flat = np.empty(total, self.dtype)
-        self.views = _flat_views(self.flat, self.shapes)
+        self.views = flat_views(self.flat, self.shapes)
         self.gflat = np.zeros(total, self.dtype)
-        self.gviews = _flat_views(self.gflat, self.shapes)
+        self.gviews = flat_views(self.gflat, self.shapes)
         self.grads = [Tensor._leaf(g) for g in self.gviews]
         self.adam = isinstance(optimizer, Adam)
         self.group = optimizer.param_groups[0]
         keys = ["exp_avg", "exp_avg_sq"] if self.adam else (["momentum_buffer"] if self.group["momentum"] else [])
         self.keys = keys
         self.state = {k: np.zeros(total, self.dtype) for k in keys}
-        self.state_views = {k: _flat_views(b, self.shapes) for k, b in self.state.items()}
+        self.state_views = {k: flat_views(b, self.shapes) for k, b in self.state.items()}
         self._param_views = list(zip(params, self.views, strict=True))
         self._param_grads = list(zip(params, self.grads, strict=True))
         self._link_state()

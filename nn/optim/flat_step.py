@@ -36,7 +36,7 @@ class FlatGroup:
         total = sum(p._data.size for p in params)
         self.pflat = np.empty(total, dtype)
         self.gflat = np.empty(total, dtype)
-        self.pviews = _views(self.pflat, self.shapes)
+        self.pviews = flat_views(self.pflat, self.shapes)
         self.state: dict[str, Any] = {}
         self.states: list[dict] = []
         self.linked: list[tuple[dict, str, np.ndarray]] = []  # (a parameter's state, key, its view)
@@ -81,7 +81,7 @@ class FlatGroup:
         self.linked = []
         for key, value in self.state.items():
             if isinstance(value, np.ndarray) and value.shape == self.pflat.shape:
-                for st, view in zip(self.states, _views(value, self.shapes), strict=True):
+                for st, view in zip(self.states, flat_views(value, self.shapes), strict=True):
                     st[key] = view
                     self.linked.append((st, key, view))
 
@@ -114,7 +114,8 @@ class FlatGroup:
             self._link_arrays()
 
 
-def _views(flat: np.ndarray, shapes: list[tuple[int, ...]]) -> list[np.ndarray]:
+def flat_views(flat: np.ndarray, shapes: list[tuple[int, ...]]) -> list[np.ndarray]:
+    """Consecutive views of a 1-D buffer, one per shape (the parameters laid end to end)."""
     views, start = [], 0
     for shape in shapes:
         n = int(np.prod(shape, dtype=np.int64))
