@@ -56,6 +56,19 @@ class Case:
         return tuple(k for k, a in enumerate(self.args)
                      if isinstance(a, (np.ndarray, np.floating)) and a.dtype.kind == "f")
 
+    def partial(self, fn: Callable[..., Any]) -> tuple[Callable[..., Any], list[Any]]:
+        """``fn`` as a function of the differentiated arguments alone (the others and the
+        params fixed at this case), and those arguments' values."""
+        wrt = self.positions()
+
+        def call(*diff: Any) -> Any:
+            args = list(self.args)
+            for k, d in zip(wrt, diff, strict=True):
+                args[k] = d
+            return fn(*args, **self.params)
+
+        return call, [self.args[k] for k in wrt]
+
 
 Sampler = Callable[[Draw, Any], Case]
 

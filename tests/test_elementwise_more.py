@@ -33,19 +33,6 @@ def _case(name: str, k: int):
     return REGISTRY[name].sample(RandomDraw(rng), np.float64)
 
 
-def _partial(entry, case):
-    """The entry as a function of its differentiated arguments only."""
-    wrt = case.positions()
-
-    def f(*diff):
-        args = list(case.args)
-        for k, d in zip(wrt, diff, strict=True):
-            args[k] = d
-        return entry(*args, **case.params)
-
-    return f, [case.args[k] for k in wrt]
-
-
 def test_every_new_entry_is_registered_with_a_sampler_and_a_symbolic_form_or_reason():
     for name in NEW + ACTIVATIONS:
         entry = REGISTRY[name]
@@ -58,7 +45,7 @@ def test_every_new_entry_is_registered_with_a_sampler_and_a_symbolic_form_or_rea
 @pytest.mark.parametrize("name", NEW + ACTIVATIONS)
 def test_gradient_matches_finite_differences(name):
     for k in range(3):
-        f, xs = _partial(REGISTRY[name], _case(name, k))
+        f, xs = _case(name, k).partial(REGISTRY[name])
         assert_vjp_matches(f, xs, rtol=1e-6, atol=1e-8)
 
 
@@ -161,7 +148,7 @@ def test_erf_on_a_wide_grid_and_its_special_values():
 def test_values_and_gradients_keep_the_dtype(dtype):
     for name in NEW + ACTIVATIONS:
         case = REGISTRY[name].sample(RandomDraw(np.random.default_rng(1)), dtype)
-        f, xs = _partial(REGISTRY[name], case)
+        f, xs = case.partial(REGISTRY[name])
         ts = [ad.Tensor(x, requires_grad=True) for x in xs]
         out = f(*ts)
         assert out.dtype == dtype, name

@@ -25,18 +25,6 @@ def _cases(name: str, count: int, seed: int = 0, dtype=np.float64):
     return [entry.sample(RandomDraw(rng), dtype) for _ in range(count)]
 
 
-def _fn(name, case):
-    entry, wrt = REGISTRY[name], case.positions()
-
-    def f(*diff):
-        args = list(case.args)
-        for k, d in zip(wrt, diff, strict=True):
-            args[k] = d
-        return entry(*args, **case.params)
-
-    return f, [case.args[k] for k in wrt]
-
-
 def test_every_entry_is_registered_with_a_sample_and_a_sympy_answer():
     for name in MINE:
         entry = REGISTRY[name]
@@ -61,7 +49,7 @@ def _check_first_order_fn(f, xs, what=""):
 
 
 def _check_first_order(name, case):
-    f, xs = _fn(name, case)
+    f, xs = case.partial(REGISTRY[name])
     _check_first_order_fn(f, xs, f"{name} {case.params}")
 
 
@@ -72,7 +60,7 @@ def test_first_order_matches_finite_differences(name):
 
 
 def _check_second_order(name, case):
-    f, xs = _fn(name, case)
+    f, xs = case.partial(REGISTRY[name])
     x0, rest = xs[0], xs[1:]
     rng = np.random.default_rng(3)
     w, v = rng.uniform(-1, 1, f(*[ad.Tensor(x) for x in xs]).shape), rng.uniform(-1, 1, x0.shape)
@@ -392,6 +380,6 @@ def test_sympy_forms_agree_with_the_rules(name):
     """The registry's SymPy forms, differentiated by SymPy, against autodiff's rules."""
     pytest.importorskip("sympy")
     for case in _cases(name, 2, seed=11):
-        f, xs = _fn(name, case)
+        f, xs = case.partial(REGISTRY[name])
         w = np.random.default_rng(0).uniform(-1, 1, f(*[ad.Tensor(x) for x in xs]).shape)
         ad.check_against_sympy(lambda *t, f=f, w=w: (f(*t) * w).sum(), *xs)
