@@ -10,8 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from . import primitives as P
-from . import sampling as S
+from . import primitives as P, sampling as S
 from .axes import alias, axis_keepdims, check_axis, normalize_axis, normalize_index
 from .primitive import composite
 from .tensor import Tensor, as_tensor

@@ -146,7 +146,7 @@ class Primitive:
     def __repr__(self) -> str:
         return f"<primitive {self.name}>"
 
-    def __call__(self, *args: Any, **params: Any) -> Any:
+    def __call__(self, *args: Any, **params: Any) -> Tensor:
         if state.raw:  # inside a plain backward pass: ndarrays in, ndarrays out
             return self.forward(*args, **params)
         for a in args:

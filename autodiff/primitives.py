@@ -256,22 +256,25 @@ astype_p = defprim("astype", lambda x, dtype: x.astype(dtype),
 
 
 # The shape-changing half of the table; the helpers above call these at run time.
-from .primitives_array import (  # noqa: E402, F401  (re-exported: P.sum_p, ...)
-    broadcast_to_p,
-    concatenate_p,
-    einsum_p,
-    getitem_p,
-    linear_p,
-    log_softmax_p,
-    logsumexp_p,
-    matmul,
-    max_p,
-    min_p,
-    reshape_p,
-    scatter_p,
-    softmax_p,
-    stack_p,
-    sum_p,
-    transpose_p,
+from .primitives_array import (  # noqa: E402  (re-exported: P.sum_p, ...)
+    broadcast_to_p as broadcast_to_p,
+    concatenate_p as concatenate_p,
+    einsum_p as einsum_p,
+    getitem_p as getitem_p,
+    linear_p as linear_p,
+    log_softmax_p as log_softmax_p,
+    logsumexp_p as logsumexp_p,
+    matmul as matmul,
+    max_p as max_p,
+    min_p as min_p,
+    reshape_p as reshape_p,
+    scatter_p as scatter_p,
+    softmax_p as softmax_p,
+    stack_p as stack_p,
+    sum_p as sum_p,
+    transpose_p as transpose_p,
 )
-from .primitives_loss import softmax_cross_entropy_grad_p, softmax_cross_entropy_p  # noqa: E402, F401  (fused)
+from .primitives_loss import (  # noqa: E402  (fused)
+    softmax_cross_entropy_grad_p as softmax_cross_entropy_grad_p,
+    softmax_cross_entropy_p as softmax_cross_entropy_p,
+)

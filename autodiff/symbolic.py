@@ -21,9 +21,7 @@ from typing import Any, cast
 import numpy as np
 import sympy as sp
 
-from . import functions as F
-from . import primitives as P
-from . import primitives_math as M
+from . import functions as F, primitives as P, primitives_math as M
 from .engine import gradients
 from .graph import argument_names, topo_order
 from .primitive import Primitive

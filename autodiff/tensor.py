@@ -381,12 +381,14 @@ def tensor(data: Any, requires_grad: bool = False, name: str | None = None, dtyp
 
 
 # operators dispatch to the table, defined after Tensor; the method mixins reach it the same way
-from . import functions as _F  # noqa: E402
-from . import inplace as _inplace_module  # noqa: E402
-from . import interop as _interop_module  # noqa: E402
-from . import operators as _operators_module  # noqa: E402
-from . import primitives as _P  # noqa: E402
-from . import tensor_methods as _methods_module  # noqa: E402
+from . import (  # noqa: E402
+    functions as _F,
+    inplace as _inplace_module,
+    interop as _interop_module,
+    operators as _operators_module,
+    primitives as _P,
+    tensor_methods as _methods_module,
+)
 from .primitives_array import stack_p  # noqa: E402
 
 for _module in (_operators_module, _methods_module, _inplace_module, _interop_module):

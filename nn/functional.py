@@ -17,28 +17,28 @@ import autodiff as ad
 from autodiff import Tensor
 
 from .checks import check_number
-from .functional_conv import (  # noqa: F401  (re-exported: nn.functional is their public home)
-    adaptive_avg_pool2d,
-    avg_pool2d,
-    conv1d,
-    conv2d,
-    layer_norm,
-    max_pool2d,
+from .functional_conv import (  # (re-exported: nn.functional is their public home)
+    adaptive_avg_pool2d as adaptive_avg_pool2d,
+    avg_pool2d as avg_pool2d,
+    conv1d as conv1d,
+    conv2d as conv2d,
+    layer_norm as layer_norm,
+    max_pool2d as max_pool2d,
 )
-from .functional_losses import (  # noqa: F401  (re-exported: nn.functional is their public home)
-    binary_cross_entropy,
-    binary_cross_entropy_with_logits,
-    cosine_embedding_loss,
-    cosine_similarity,
-    cross_entropy,
-    hinge_embedding_loss,
-    huber_loss,
-    kl_div,
-    l1_loss,
-    margin_ranking_loss,
-    mse_loss,
-    nll_loss,
-    smooth_l1_loss,
+from .functional_losses import (  # (re-exported: nn.functional is their public home)
+    binary_cross_entropy as binary_cross_entropy,
+    binary_cross_entropy_with_logits as binary_cross_entropy_with_logits,
+    cosine_embedding_loss as cosine_embedding_loss,
+    cosine_similarity as cosine_similarity,
+    cross_entropy as cross_entropy,
+    hinge_embedding_loss as hinge_embedding_loss,
+    huber_loss as huber_loss,
+    kl_div as kl_div,
+    l1_loss as l1_loss,
+    margin_ranking_loss as margin_ranking_loss,
+    mse_loss as mse_loss,
+    nll_loss as nll_loss,
+    smooth_l1_loss as smooth_l1_loss,
 )
 from .init import make_rng
 

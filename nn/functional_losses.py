@@ -13,8 +13,7 @@ from typing import Any
 import numpy as np
 
 import autodiff as ad
-from autodiff import Tensor
-from autodiff import primitives as P
+from autodiff import Tensor, primitives as P
 
 REDUCTIONS = ("mean", "sum", "none")
 

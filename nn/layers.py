@@ -14,9 +14,7 @@ import numpy as np
 import autodiff as ad
 from autodiff import Tensor
 
-from . import activations as A
-from . import functional as F
-from . import init as init_
+from . import activations as A, functional as F, init as init_
 from .checks import check_bool, check_number
 from .init import make_rng
 from .module import Module, Parameter

@@ -23,8 +23,7 @@ import numpy as np
 
 import autodiff as ad
 
-from . import functional as F
-from . import optim
+from . import functional as F, optim
 from .layers import MLP, Linear
 from .losses import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
 from .module import Module

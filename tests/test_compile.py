@@ -3,8 +3,7 @@ Python raise naming the line; values computed outside the table are detected."""
 
 import numpy as np
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 import autodiff as ad
 from autodiff.compile import TraceError

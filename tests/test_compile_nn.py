@@ -3,8 +3,7 @@ fusion, within a stated ulp bound with the flat optimizer."""
 
 import numpy as np
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 import autodiff as ad
 import nn

@@ -12,8 +12,7 @@ import numpy as np
 import pytest
 import sympy as sp
 from helpers import assert_vjp_matches
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
 import autodiff as ad

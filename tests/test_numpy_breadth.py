@@ -4,8 +4,7 @@ the conventions (zeros in prod/cumprod, ties, NaN), NumPy dispatch and Tensor me
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
 import autodiff as ad

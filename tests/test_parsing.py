@@ -9,8 +9,7 @@ import time
 import numpy as np
 import pytest
 import sympy as sp
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 import autodiff as ad
 from autodiff.parsing import FUNCTIONS, LIMITS, ExpressionError, parse_expression

@@ -7,8 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from helpers import assert_vjp_matches
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 from hypothesis.extra import numpy as hnp
 
 import autodiff as ad

@@ -9,8 +9,7 @@ import os
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 import autodiff as ad
 from autodiff.primitive import REGISTRY, Composite, Primitive

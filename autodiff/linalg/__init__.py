@@ -165,8 +165,8 @@ def qr(a: Any, mode: str = "reduced") -> Any:
         if _needs_grad(a):
             raise ValueError(f"qr: mode='complete' on a tall matrix {a.shape} is not differentiable (Q's extra "
                              f"columns are any orthonormal completion); use mode='reduced'")
-        q, r = np.linalg.qr(a._data, mode="complete")
-        return QRResult(Tensor(q), Tensor(r))
+        q_full, r_full = np.linalg.qr(a._data, mode="complete")
+        return QRResult(Tensor(q_full), Tensor(r_full))
     m = a.shape[-2] if a.ndim >= 2 else 0
     packed = qr_p(a)
     r = packed[..., :, m:]

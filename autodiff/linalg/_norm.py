@@ -14,8 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import functions as F
-from .. import primitives as P
+from .. import functions as F, primitives as P
 from ..primitive import composite
 from ..sampling import Case, Draw
 from ..tensor import Tensor, as_tensor

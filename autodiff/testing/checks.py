@@ -129,8 +129,7 @@ def gradient_property(f: Callable[..., Any], sample: Sampler, order: int = 2,
     >>> test_softplus_times_x = gradient_property(lambda x: ad.softplus(x) * x, elementwise(-3, 3))
     >>> test_softplus_times_x()
     """
-    from hypothesis import given
-    from hypothesis import strategies as st
+    from hypothesis import given, strategies as st
 
     from .draws import HypothesisDraw
 

@@ -17,8 +17,7 @@ from typing import Any, Literal
 import numpy as np
 
 try:
-    from hypothesis import assume
-    from hypothesis import strategies as st
+    from hypothesis import assume, strategies as st
     from hypothesis.extra import numpy as hnp
 except ImportError as e:  # an optional extra: say which
     raise ImportError("autodiff.testing.strategies needs Hypothesis, part of the 'dev' extra: "

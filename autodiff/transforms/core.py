@@ -36,8 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import functions as F
-from .. import primitives as P
+from .. import functions as F, primitives as P
 from ..mode import state
 from ..primitives_array import reshape_p
 from ..pytree import TreeDef, tree_flatten, tree_map, tree_unflatten
