@@ -6,7 +6,8 @@ ratio of each to hand-written NumPy's (min / median).
 
 (1) MLP 784-256-256-10, ReLU, softmax cross-entropy, SGD: one training step at batch
     32, 128 and 1024, float32 and float64;
-(2) digits (1797 x 64) 64-50-10, Adam, batch 32, 50 epochs with ``nn.fit``;
+(2) digits (1797 x 64) 64-50-10, Adam, batch 32, 50 epochs with ``nn.fit`` (PyTorch and
+    JAX run the same batches in a Python loop, JAX with a jitted step compiled before timing);
 (3) the one-time cost of tracing and compiling a step.
 
 Times are the process's CPU time by default (every contender runs on one thread): on a
@@ -22,6 +23,8 @@ import os
 
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS"):
     os.environ[_var] = "1"
+# XLA's CPU backend on one thread too (read when JAX loads)
+os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
 
 import argparse  # noqa: E402
 import statistics  # noqa: E402
@@ -49,6 +52,8 @@ except ImportError:
 try:
     import jax
     import jax.numpy as jnp
+
+    jax.config.update("jax_enable_x64", True)  # float64 rows in float64 (float32 arrays stay float32)
 except ImportError:
     jax = None
 
@@ -155,6 +160,67 @@ def torch_step(params, lr):
     return step
 
 
+def torch_adam_fit(params, lr):
+    """The digits run in PyTorch: the same batches (same Generator draws) and Adam."""
+
+    def run(X, y, batch_size, epochs, seed):
+        ts = [torch.tensor(p.copy(), requires_grad=True) for p in params]
+        opt = torch.optim.Adam(ts, lr=lr)
+        Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
+        rng = np.random.default_rng(seed)
+        for _ in range(epochs):
+            order = torch.from_numpy(rng.permutation(len(X)))
+            for start in range(0, len(X), batch_size):
+                idx = order[start:start + batch_size]
+                h = Xt[idx]
+                for k in range(0, len(ts), 2):
+                    h = h @ ts[k] + ts[k + 1]
+                    if k < len(ts) - 2:
+                        h = torch.relu(h)
+                opt.zero_grad()
+                torch.nn.functional.cross_entropy(h, yt[idx]).backward()
+                opt.step()
+
+    return run
+
+
+def jax_adam_fit(params, lr, b1=0.9, b2=0.999, eps=1e-8):
+    """The digits run with a jax.jit Adam step (compiled once per batch shape, before timing)."""
+
+    def loss_fn(ps, X, y):
+        h = X
+        for k in range(0, len(ps), 2):
+            h = h @ ps[k] + ps[k + 1]
+            if k < len(ps) - 2:
+                h = jax.nn.relu(h)
+        return -jnp.mean(jax.nn.log_softmax(h)[jnp.arange(len(y)), y])
+
+    @jax.jit
+    def step(ps, m, v, t, X, y):
+        grads = jax.grad(loss_fn)(ps, X, y)
+        m = [b1 * mk + (1 - b1) * g for mk, g in zip(m, grads, strict=True)]
+        v = [b2 * vk + (1 - b2) * g * g for vk, g in zip(v, grads, strict=True)]
+        ps = [p - (lr / (1 - b1 ** t)) * mk / (jnp.sqrt(vk) / jnp.sqrt(1 - b2 ** t) + eps)
+              for p, mk, vk in zip(ps, m, v, strict=True)]
+        return ps, m, v
+
+    def run(X, y, batch_size, epochs, seed):
+        ps = [jnp.asarray(p) for p in params]
+        m = [jnp.zeros_like(p) for p in ps]
+        v = [jnp.zeros_like(p) for p in ps]
+        rng = np.random.default_rng(seed)
+        t = 0
+        for _ in range(epochs):
+            order = rng.permutation(len(X))
+            for start in range(0, len(X), batch_size):
+                idx = order[start:start + batch_size]
+                t += 1
+                ps, m, v = step(ps, m, v, float(t), X[idx], y[idx])
+        jax.block_until_ready(ps)
+
+    return run
+
+
 def jax_step(params, lr):
     def loss_fn(ps, X, y):
         h = X
@@ -256,6 +322,14 @@ def bench_digits(repeat: int, epochs: int) -> None:
                   "chainrule eager": ours(False), "chainrule compiled": ours(True)}
     if numba is not None:
         contenders["compiled, numba"] = ours("numba")
+    if torch is not None:
+        torch_run = torch_adam_fit(params, lr)
+        torch_run(X, y, 32, 1, 0)  # PyTorch's first-call initialisation, untimed
+        contenders["pytorch eager"] = lambda: torch_run(X, y, 32, epochs, 0)
+    if jax is not None:
+        jax_run = jax_adam_fit(params, lr)
+        jax_run(X, y, 32, 1, 0)  # compiles the step for the full and the last batch's shape, untimed
+        contenders["jax jit"] = lambda: jax_run(X, y, 32, epochs, 0)
     times = interleaved(contenders, lambda c: c(), repeat)
     report(f"digits 64-50-10, Adam, batch 32, {epochs} epochs (nn.fit; hand NumPy loop)", times, 1, unit="s/run")
 
