@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from .. import primitives as P
+from . import kernels
 from .program import Op, Program, Ref
 
 # Forwards that always return a new array (never an operand or a view of one).
@@ -33,7 +34,22 @@ def writes_out(op: Op, program: Program | None = None) -> bool:
     """Whether the op's code can write its result into a given array with ``out=``."""
     p = op.prim
     return (_ufunc(op) is not None or id(p) in _REDUCE or p is P.relu or p is P.linear_p
-            or (program is not None and unique_scatter(op, program)))
+            or p is P.softmax_cross_entropy_grad_p or (program is not None and unique_scatter(op, program)))
+
+
+def sce_pair(ops: list[Op], k: int) -> bool:
+    """Whether ``ops[k]`` is a softmax cross-entropy whose gradient (same logits, same
+    labels) is ``ops[k + 1]``: one kernel computes both (see ``Program.pair_losses``)."""
+    if k + 1 >= len(ops) or ops[k].prim is not P.softmax_cross_entropy_p:
+        return False
+    grad = ops[k + 1]
+    return (grad.prim is P.softmax_cross_entropy_grad_p and grad.args[0] == ops[k].args[0]
+            and same_labels(ops[k].params["labels"], grad.params["labels"]))
+
+
+def same_labels(a: Any, b: Any) -> bool:
+    """The same label operand: one program value, or one constant array."""
+    return a == b if isinstance(a, Ref) or isinstance(b, Ref) else a is b
 
 
 def unique_scatter(op: Op, program: Program) -> bool:
@@ -78,6 +94,15 @@ class Emitter:
             self.namespace[name] = obj
         return name
 
+    def rows(self, n: int) -> str:
+        """The name of a read-only ``arange(n)`` (row numbers for a gather or scatter)."""
+        name = f"rows{n}"
+        if name not in self.namespace:
+            r = np.arange(n)
+            r.flags.writeable = False
+            self.namespace[name] = r
+        return name
+
     def value(self, i: int) -> str:
         """The expression for value ``i``."""
         v = self.program.values[i]
@@ -116,6 +141,9 @@ def _call(em: Emitter, op: Op, out: str | None) -> str:
                 f"keepdims={em.literal(op.params['keepdims'])}{tail})")
     if p is P.relu:
         return f"np.maximum({args[0]}, 0{tail})"
+    if p is P.softmax_cross_entropy_grad_p:
+        return (f"{em.bind(kernels.sce_grad, 'f_sce_grad')}({', '.join(args)}, {em.literal(op.params['labels'])}, "
+                f"{em.rows(em.program.values[op.args[0]].shape[0])}{tail})")
     if p is P.getitem_p:
         return f"{args[0]}[{em.literal(op.params['index'])}]"
     if p is P.reshape_p:
@@ -133,6 +161,18 @@ def _axis(axis: Any) -> Any:
 
 def _ident(name: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in name)
+
+
+def _pair_lines(em: Emitter, loss: Op, grad: Op, out: str | None, target: str | None) -> list[str]:
+    """Softmax cross-entropy and its gradient in one kernel call (the gradient into a buffer)."""
+    dest = target or out
+    x, g = em.value(grad.args[0]), em.value(grad.args[1])
+    labels = em.literal(grad.params["labels"])
+    name = em.value(grad.out)
+    lines = [] if dest else [f"{name} = np.empty_like({x})"]
+    call = (f"{em.bind(kernels.sce_value_and_grad, 'f_sce_pair')}({x}, {g}, {labels}, "
+            f"{em.rows(em.program.values[grad.args[0]].shape[0])}, {dest or name})")
+    return lines + [f"{em.value(loss.out)} = {call}"] + ([f"{name} = {dest}"] if dest else [])
 
 
 def _lines_for(em: Emitter, op: Op, out: str | None, target: str | None) -> list[str]:
@@ -210,6 +250,22 @@ def plan_buffers(program: Program, targets: set[int]) -> tuple[dict[int, int], l
     return assigned, shapes
 
 
+def _body(em: Emitter, assigned: dict[int, int], targets: dict[int, str]) -> list[str]:
+    """The lines computing every op, in order (a loss and its gradient as one kernel)."""
+    ops = em.program.ops
+    body: list[str] = []
+    k = 0
+    while k < len(ops):
+        op = ops[k + 1] if sce_pair(ops, k) else ops[k]
+        out = f"buf{assigned[op.out]}" if op.out in assigned else None
+        if op is ops[k]:
+            body += _lines_for(em, op, out, targets.get(op.out))
+        else:
+            body += _pair_lines(em, ops[k], op, out, targets.get(op.out))
+        k += 1 if op is ops[k] else 2
+    return body
+
+
 def generate(program: Program, targets: dict[int, str] | None = None, name: str = "compiled",
              namespace: dict[str, Any] | None = None, epilogue: list[str] | None = None,
              extra_args: tuple[str, ...] = ()) -> tuple[str, dict]:
@@ -227,10 +283,7 @@ def generate(program: Program, targets: dict[int, str] | None = None, name: str 
     for b, (shape, dtype) in enumerate(shapes):
         em.namespace[f"buf{b}"] = np.empty(shape, dtype)
     args = ", ".join([f"a{k}" for k in range(program.n_inputs)] + list(extra_args))
-    body: list[str] = []
-    for op in program.ops:
-        out = f"buf{assigned[op.out]}" if op.out in assigned else None
-        body += _lines_for(em, op, out, targets.get(op.out))
+    body = _body(em, assigned, targets)
     produced = {op.out for op in program.ops}
     for i, t in targets.items():  # a target fed directly by an input or a constant
         if i not in produced:

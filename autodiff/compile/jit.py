@@ -2,7 +2,8 @@
 compiled straight-line program.
 
 A program is compiled from the second trace of a signature: two calls with different
-inputs must give the same program, constants included. A constant that differs was
+inputs must give the same program, constants included (a call with the very inputs of
+the first trace runs eagerly, untraced, until a different one comes). A constant that differs was
 computed from an input outside the primitive table (NumPy on ``.data``, say), and
 replaying it would be a silent wrong number, so it raises :class:`TraceError` (or runs
 eagerly with ``fallback=True``). The first calls run eagerly while being traced.
@@ -67,7 +68,7 @@ class Compiled:
 
 
 class _Traced:
-    """A signature traced once (or more, with identical inputs): not yet verified."""
+    """A signature traced once: not yet verified (its inputs, to recognise the same call)."""
 
     def __init__(self, program: Program, inputs: list[np.ndarray]) -> None:
         self.program, self.inputs = program, inputs
@@ -97,6 +98,7 @@ class Jitted:
         self.verify = verify
         self._cache: dict[tuple, Any] = {}
         self._last: Compiled | _Traced | None = None
+        self.traces = 0  # how many times f was traced (a call identical to the traced one runs eagerly)
         functools.update_wrapper(self, f)
 
     # ------------------------------------------------------------- calling
@@ -133,6 +135,10 @@ class Jitted:
         return []
 
     def _trace_call(self, key: tuple, entry: Any, args: tuple, kwargs: dict) -> Any:
+        inputs = [np.array(a._data if isinstance(a, Tensor) else a) for a in args]
+        if self.verify and isinstance(entry, _Traced) and _same_arrays(entry.inputs, inputs):
+            return self._eager(args, kwargs)  # the traced call again: a second trace could verify nothing
+        self.traces += 1
         try:
             program, outs, kinds, captured = self.trace(args, kwargs)
         except TraceError:
@@ -140,10 +146,9 @@ class Jitted:
                 raise
             self._cache[key] = "eager"
             return self._eager(args, kwargs)
-        inputs = [np.array(a._data if isinstance(a, Tensor) else a) for a in args]
         if not self.verify:
             self._cache[key] = self._last = self.compile(program, captured, kinds)
-        elif isinstance(entry, _Traced) and not _same_arrays(entry.inputs, inputs):
+        elif isinstance(entry, _Traced):
             problem = differences(entry.program, program)
             if problem is None:
                 self._cache[key] = self._last = self.compile(program, captured, kinds)
@@ -185,6 +190,7 @@ class Jitted:
         """The passes run on every traced program."""
         program.eliminate_dead_code().drop_identity_reshapes(P.reshape_p).drop_multiplications_by_one(P.mul)
         program.resolve_broadcasts().eliminate_dead_code()
+        program.pair_losses(P.softmax_cross_entropy_p, P.softmax_cross_entropy_grad_p)
 
     def compile(self, program: Program, captured: list[Tensor], kinds: Any) -> Compiled:
         """Generate and build the code for a verified program."""

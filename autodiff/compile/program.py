@@ -85,6 +85,12 @@ def _collect_refs(obj: Any, found: list[int]) -> None:
             _collect_refs(o, found)
 
 
+def _same_params(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """The same parameters by identity: one program value (a Ref) or one Python object."""
+    return a.keys() == b.keys() and all(
+        a[k] == b[k] if isinstance(a[k], Ref) or isinstance(b[k], Ref) else a[k] is b[k] for k in a)
+
+
 def is_impure(params: dict[str, Any]) -> bool:
     """An op drawing from a random Generator is replayed at run time: never folded or merged."""
     return any(isinstance(v, np.random.Generator) for v in params.values())
@@ -165,6 +171,25 @@ class Program:
         if same:
             self.substitute(same)
             self.notes.append(f"multiplications by one: {len(same)} removed")
+        return self
+
+    def pair_losses(self, loss: Primitive, grad: Primitive) -> Program:
+        """Move each ``grad`` op (a loss's gradient as one primitive, reading the loss's
+        operand) to just after the ``loss`` op on the same operand and parameters, when
+        everything it reads exists there: code generation then computes both in one kernel."""
+        count = 0
+        for g_op in [op for op in self.ops if op.prim is grad]:
+            k = next((k for k, op in enumerate(self.ops) if op.prim is loss and op.args[0] == g_op.args[0]
+                      and _same_params(op.params, g_op.params)), None)
+            if k is None:
+                continue
+            j = self.ops.index(g_op)
+            defined_by = {op.out: n for n, op in enumerate(self.ops)}
+            if j > k and all(defined_by.get(r, -1) < k for r in g_op.refs()):
+                self.ops.insert(k + 1, self.ops.pop(j))
+                count += 1
+        if count:
+            self.notes.append(f"losses paired with their gradients: {count}")
         return self
 
     def substitute(self, mapping: dict[int, int]) -> None:

@@ -1,0 +1,67 @@
+"""The compiled mode's passes and fused kernels: each one gives the bits the unfused
+program (eager NumPy forwards) gives, and a compiled function is traced no more than it
+must be."""
+
+import numpy as np
+import pytest
+
+import autodiff as ad
+import nn
+from autodiff.primitives import softmax_cross_entropy_grad_p, softmax_cross_entropy_p
+from nn import optim
+
+
+def _loss_and_grad(x, labels):
+    return ad.value_and_grad(lambda z: softmax_cross_entropy_p(z, labels=labels))(x)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_softmax_cross_entropy_and_its_gradient_run_as_one_kernel_with_the_same_bits(dtype):
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 5, 7)
+    f = ad.jit(lambda x: _loss_and_grad(x, labels))
+    for k in range(4):
+        x = (rng.normal(size=(7, 5)) * 3).astype(dtype)
+        if k == 3:  # an infinite logit takes the primitives' own (shifted) path
+            x[2, 1] = np.inf
+        with np.errstate(invalid="ignore"):
+            loss, grad = f(x)
+            want_loss = softmax_cross_entropy_p.forward(x, labels=labels)
+            want_grad = softmax_cross_entropy_grad_p.forward(x, np.ones((), dtype), labels=labels)
+        assert loss.dtype == dtype and grad.dtype == dtype
+        np.testing.assert_array_equal(loss, want_loss)
+        np.testing.assert_array_equal(grad, want_grad)
+    assert "f_sce_pair" in f.source and "losses paired" in str(f.program)
+
+
+def test_the_paired_kernel_refuses_labels_out_of_range():
+    f = ad.jit(lambda x, y: _loss_and_grad(x, y))
+    rng = np.random.default_rng(1)
+    for k in range(3):
+        f(rng.normal(size=(4, 3)), np.array([0, 1, 2, k % 3]))
+    with pytest.raises(ValueError, match=r"labels must be in \[0, 2\] for 3 classes, got \[3\]"):
+        f(rng.normal(size=(4, 3)), np.array([0, 1, 2, 3]))
+
+
+def test_a_call_identical_to_the_traced_one_is_not_traced_again():
+    f = ad.jit(lambda x: ad.tanh(x) * 2)
+    x = np.array([0.5, -1.0])
+    for _ in range(5):
+        np.testing.assert_array_equal(f(x), np.tanh(x) * 2)
+    assert f.traces == 1
+    f(x + 1)
+    f(x + 2)
+    assert f.traces == 2  # the second distinct call verified the program; the third ran it
+
+
+def test_a_compiled_step_on_one_batch_is_traced_once_until_the_batch_changes():
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(8, 4)), rng.integers(0, 3, 8)
+    model = nn.MLP([4, 5, 3], seed=0)
+    step = nn.compile_step(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1))
+    for _ in range(4):
+        step(X, y)
+    assert step.traces == 1
+    step(X + 1, y)
+    step(X + 2, y)
+    assert step.traces == 2
