@@ -10,9 +10,10 @@ array([-2. ,  0.5,  2. ])
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import ClassVar
 
-from autodiff import Tensor
+from autodiff import Tensor, TensorLike
 
 from . import functional as F
 from .checks import check_number
@@ -28,8 +29,9 @@ class GELU(Module):
             raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
         self.approximate = approximate
 
-    def forward(self, x: Any) -> Tensor:
-        return F.gelu(x, self.approximate)
+    def forward(self, x: TensorLike) -> Tensor:
+        y: Tensor = F.gelu(x, self.approximate)  # (autodiff's composites are not typed yet)
+        return y
 
     def extra_repr(self) -> str:
         return f"approximate={self.approximate!r}"
@@ -38,9 +40,9 @@ class GELU(Module):
 class _Plain(Module):
     """An activation without arguments: ``forward`` applies ``fn``."""
 
-    fn: Any = None
+    fn: ClassVar[Callable[[TensorLike], Tensor]]
 
-    def forward(self, x: Any) -> Tensor:
+    def forward(self, x: TensorLike) -> Tensor:
         return type(self).fn(x)
 
 
@@ -87,8 +89,9 @@ class CELU(Module):
         check_number("CELU", "alpha", alpha, "positive")
         self.alpha = alpha
 
-    def forward(self, x: Any) -> Tensor:
-        return F.celu(x, self.alpha)
+    def forward(self, x: TensorLike) -> Tensor:
+        y: Tensor = F.celu(x, self.alpha)
+        return y
 
     def extra_repr(self) -> str:
         return f"alpha={self.alpha}"
@@ -105,8 +108,9 @@ class Hardtanh(Module):
             raise ValueError(f"Hardtanh: min_val ({min_val}) must not exceed max_val ({max_val})")
         self.min_val, self.max_val = min_val, max_val
 
-    def forward(self, x: Any) -> Tensor:
-        return F.hardtanh(x, self.min_val, self.max_val)
+    def forward(self, x: TensorLike) -> Tensor:
+        y: Tensor = F.hardtanh(x, self.min_val, self.max_val)
+        return y
 
     def extra_repr(self) -> str:
         return f"min_val={self.min_val}, max_val={self.max_val}"
@@ -115,14 +119,14 @@ class Hardtanh(Module):
 class _AlongDim(Module):
     """An activation along one axis ``dim`` (softmax-like)."""
 
-    fn: Any = None
+    fn: ClassVar[Callable[[TensorLike, int], Tensor]]
 
     def __init__(self, dim: int = -1) -> None:
         super().__init__()
         check_number(type(self).__name__, "dim", dim, integer=True)
         self.dim = int(dim)
 
-    def forward(self, x: Any) -> Tensor:
+    def forward(self, x: TensorLike) -> Tensor:
         return type(self).fn(x, self.dim)
 
     def extra_repr(self) -> str:

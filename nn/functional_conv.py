@@ -130,7 +130,7 @@ def conv2d(input: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: 
 
 
 def _pool_params(name: str, x: Tensor, kernel_size: Any, stride: Any, padding: Any, dilation: Any,
-                 ceil_mode: bool, d: int = 2) -> dict:
+                 ceil_mode: bool, d: int = 2) -> dict[str, Any]:
     """Window parameters of a pool; ceil_mode adds the extra right padding its last window needs."""
     kernel = _tuple(name, "kernel_size", kernel_size, d)
     stride_t = kernel if stride is None or stride == () else _tuple(name, "stride", stride, d)
@@ -179,7 +179,7 @@ def avg_pool2d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 
     return y[0] if unbatched else y
 
 
-def _divisor(spatial: tuple[int, ...], params: dict, count_include_pad: bool) -> np.ndarray:
+def _divisor(spatial: tuple[int, ...], params: dict[str, Any], count_include_pad: bool) -> np.ndarray:
     """How many counted positions each window covers: the input, plus the symmetric padding when asked."""
     counted = np.ones(spatial)
     if count_include_pad:
@@ -187,7 +187,8 @@ def _divisor(spatial: tuple[int, ...], params: dict, count_include_pad: bool) ->
         counted = np.pad(counted, [(p, p) for p in sym], constant_values=1.0)
         pairs = tuple((0, hi - p) for p, (_, hi) in zip(sym, params["padding"], strict=True))
         params = dict(params, padding=pairs)
-    return np.sum(unfold_p.forward(counted, **params, fill=0.0), axis=(0, 1))
+    counts: np.ndarray = np.sum(unfold_p.forward(counted, **params, fill=0.0), axis=(0, 1))
+    return counts
 
 
 def _bins(n: int, m: int) -> np.ndarray:
@@ -212,7 +213,7 @@ def adaptive_avg_pool2d(input: Any, output_size: Any) -> Tensor:
     h, w = x.shape[2:]
     oh, ow = (h if sizes[0] is None else int(sizes[0])), (w if sizes[1] is None else int(sizes[1]))
     if h % oh == 0 and w % ow == 0:  # equal bins: a mean over blocks, no matrices
-        y = ad.mean(ad.reshape(x, x.shape[:2] + (oh, h // oh, ow, w // ow)), axis=(3, 5))
+        y: Tensor = ad.mean(ad.reshape(x, x.shape[:2] + (oh, h // oh, ow, w // ow)), axis=(3, 5))
     else:
         dtype = x.dtype if x.dtype.kind == "f" else ad.get_default_dtype()
         y = ad.matmul(ad.matmul(_bins(h, oh).astype(dtype), x), _bins(w, ow).T.astype(dtype))
@@ -232,7 +233,7 @@ def layer_norm(input: Any, normalized_shape: Any, weight: Any = None, bias: Any 
     axes = tuple(range(x.ndim - k, x.ndim))
     mean = ad.mean(x, axis=axes, keepdims=True)
     var = ad.var(x, axis=axes, keepdims=True)
-    y = (x - mean) / ad.sqrt(var + eps)
+    y: Tensor = (x - mean) / ad.sqrt(var + eps)
     if weight is not None:
         y = y * weight
     if bias is not None:

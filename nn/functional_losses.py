@@ -19,10 +19,9 @@ REDUCTIONS = ("mean", "sum", "none")
 
 
 def _reduce(loss: Tensor, reduction: str, name: str) -> Tensor:
-    if reduction == "mean":
-        return loss.mean()
-    if reduction == "sum":
-        return loss.sum()
+    if reduction in ("mean", "sum"):
+        reduced: Tensor = loss.mean() if reduction == "mean" else loss.sum()
+        return reduced
     if reduction == "none":
         return loss
     raise ValueError(f"{name}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
@@ -215,7 +214,8 @@ def _picked_loss(name: str, logp: Tensor, target: Any, weight: Any, ignore_index
     w = _class_weight(name, weight, c, logp.dtype)
     picked = flat[np.arange(m), t]
     if w is None and keep is None and not label_smoothing and reduction == "mean":
-        return picked.sum() * (-1.0 / m)  # one node for -mean: the hot path of every classifier
+        negative_mean: Tensor = picked.sum() * (-1.0 / m)  # one node for -mean: the hot path of every classifier
+        return negative_mean
     wt = None if w is None else w[t]
     if keep is not None:
         wt = keep.astype(logp.dtype) if wt is None else wt * keep
@@ -227,7 +227,8 @@ def _picked_loss(name: str, logp: Tensor, target: Any, weight: Any, ignore_index
             smooth = smooth * keep
         nll = (1 - label_smoothing) * nll + (label_smoothing / c) * smooth
     if reduction == "mean":
-        return nll.sum() / denom
+        mean: Tensor = nll.sum() / denom
+        return mean
     return _reduce(nll, reduction, name).reshape(shape) if reduction == "none" else _reduce(nll, reduction, name)
 
 
@@ -320,7 +321,8 @@ def kl_div(input: Any, target: Any, reduction: str = "mean", log_target: bool = 
     input, target = _same_shape(input, target, "kl_div")
     loss = ad.exp(target) * (target - input) if log_target else _xlogy(target) - target * input
     if reduction == "batchmean":
-        return loss.sum() / (input.shape[0] if input.ndim else 1)
+        batchmean: Tensor = loss.sum() / (input.shape[0] if input.ndim else 1)
+        return batchmean
     return _reduce(loss, reduction, "kl_div")
 
 
@@ -341,7 +343,8 @@ def cosine_similarity(x1: Any, x2: Any, dim: int = 1, eps: float = 1e-8) -> Tens
     floor = eps * eps  # max(‖x‖, eps) = sqrt(max(‖x‖², eps²)): no infinite slope at x = 0
     n1 = ad.sqrt(ad.maximum((x1 * x1).sum(axis=dim), floor))
     n2 = ad.sqrt(ad.maximum((x2 * x2).sum(axis=dim), floor))
-    return (x1 * x2).sum(axis=dim) / (n1 * n2)
+    cosine: Tensor = (x1 * x2).sum(axis=dim) / (n1 * n2)
+    return cosine
 
 
 def _pm_one_target(name: str, target: Any, shape: tuple[int, ...]) -> np.ndarray:

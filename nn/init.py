@@ -11,10 +11,11 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeAlias
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from autodiff import get_default_dtype
 
@@ -57,11 +58,16 @@ def make_rng(seed: int | None = None, rng: np.random.Generator | None = None) ->
 
 
 
-def _dtype(dtype):
+ShapeLike: TypeAlias = int | Sequence[int]
+"""A shape: one int or a sequence of them (``(64, 50)``, ``[3]``, ``7``)."""
+
+
+def _dtype(dtype: DTypeLike | None) -> np.dtype[Any]:
     return np.dtype(dtype) if dtype is not None else get_default_dtype()
 
 
-def glorot_uniform(shape, rng: np.random.Generator | None = None, gain: float = 1.0, dtype=None) -> np.ndarray:
+def glorot_uniform(shape: ShapeLike, rng: np.random.Generator | None = None,
+                   gain: float = 1.0, dtype: DTypeLike | None = None) -> np.ndarray:
     """U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out)) (Glorot & Bengio, 2010)."""
     shape = _shape(shape, "glorot_uniform")
     check_number("glorot_uniform", "gain", gain, "nonneg")
@@ -70,15 +76,17 @@ def glorot_uniform(shape, rng: np.random.Generator | None = None, gain: float = 
     return make_rng(rng=rng).uniform(-limit, limit, size=shape).astype(_dtype(dtype))
 
 
-def glorot_normal(shape, rng: np.random.Generator | None = None, gain: float = 1.0, dtype=None) -> np.ndarray:
+def glorot_normal(shape: ShapeLike, rng: np.random.Generator | None = None,
+                  gain: float = 1.0, dtype: DTypeLike | None = None) -> np.ndarray:
     """N(0, std²) with std = gain * sqrt(2 / (fan_in + fan_out))."""
     shape = _shape(shape, "glorot_normal")
     check_number("glorot_normal", "gain", gain, "nonneg")
     fan_in, fan_out = _fans(tuple(shape))
-    return (make_rng(rng=rng).standard_normal(shape) * gain * np.sqrt(2.0 / (fan_in + fan_out))).astype(_dtype(dtype))
+    scale = float(np.sqrt(2.0 / (fan_in + fan_out)))
+    return (make_rng(rng=rng).standard_normal(shape) * gain * scale).astype(_dtype(dtype))
 
 
-def he_uniform(shape, rng: np.random.Generator | None = None, dtype=None) -> np.ndarray:
+def he_uniform(shape: ShapeLike, rng: np.random.Generator | None = None, dtype: DTypeLike | None = None) -> np.ndarray:
     """U(-a, a) with a = sqrt(6 / fan_in) (He et al., 2015; for ReLU)."""
     shape = _shape(shape, "he_uniform")
     fan_in, _ = _fans(tuple(shape))
@@ -86,27 +94,29 @@ def he_uniform(shape, rng: np.random.Generator | None = None, dtype=None) -> np.
     return make_rng(rng=rng).uniform(-limit, limit, size=shape).astype(_dtype(dtype))
 
 
-def he_normal(shape, rng: np.random.Generator | None = None, dtype=None) -> np.ndarray:
+def he_normal(shape: ShapeLike, rng: np.random.Generator | None = None, dtype: DTypeLike | None = None) -> np.ndarray:
     """N(0, 2 / fan_in)."""
     shape = _shape(shape, "he_normal")
     fan_in, _ = _fans(tuple(shape))
-    return (make_rng(rng=rng).standard_normal(shape) * np.sqrt(2.0 / fan_in)).astype(_dtype(dtype))
+    return (make_rng(rng=rng).standard_normal(shape) * float(np.sqrt(2.0 / fan_in))).astype(_dtype(dtype))
 
 
-def normal(shape, rng: np.random.Generator | None = None, std: float = 0.01, dtype=None) -> np.ndarray:
+def normal(shape: ShapeLike, rng: np.random.Generator | None = None,
+           std: float = 0.01, dtype: DTypeLike | None = None) -> np.ndarray:
     """N(0, std²), the small random weights of the course's first networks."""
     shape = _shape(shape, "normal")
     check_number("normal", "std", std, "nonneg")
     return (make_rng(rng=rng).standard_normal(shape) * std).astype(_dtype(dtype))
 
 
-def zeros(shape, rng: np.random.Generator | None = None, dtype=None) -> np.ndarray:
+def zeros(shape: ShapeLike, rng: np.random.Generator | None = None, dtype: DTypeLike | None = None) -> np.ndarray:
     """All zeros (``rng`` is accepted and unused, so every initialiser has one signature)."""
     shape = _shape(shape, "zeros")
     return np.zeros(shape, dtype=_dtype(dtype))
 
 
-def constant(shape, value: float, rng: np.random.Generator | None = None, dtype=None) -> np.ndarray:
+def constant(shape: ShapeLike, value: float, rng: np.random.Generator | None = None,
+             dtype: DTypeLike | None = None) -> np.ndarray:
     """Every entry equal to ``value``."""
     shape = _shape(shape, "constant")
     check_number("constant", "value", value)

@@ -6,7 +6,7 @@ Each forward is a composition of autodiff functions; randomness comes from a
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -66,7 +66,7 @@ class Sequential(Module):
                 raise TypeError(f"Sequential: expected Modules, got {type(m).__name__}")
         self.layers = list(modules)
 
-    def named_children(self):
+    def named_children(self) -> Iterator[tuple[str, Module]]:
         for i, m in enumerate(self.layers):
             yield str(i), m
 
@@ -81,7 +81,7 @@ class Sequential(Module):
     def __len__(self) -> int:
         return len(self.layers)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Module]:
         return iter(self.layers)
 
 
@@ -109,6 +109,10 @@ class BatchNorm1d(Module):
     ``running_mean``/``running_var`` with ``momentum`` (the running variance is
     unbiased); eval mode uses the running statistics.
     """
+
+    running_mean: Tensor  # buffers (register_buffer), replaced by a new Tensor at every training step
+    running_var: Tensor
+    num_batches_tracked: Tensor
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1, affine: bool = True,
                  dtype: Any = None) -> None:
@@ -146,7 +150,7 @@ class BatchNorm1d(Module):
         else:
             mean = ad.reshape(self.running_mean, view)
             var = ad.reshape(self.running_var, view)
-        out = (x - mean) / ad.sqrt(var + self.eps)
+        out: Tensor = (x - mean) / ad.sqrt(var + self.eps)
         if self.weight is not None:
             out = out * ad.reshape(self.weight, view) + ad.reshape(self.bias, view)
         return out
@@ -210,7 +214,8 @@ class LeakyReLU(Module):
         self.negative_slope = negative_slope
 
     def forward(self, x: Any) -> Tensor:
-        return ad.leaky_relu(x, self.negative_slope)
+        y: Tensor = ad.leaky_relu(x, self.negative_slope)
+        return y
 
     def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}"
@@ -224,7 +229,8 @@ class ELU(Module):
         self.alpha = alpha
 
     def forward(self, x: Any) -> Tensor:
-        return ad.elu(x, self.alpha)
+        y: Tensor = ad.elu(x, self.alpha)
+        return y
 
     def extra_repr(self) -> str:
         return f"alpha={self.alpha}"

@@ -16,11 +16,15 @@ leaves the step to the per-parameter loop.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from autodiff import Tensor
 from autodiff.versions import bump_version
+
+if TYPE_CHECKING:
+    from .optimizer import Optimizer
 
 FLAT_MAX = 1 << 16
 """Groups with more elements are updated parameter by parameter."""
@@ -29,7 +33,7 @@ FLAT_MAX = 1 << 16
 class FlatGroup:
     """The flat buffers of one parameter group and the links of its state into them."""
 
-    def __init__(self, params: list, dtype: np.dtype) -> None:
+    def __init__(self, params: list[Tensor], dtype: np.dtype[Any]) -> None:
         self.params = list(params)
         self.dtype = dtype
         self.shapes = [p._data.shape for p in params]
@@ -38,11 +42,11 @@ class FlatGroup:
         self.gflat = np.empty(total, dtype)
         self.pviews = flat_views(self.pflat, self.shapes)
         self.state: dict[str, Any] = {}
-        self.states: list[dict] = []
-        self.linked: list[tuple[dict, str, np.ndarray]] = []  # (a parameter's state, key, its view)
+        self.states: list[dict[str, Any]] = []
+        self.linked: list[tuple[dict[str, Any], str, np.ndarray]] = []  # (a parameter's state, key, its view)
         self.scalars: list[str] = []
 
-    def matches(self, params: list) -> bool:
+    def matches(self, params: list[Tensor]) -> bool:
         """Whether the group still holds these parameters, with these shapes and dtype."""
         if len(params) != len(self.params):
             return False
@@ -53,7 +57,7 @@ class FlatGroup:
                 return False
         return True
 
-    def link_state(self, opt_state: dict) -> bool:
+    def link_state(self, opt_state: dict[Tensor, dict[str, Any]]) -> bool:
         """Make the flat state from the parameters' own (arrays concatenated, numbers that
         agree); False when they cannot share one update."""
         states = [opt_state.setdefault(p, {}) for p in self.params]
@@ -85,7 +89,7 @@ class FlatGroup:
                     st[key] = view
                     self.linked.append((st, key, view))
 
-    def state_intact(self, opt_state: dict) -> bool:
+    def state_intact(self, opt_state: dict[Tensor, dict[str, Any]]) -> bool:
         """Whether every parameter's state still is the linked one, and its numbers agree."""
         for p, st in zip(self.params, self.states, strict=True):
             if opt_state.get(p) is not st:
@@ -124,7 +128,7 @@ def flat_views(flat: np.ndarray, shapes: list[tuple[int, ...]]) -> list[np.ndarr
     return views
 
 
-def flat_step(opt: Any, group: dict[str, Any], cache: dict[int, FlatGroup]) -> bool:
+def flat_step(opt: Optimizer, group: dict[str, Any], cache: dict[int, FlatGroup]) -> bool:
     """Update ``group`` in one flat ``_update``; False (nothing done) when it does not qualify."""
     params = group["params"]
     if len(params) < 2:

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from ..callbacks import Callback
-from .optimizer import Optimizer
+from .optimizer import Optimizer, ParamsLike
 
 DELTA = 1e-8  # the lecture's δ ("avoid division by zero")
 
@@ -55,10 +55,10 @@ class LectureOptimizer(Optimizer):
 class Constant(LectureOptimizer):
     """p ← p − η g (the lecture's ``Constant``)."""
 
-    def __init__(self, params, lr: float, weight_decay: float = 0.0) -> None:
+    def __init__(self, params: ParamsLike, lr: float, weight_decay: float = 0.0) -> None:
         super().__init__(params, dict(lr=lr, weight_decay=weight_decay))
 
-    def _update(self, p, g, state, group):
+    def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> None:
         p -= group["lr"] * self._l2(g, p, group)
 
 
@@ -67,21 +67,23 @@ class Momentum(LectureOptimizer):
 
     rules = {**LectureOptimizer.rules, "momentum": "nonneg"}
 
-    def __init__(self, params, lr: float, momentum: float, weight_decay: float = 0.0) -> None:
+    def __init__(self, params: ParamsLike, lr: float, momentum: float, weight_decay: float = 0.0) -> None:
         super().__init__(params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay))
 
-    def _update(self, p, g, state, group):
+    def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> None:
         v = state.get("change")
         step = group["lr"] * self._l2(g, p, group)
         state["change"] = step if v is None else group["momentum"] * v + step
         p -= state["change"]
 
 
-def _row_sums_of_squares(g: np.ndarray) -> np.ndarray:
-    """diag(Σ g gᵀ) for one step: the sum of squares of each row (of everything, for 1-D g)."""
+def _row_sums_of_squares(g: np.ndarray) -> np.ndarray | np.floating[Any]:
+    """diag(Σ g gᵀ) for one step: the sum of squares of each row (of everything, for 1-D g: a scalar)."""
     if g.ndim < 2:
-        return np.sum(g * g)
-    return np.sum(g * g, axis=tuple(range(1, g.ndim)), keepdims=True)
+        total: np.floating[Any] = np.sum(g * g)
+        return total
+    rows: np.ndarray = np.sum(g * g, axis=tuple(range(1, g.ndim)), keepdims=True)
+    return rows
 
 
 class Adagrad(LectureOptimizer):
@@ -90,18 +92,19 @@ class Adagrad(LectureOptimizer):
     ``reset`` forgets G, as the lecture's ``Adagrad.reset`` does.
     """
 
-    def __init__(self, params, lr: float, weight_decay: float = 0.0) -> None:
+    def __init__(self, params: ParamsLike, lr: float, weight_decay: float = 0.0) -> None:
         super().__init__(params, dict(lr=lr, weight_decay=weight_decay))
 
-    def _step(self, p, g, state, group) -> np.ndarray:
+    def _step(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> np.ndarray:
         g = self._l2(g, p, group)
         state["G"] = state.get("G", 0.0) + _row_sums_of_squares(g)
-        return group["lr"] * g / (DELTA + np.sqrt(state["G"]))
+        step: np.ndarray = group["lr"] * g / (DELTA + np.sqrt(state["G"]))
+        return step
 
-    def _update(self, p, g, state, group):
+    def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> None:
         p -= self._step(p, g, state, group)
 
-    def _reset(self, state):
+    def _reset(self, state: dict[str, Any]) -> None:
         state.pop("G", None)
 
 
@@ -110,10 +113,10 @@ class AdagradMomentum(Adagrad):
 
     rules = {**LectureOptimizer.rules, "momentum": "nonneg"}
 
-    def __init__(self, params, lr: float, momentum: float, weight_decay: float = 0.0) -> None:
+    def __init__(self, params: ParamsLike, lr: float, momentum: float, weight_decay: float = 0.0) -> None:
         LectureOptimizer.__init__(self, params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay))
 
-    def _update(self, p, g, state, group):
+    def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> None:
         step = self._step(p, g, state, group)
         v = state.get("change")
         state["change"] = step if v is None else group["momentum"] * v + step
@@ -125,16 +128,16 @@ class RMSProp(LectureOptimizer):
 
     rules = {**LectureOptimizer.rules, "rho": "unit"}
 
-    def __init__(self, params, lr: float, rho: float = 0.9, weight_decay: float = 0.0) -> None:
+    def __init__(self, params: ParamsLike, lr: float, rho: float = 0.9, weight_decay: float = 0.0) -> None:
         super().__init__(params, dict(lr=lr, rho=rho, weight_decay=weight_decay))
 
-    def _update(self, p, g, state, group):
+    def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> None:
         g = self._l2(g, p, group)
         rho = group["rho"]
         state["second"] = rho * state.get("second", 0.0) + (1 - rho) * g * g
         p -= group["lr"] * g / np.sqrt(state["second"] + DELTA)
 
-    def _reset(self, state):
+    def _reset(self, state: dict[str, Any]) -> None:
         state.pop("second", None)
 
 
@@ -145,11 +148,12 @@ class Adam(LectureOptimizer):
 
     rules = {**LectureOptimizer.rules, "rho": "unit_open", "rho2": "unit_open"}
 
-    def __init__(self, params, lr: float, rho: float = 0.9, rho2: float = 0.999, weight_decay: float = 0.0) -> None:
+    def __init__(self, params: ParamsLike, lr: float, rho: float = 0.9, rho2: float = 0.999,
+                 weight_decay: float = 0.0) -> None:
         super().__init__(params, dict(lr=lr, rho=rho, rho2=rho2, weight_decay=weight_decay))
         self.epochs = 1
 
-    def _update(self, p, g, state, group):
+    def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> None:
         g = self._l2(g, p, group)
         r1, r2, e = group["rho"], group["rho2"], self.epochs
         state["moment"] = r1 * state.get("moment", 0.0) + (1 - r1) * g
@@ -163,7 +167,7 @@ class Adam(LectureOptimizer):
         self.epochs += 1
         super().reset()
 
-    def _reset(self, state):
+    def _reset(self, state: dict[str, Any]) -> None:
         state.pop("moment", None)
         state.pop("second", None)
 

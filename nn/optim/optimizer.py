@@ -12,7 +12,7 @@ import math
 import warnings
 from collections.abc import Callable, Iterable
 from numbers import Real
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 
@@ -20,6 +20,10 @@ from autodiff import Tensor, enable_grad
 
 from ..checks import check_bool, check_number
 from .flat_step import flat_step
+
+ParamsLike: TypeAlias = Iterable[Tensor] | Iterable[dict[str, Any]]
+"""What an optimizer trains: Tensors (``model.parameters()``), or parameter groups, dicts with a
+``"params"`` entry and their own hyperparameters (``[{"params": ..., "lr": 0.1}, ...]``)."""
 
 
 class Optimizer:
@@ -35,14 +39,14 @@ class Optimizer:
     """True when ``_update`` treats every element alike (its numbers shared by the whole group):
     ``step`` may then update a small group's parameters as one flat array (nn/optim/flat_step.py)."""
 
-    def __init__(self, params: Any, defaults: dict[str, Any]) -> None:
+    def __init__(self, params: ParamsLike, defaults: dict[str, Any]) -> None:
         self.defaults = dict(defaults)
         self.param_groups: list[dict[str, Any]] = []
         self.state: dict[Tensor, dict[str, Any]] = {}
         if isinstance(params, (Tensor, dict)) or not isinstance(params, Iterable):
             raise TypeError(f"{self._name}: params must be an iterable of Tensors or of dicts (parameter groups), "
                             f"got {type(params).__name__}")
-        groups = list(params)
+        groups: list[Any] = list(params)
         if not groups:
             raise ValueError(f"{self._name}: got an empty parameter list")
         if not isinstance(groups[0], dict):

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, clip_grad_norm_, clip_grad_value_
+from .optimizer import Optimizer, ParamsLike, clip_grad_norm_, clip_grad_value_
 
 _ADAM_RULES = {"lr": "nonneg", "betas": "betas", "eps": "nonneg", "weight_decay": "nonneg"}
 
@@ -25,7 +25,7 @@ class SGD(Optimizer):
 
     rules = {"lr": "nonneg", "momentum": "nonneg", "dampening": None, "weight_decay": "nonneg", "nesterov": "bool"}
 
-    def __init__(self, params: Any, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
+    def __init__(self, params: ParamsLike, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
                  nesterov: bool = False, weight_decay: float = 0.0) -> None:
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening, nesterov=nesterov,
                                       weight_decay=weight_decay))
@@ -36,7 +36,7 @@ class SGD(Optimizer):
             raise ValueError(f"SGD: nesterov=True requires momentum > 0 and dampening = 0, got momentum="
                              f"{group['momentum']!r}, dampening={group['dampening']!r}")
 
-    def _update(self, p, g, state, group):
+    def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> None:
         g = self._l2(g, p, group)
         momentum = group["momentum"]
         if momentum:
@@ -58,12 +58,12 @@ class Adagrad(Optimizer):
     rules = {"lr": "nonneg", "lr_decay": "nonneg", "weight_decay": "nonneg", "initial_accumulator_value": "nonneg",
              "eps": "nonneg"}
 
-    def __init__(self, params: Any, lr: float = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0,
+    def __init__(self, params: ParamsLike, lr: float = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0,
                  initial_accumulator_value: float = 0.0, eps: float = 1e-10) -> None:
         super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
                                       initial_accumulator_value=initial_accumulator_value, eps=eps))
 
-    def _update(self, p, g, state, group):
+    def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> None:
         if "sum" not in state:
             state["sum"] = np.full_like(p, group["initial_accumulator_value"])
             state["step"] = 0
@@ -82,12 +82,12 @@ class RMSprop(Optimizer):
     rules = {"lr": "nonneg", "alpha": "nonneg", "eps": "nonneg", "weight_decay": "nonneg", "momentum": "nonneg",
              "centered": "bool"}
 
-    def __init__(self, params: Any, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
+    def __init__(self, params: ParamsLike, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
                  weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False) -> None:
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
                                       centered=centered))
 
-    def _update(self, p, g, state, group):
+    def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> None:
         alpha, momentum = group["alpha"], group["momentum"]
         if "square_avg" not in state:
             state["step"] = 0
@@ -126,7 +126,8 @@ def _adam_moments(p: np.ndarray, g: np.ndarray, state: dict[str, Any], betas: tu
     m += (1 - b1) * g
     v *= b2
     v += (1 - b2) * g * g
-    return state["step"]
+    t: int = state["step"]
+    return t
 
 
 def _weight_decay(p: np.ndarray, g: np.ndarray, group: dict[str, Any], decoupled: bool) -> np.ndarray:
@@ -137,7 +138,8 @@ def _weight_decay(p: np.ndarray, g: np.ndarray, group: dict[str, Any], decoupled
     if decoupled:
         p *= 1 - group["lr"] * wd
         return g
-    return g + wd * p
+    decayed: np.ndarray = g + wd * p
+    return decayed
 
 
 class Adam(Optimizer):
@@ -149,11 +151,11 @@ class Adam(Optimizer):
     decoupled = False
     rules = {**_ADAM_RULES, "amsgrad": "bool"}
 
-    def __init__(self, params: Any, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+    def __init__(self, params: ParamsLike, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0, amsgrad: bool = False) -> None:
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad))
 
-    def _update(self, p, g, state, group):
+    def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> None:
         g = _weight_decay(p, g, group, self.decoupled)
         b1, b2 = group["betas"]
         t = _adam_moments(p, g, state, group["betas"])
@@ -171,7 +173,7 @@ class AdamW(Adam):
 
     decoupled = True
 
-    def __init__(self, params: Any, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+    def __init__(self, params: ParamsLike, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False) -> None:
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad)
 
@@ -183,11 +185,11 @@ class Adadelta(Optimizer):
 
     rules = {"lr": "nonneg", "rho": "unit", "eps": "nonneg", "weight_decay": "nonneg"}
 
-    def __init__(self, params: Any, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6,
+    def __init__(self, params: ParamsLike, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6,
                  weight_decay: float = 0.0) -> None:
         super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay))
 
-    def _update(self, p, g, state, group):
+    def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> None:
         rho, eps = group["rho"], group["eps"]
         if "square_avg" not in state:
             state["step"] = 0
@@ -211,11 +213,11 @@ class Adamax(Optimizer):
 
     rules = dict(_ADAM_RULES)
 
-    def __init__(self, params: Any, lr: float = 2e-3, betas: tuple[float, float] = (0.9, 0.999),
+    def __init__(self, params: ParamsLike, lr: float = 2e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0) -> None:
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay))
 
-    def _update(self, p, g, state, group):
+    def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> None:
         b1, b2 = group["betas"]
         if "exp_avg" not in state:
             state["step"] = 0
@@ -239,13 +241,13 @@ class NAdam(Optimizer):
 
     rules = {**_ADAM_RULES, "momentum_decay": "nonneg", "decoupled_weight_decay": "bool"}
 
-    def __init__(self, params: Any, lr: float = 2e-3, betas: tuple[float, float] = (0.9, 0.999),
+    def __init__(self, params: ParamsLike, lr: float = 2e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0, momentum_decay: float = 4e-3,
                  decoupled_weight_decay: bool = False) -> None:
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                                       momentum_decay=momentum_decay, decoupled_weight_decay=decoupled_weight_decay))
 
-    def _update(self, p, g, state, group):
+    def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> None:
         b1, b2 = group["betas"]
         lr, psi = group["lr"], group["momentum_decay"]
         g = _weight_decay(p, g, group, group["decoupled_weight_decay"])
@@ -268,12 +270,12 @@ class RAdam(Optimizer):
 
     rules = {**_ADAM_RULES, "decoupled_weight_decay": "bool"}
 
-    def __init__(self, params: Any, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+    def __init__(self, params: ParamsLike, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0, decoupled_weight_decay: bool = False) -> None:
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                                       decoupled_weight_decay=decoupled_weight_decay))
 
-    def _update(self, p, g, state, group):
+    def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> None:
         b1, b2 = group["betas"]
         g = _weight_decay(p, g, group, group["decoupled_weight_decay"])
         t = _adam_moments(p, g, state, group["betas"])
