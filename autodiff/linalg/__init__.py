@@ -25,6 +25,7 @@ from ..tensor import Tensor, as_tensor
 from ._basic import det_p, inv_p, logabsdet_p, pinv_p, solve_p, trace_p
 from ._common import LinAlgError, swap
 from ._decomp import cholesky_p, eigh_p, eigvalsh_p, qr_p, svd_p, svdvals_p
+from ._lstsq import lstsq
 from ._norm import matrix_norm, matrix_power, norm, vector_norm
 
 
@@ -243,6 +244,6 @@ matmul = _matmul
 tensordot = F.tensordot
 
 __all__ = ["EighResult", "LinAlgError", "QRResult", "SVDResult", "SlogdetResult", "cholesky", "cond", "det", "eigh",
-           "eigvalsh", "inv", "matmul", "matrix_norm", "matrix_power", "matrix_transpose", "multi_dot", "norm",
+           "eigvalsh", "inv", "lstsq", "matmul", "matrix_norm", "matrix_power", "matrix_transpose", "multi_dot", "norm",
            "numpy_trace", "pinv", "qr", "slogdet", "solve", "svd", "svdvals", "tensordot", "trace", "vecdot",
            "vector_norm"]
