@@ -25,8 +25,8 @@ from ..tensor import Tensor, as_tensor
 from ._basic import det_p, inv_p, logabsdet_p, pinv_p, solve_p, trace_p
 from ._common import LinAlgError, swap
 from ._decomp import cholesky_p, eigh_p, eigvalsh_p, qr_p, svd_p, svdvals_p
-from ._lstsq import lstsq
 from ._norm import matrix_norm, matrix_power, norm, vector_norm
+from ._solvers import lstsq, tensorinv, tensorsolve
 
 
 class EighResult(NamedTuple):
@@ -244,6 +244,6 @@ matmul = _matmul
 tensordot = F.tensordot
 
 __all__ = ["EighResult", "LinAlgError", "QRResult", "SVDResult", "SlogdetResult", "cholesky", "cond", "det", "eigh",
-           "eigvalsh", "inv", "lstsq", "matmul", "matrix_norm", "matrix_power", "matrix_transpose", "multi_dot", "norm",
-           "numpy_trace", "pinv", "qr", "slogdet", "solve", "svd", "svdvals", "tensordot", "trace", "vecdot",
-           "vector_norm"]
+           "eigvalsh", "inv", "lstsq", "matmul", "matrix_norm", "matrix_power", "matrix_transpose", "multi_dot",
+           "norm", "numpy_trace", "pinv", "qr", "slogdet", "solve", "svd", "svdvals", "tensordot", "tensorinv",
+           "tensorsolve", "trace", "vecdot", "vector_norm"]

@@ -1,6 +1,7 @@
-"""ad.linalg.lstsq: NumPy's values and shapes (solution, residuals, rank, singular values)
-for tall, wide, square and rank-deficient systems, and gradients against central finite
-differences in float64 (first order, and second order through check_grads)."""
+"""ad.linalg.lstsq, tensorinv and tensorsolve: NumPy's values and shapes (for lstsq the
+solution, residuals, rank and singular values of tall, wide, square and rank-deficient
+systems), and gradients against central finite differences in float64 (first order, and
+second order through check_grads)."""
 
 from __future__ import annotations
 
@@ -79,3 +80,33 @@ def test_bad_shapes_raise_naming_lstsq():
         ad.linalg.lstsq(np.ones((4, 3)), np.ones(3))
     with pytest.raises(np.linalg.LinAlgError, match="empty"):
         ad.linalg.lstsq(np.ones((3, 0)), np.ones(3))
+
+
+@pytest.mark.parametrize("shape,ind", [((4, 6, 8, 3), 2), ((6, 2, 3), 1), ((2, 3, 3, 2), 2)])
+def test_tensorinv_matches_numpy_and_finite_differences(shape, ind):
+    rng = np.random.default_rng(len(shape) + ind)
+    n = int(np.prod(shape[:ind]))
+    a = (rng.standard_normal((n, n)) + 3 * np.eye(n)).reshape(shape)
+    np.testing.assert_allclose(ad.linalg.tensorinv(a, ind=ind).numpy(), np.linalg.tensorinv(a, ind=ind), rtol=1e-10)
+    if a.size <= 36:
+        check_grads(lambda x: ad.linalg.tensorinv(x, ind=ind), a, order=2)
+
+
+def test_tensorsolve_matches_numpy_and_finite_differences():
+    rng = np.random.default_rng(3)
+    a = (rng.standard_normal((6, 6)) + 3 * np.eye(6)).reshape(2, 3, 6)
+    b = rng.standard_normal((2, 3))
+    np.testing.assert_allclose(ad.linalg.tensorsolve(a, b).numpy(), np.linalg.tensorsolve(a, b), rtol=1e-10)
+    moved = np.moveaxis(a, 2, 0)  # the solve axis first: axes=(0,) moves it back to the end
+    np.testing.assert_allclose(np.linalg.tensorsolve(ad.Tensor(moved), b, axes=(0,)).numpy(),
+                               np.linalg.tensorsolve(moved, b, axes=(0,)), rtol=1e-10)
+    check_grads(ad.linalg.tensorsolve, a, b, order=2)
+
+
+def test_tensor_forms_refuse_non_square_shapes():
+    with pytest.raises(np.linalg.LinAlgError, match=r"tensorinv: a of shape \(2, 3, 4\) with ind=1 is not square"):
+        ad.linalg.tensorinv(np.ones((2, 3, 4)), ind=1)
+    with pytest.raises(ValueError, match="ind must be a positive integer"):
+        ad.linalg.tensorinv(np.ones((2, 2)), ind=0)
+    with pytest.raises(np.linalg.LinAlgError, match="tensorsolve: a of shape"):
+        ad.linalg.tensorsolve(np.ones((2, 3, 5)), np.ones((2, 3)))

@@ -1,17 +1,19 @@
-"""Least squares, ``np.linalg.lstsq``, composed from the pseudo-inverse and the singular
-values (both primitives with proven rules), so its solution, residuals and singular
-values are differentiable wherever the rank does not change.
+"""Solvers composed from primitives with proven rules: least squares (``lstsq``, from the
+pseudo-inverse and the singular values, differentiable wherever the rank does not
+change), and the tensor forms of inverse and solve (``tensorinv``, ``tensorsolve``: a
+reshape to one square matrix around ``inv``/``solve``).
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
 from ..primitives import matmul
 from ..tensor import Tensor, as_tensor
-from ._basic import pinv_p
+from ._basic import inv_p, pinv_p, solve_p
 from ._common import LinAlgError
 from ._decomp import svdvals_p
 
@@ -66,4 +68,45 @@ def lstsq(a: Any, b: Any, rcond: Any = None) -> tuple[Tensor, Tensor, int, Tenso
     return x, residuals, rank, s
 
 
-__all__ = ["lstsq"]
+def tensorinv(a: Any, ind: int = 2) -> Tensor:
+    """The inverse of ``a`` for ``tensordot(..., axes=ind)``, as ``np.linalg.tensorinv``:
+    ``a`` of shape ``I + J`` (``I = a.shape[:ind]``) read as one square matrix, inverted,
+    and shaped ``J + I``; its gradient is inv's.
+
+    >>> import autodiff as ad
+    >>> ad.linalg.tensorinv(np.eye(4).reshape(4, 2, 2), ind=1).shape
+    (2, 2, 4)
+    """
+    a = a if isinstance(a, Tensor) else as_tensor(a)
+    if not isinstance(ind, (int, np.integer)) or ind <= 0:
+        raise ValueError(f"tensorinv: ind must be a positive integer, got {ind!r}")
+    rows, cols = a.shape[:ind], a.shape[ind:]
+    if math.prod(rows) != math.prod(cols):
+        raise LinAlgError(f"tensorinv: a of shape {a.shape} with ind={ind} is not square: the first {ind} axes "
+                          f"hold {math.prod(rows)} elements, the others {math.prod(cols)}")
+    n = math.prod(rows)
+    return inv_p(a.reshape(n, n)).reshape(cols + rows)
+
+
+def tensorsolve(a: Any, b: Any, axes: Any = None) -> Tensor:
+    """``x`` with ``tensordot(a, x, axes=x.ndim) == b``, as ``np.linalg.tensorsolve``: the
+    axes listed in ``axes`` move to the end of ``a`` first; ``a`` is then one square matrix
+    (``b``'s elements by ``x``'s) and the system is solved with ``solve``.
+
+    >>> import autodiff as ad
+    >>> ad.linalg.tensorsolve(np.eye(6).reshape(2, 3, 6), np.ones((2, 3))).shape
+    (6,)
+    """
+    a, b = (v if isinstance(v, Tensor) else as_tensor(v) for v in (a, b))
+    if axes is not None:
+        moved = [int(k) % a.ndim for k in np.atleast_1d(axes)]
+        a = a.transpose([k for k in range(a.ndim) if k not in moved] + moved)
+    x_shape = a.shape[b.ndim:]
+    n = math.prod(x_shape)
+    if a.shape[:b.ndim] != b.shape or math.prod(a.shape[:b.ndim]) != n:
+        raise LinAlgError(f"tensorsolve: a of shape {a.shape} (after moving axes={axes!r}) must start with b's "
+                          f"shape {b.shape} and be square: b's elements ({b.size}) equal to x's ({n})")
+    return solve_p(a.reshape(n, n), b.reshape(n)).reshape(x_shape)
+
+
+__all__ = ["lstsq", "tensorinv", "tensorsolve"]
