@@ -62,7 +62,17 @@ from .losses import (
     SmoothL1Loss,
 )
 from .module import Buffer, Module, ModuleDict, ModuleList, Parameter
-from .pooling import AdaptiveAvgPool2d, AvgPool2d, Flatten, LayerNorm, MaxPool2d, Unflatten
+from .pooling import (
+    AdaptiveAvgPool1d,
+    AdaptiveAvgPool2d,
+    AvgPool1d,
+    AvgPool2d,
+    Flatten,
+    LayerNorm,
+    MaxPool1d,
+    MaxPool2d,
+    Unflatten,
+)
 from .port import from_torch_state_dict, load_torch_state_dict, to_torch_state_dict
 from .rnn import GRU, LSTM, RNN
 from .rnn_cells import GRUCell, LSTMCell, RNNCell
@@ -87,7 +97,8 @@ __all__ = [
     "Dataset", "Subset", "TensorDataset", "data", "random_split",
     "Embedding", "GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNCell",
     "from_torch_state_dict", "load_torch_state_dict", "to_torch_state_dict",
-    "AdaptiveAvgPool2d", "AvgPool2d", "Conv1d", "Conv2d", "Flatten", "LayerNorm", "MaxPool2d", "Unflatten",
+    "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AvgPool1d", "AvgPool2d", "Conv1d", "Conv2d", "Flatten", "LayerNorm",
+    "MaxPool1d", "MaxPool2d", "Unflatten",
     "CELU", "GELU", "GLU", "SELU", "Hardsigmoid", "Hardswish", "Hardtanh", "LogSigmoid", "LogSoftmax", "Mish", "SiLU",
     "Softmin", "Softsign",
 ]

@@ -18,11 +18,14 @@ from autodiff import Tensor
 
 from .checks import check_number
 from .functional_conv import (  # (re-exported: nn.functional is their public home)
+    adaptive_avg_pool1d as adaptive_avg_pool1d,
     adaptive_avg_pool2d as adaptive_avg_pool2d,
+    avg_pool1d as avg_pool1d,
     avg_pool2d as avg_pool2d,
     conv1d as conv1d,
     conv2d as conv2d,
     layer_norm as layer_norm,
+    max_pool1d as max_pool1d,
     max_pool2d as max_pool2d,
 )
 from .functional_losses import (  # (re-exported: nn.functional is their public home)

@@ -149,6 +149,25 @@ def _pool_params(name: str, x: Tensor, kernel_size: Any, stride: Any, padding: A
     return window_params(name, x.shape, kernel, stride_t, tuple(pairs), dil)
 
 
+def _max_pool(name: str, d: int, input: Any, kernel_size: Any, stride: Any, padding: Any, dilation: Any,
+              ceil_mode: bool) -> Tensor:
+    x, unbatched = _batched(name, _as_tensor(input), d)
+    params = _pool_params(name, x, kernel_size, stride, padding, dilation, ceil_mode, d)
+    y = ad.max(unfold_p(x, **params, fill=-np.inf), axis=tuple(range(2, 2 + d)))
+    return y[0] if unbatched else y
+
+
+def max_pool1d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
+               ceil_mode: bool = False) -> Tensor:
+    """The maximum of each window of (N, C, L) (padding counts as -inf), as PyTorch's max_pool1d;
+    tied maxima share the gradient equally.
+
+    >>> max_pool1d(np.array([[[1.0, 3.0, 2.0, 5.0]]]), 2).numpy()
+    array([[[3., 5.]]])
+    """
+    return _max_pool("max_pool1d", 1, input, kernel_size, stride, padding, dilation, ceil_mode)
+
+
 def max_pool2d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
                ceil_mode: bool = False) -> Tensor:
     """The maximum of each window of (N, C, H, W) (padding counts as -inf), as PyTorch's max_pool2d.
@@ -156,27 +175,41 @@ def max_pool2d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 
     Tied maxima in one window share its gradient equally (``autodiff.max``'s rule; PyTorch
     gives it all to one of them).
     """
-    x, unbatched = _batched("max_pool2d", _as_tensor(input), 2)
-    params = _pool_params("max_pool2d", x, kernel_size, stride, padding, dilation, ceil_mode)
-    y = ad.max(unfold_p(x, **params, fill=-np.inf), axis=(2, 3))
+    return _max_pool("max_pool2d", 2, input, kernel_size, stride, padding, dilation, ceil_mode)
+
+
+def _avg_pool(name: str, d: int, input: Any, kernel_size: Any, stride: Any, padding: Any, ceil_mode: bool,
+              count_include_pad: bool, divisor_override: int | None) -> Tensor:
+    x, unbatched = _batched(name, _as_tensor(input), d)
+    params = _pool_params(name, x, kernel_size, stride, padding, 1, ceil_mode, d)
+    total = ad.sum(unfold_p(x, **params, fill=0), axis=tuple(range(2, 2 + d)))
+    if divisor_override is not None:
+        if isinstance(divisor_override, bool) or not isinstance(divisor_override, (int, np.integer)) \
+                or divisor_override < 1:
+            raise ValueError(f"{name}: divisor_override must be a positive int, got {divisor_override!r}")
+        y = total / divisor_override
+    else:
+        y = total / _divisor(x.shape[2:], params, count_include_pad)
     return y[0] if unbatched else y
+
+
+def avg_pool1d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
+               count_include_pad: bool = True) -> Tensor:
+    """The mean of each window of (N, C, L), as PyTorch's avg_pool1d (zero padding counts in
+    the divisor when ``count_include_pad``).
+
+    >>> avg_pool1d(np.array([[[1.0, 3.0, 2.0, 6.0]]]), 2).numpy()
+    array([[[2., 4.]]])
+    """
+    return _avg_pool("avg_pool1d", 1, input, kernel_size, stride, padding, ceil_mode, count_include_pad, None)
 
 
 def avg_pool2d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
                count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
     """The mean of each window of (N, C, H, W), as PyTorch's avg_pool2d: zero padding counts
     in the divisor when ``count_include_pad`` (the part of a ceil_mode window past the padding never does)."""
-    x, unbatched = _batched("avg_pool2d", _as_tensor(input), 2)
-    params = _pool_params("avg_pool2d", x, kernel_size, stride, padding, 1, ceil_mode)
-    total = ad.sum(unfold_p(x, **params, fill=0), axis=(2, 3))
-    if divisor_override is not None:
-        if isinstance(divisor_override, bool) or not isinstance(divisor_override, (int, np.integer)) \
-                or divisor_override < 1:
-            raise ValueError(f"avg_pool2d: divisor_override must be a positive int, got {divisor_override!r}")
-        y = total / divisor_override
-    else:
-        y = total / _divisor(x.shape[2:], params, count_include_pad)
-    return y[0] if unbatched else y
+    return _avg_pool("avg_pool2d", 2, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                     divisor_override)
 
 
 def _divisor(spatial: tuple[int, ...], params: dict[str, Any], count_include_pad: bool) -> np.ndarray:
@@ -187,7 +220,8 @@ def _divisor(spatial: tuple[int, ...], params: dict[str, Any], count_include_pad
         counted = np.pad(counted, [(p, p) for p in sym], constant_values=1.0)
         pairs = tuple((0, hi - p) for p, (_, hi) in zip(sym, params["padding"], strict=True))
         params = dict(params, padding=pairs)
-    counts: np.ndarray = np.sum(unfold_p.forward(counted, **params, fill=0.0), axis=(0, 1))
+    kernel_axes = tuple(range(len(spatial)))  # unfold of an unbatched array: (*kernel, *out)
+    counts: np.ndarray = np.sum(unfold_p.forward(counted, **params, fill=0.0), axis=kernel_axes)
     return counts
 
 
@@ -218,6 +252,25 @@ def adaptive_avg_pool2d(input: Any, output_size: Any) -> Tensor:
         dtype = x.dtype if x.dtype.kind == "f" else ad.get_default_dtype()
         y = ad.matmul(ad.matmul(_bins(h, oh).astype(dtype), x), _bins(w, ow).T.astype(dtype))
     return y[0] if unbatched else y
+
+
+def adaptive_avg_pool1d(input: Any, output_size: Any) -> Tensor:
+    """Average pooling of (N, C, L) to a fixed length, as PyTorch's adaptive_avg_pool1d
+    (its bins; ``adaptive_avg_pool2d`` on a height of one).
+
+    >>> adaptive_avg_pool1d(np.arange(6.0).reshape(1, 1, 6), 2).numpy()
+    array([[[1., 4.]]])
+    """
+    x = _as_tensor(input)
+    if x.ndim not in (2, 3):
+        raise ValueError(f"adaptive_avg_pool1d: expected a 3-d input (N, C, L) or a 2-d unbatched one, got shape "
+                         f"{x.shape}")
+    if isinstance(output_size, (tuple, list)) and len(output_size) == 1:
+        output_size = output_size[0]
+    if isinstance(output_size, bool) or not isinstance(output_size, (int, np.integer)) or output_size < 1:
+        raise ValueError(f"adaptive_avg_pool1d: output_size must be a positive int, got {output_size!r}")
+    y = adaptive_avg_pool2d(ad.expand_dims(x, -2), (1, int(output_size)))
+    return ad.squeeze(y, axis=-2)
 
 
 def layer_norm(input: Any, normalized_shape: Any, weight: Any = None, bias: Any = None,

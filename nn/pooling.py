@@ -1,5 +1,5 @@
 """Pooling, reshaping and layer normalisation modules, with PyTorch's names and arguments:
-MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, Flatten, Unflatten, LayerNorm.
+MaxPool1d/2d, AvgPool1d/2d, AdaptiveAvgPool1d/2d, Flatten, Unflatten, LayerNorm.
 
 >>> import numpy as np
 >>> Flatten()(MaxPool2d(2)(np.ones((3, 4, 8, 8)))).shape
@@ -24,6 +24,11 @@ from .module import Module, Parameter
 def _check_4d(module: Module, x: Any) -> None:
     if len(np.shape(x)) not in (3, 4):
         raise ValueError(f"{module!r}: expected input of shape (N, C, H, W) or (C, H, W), got {np.shape(x)}")
+
+
+def _check_3d(module: Module, x: Any) -> None:
+    if len(np.shape(x)) not in (2, 3):
+        raise ValueError(f"{module!r}: expected input of shape (N, C, L) or (C, L), got {np.shape(x)}")
 
 
 class MaxPool2d(Module):
@@ -97,6 +102,54 @@ class AdaptiveAvgPool2d(Module):
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
+
+
+class MaxPool1d(MaxPool2d):
+    """The maximum over each window of (N, C, L), as ``torch.nn.MaxPool1d``.
+
+    >>> MaxPool1d(2)(np.array([[[1.0, 3.0, 2.0, 5.0]]])).numpy()
+    array([[[3., 5.]]])
+    """
+
+    def forward(self, x: Any) -> Tensor:
+        _check_3d(self, x)
+        return C.max_pool1d(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode)
+
+
+class AvgPool1d(Module):
+    """The mean over each window of (N, C, L), as ``torch.nn.AvgPool1d``.
+
+    >>> AvgPool1d(2)(np.array([[[1.0, 3.0, 2.0, 6.0]]])).numpy()
+    array([[[2., 4.]]])
+    """
+
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
+                 count_include_pad: bool = True) -> None:
+        super().__init__()
+        check_bool("AvgPool1d", "ceil_mode", ceil_mode)
+        check_bool("AvgPool1d", "count_include_pad", count_include_pad)
+        self.kernel_size, self.padding = kernel_size, padding
+        self.stride = stride if stride is not None else kernel_size
+        self.ceil_mode, self.count_include_pad = ceil_mode, count_include_pad
+
+    def forward(self, x: Any) -> Tensor:
+        _check_3d(self, x)
+        return C.avg_pool1d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AdaptiveAvgPool1d(AdaptiveAvgPool2d):
+    """Average pooling of (N, C, L) to a fixed length, as ``torch.nn.AdaptiveAvgPool1d``.
+
+    >>> AdaptiveAvgPool1d(1)(np.ones((2, 3, 5))).shape
+    (2, 3, 1)
+    """
+
+    def forward(self, x: Any) -> Tensor:
+        _check_3d(self, x)
+        return C.adaptive_avg_pool1d(x, self.output_size)
 
 
 def _axis(module: Module, dim: int, ndim: int) -> int:
