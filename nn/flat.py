@@ -122,6 +122,13 @@ class FlatOptimizer:
     def compile(self, program: Program, captured: list[Tensor], kinds: Any, n_params: int) -> Compiled:
         """The step's code: the program writes each gradient into the flat gradient buffer,
         then the update runs on the flat buffers."""
+        why = ""
+        if self.backend == "numba":
+            from .flat_numba_step import whole_step
+
+            compiled, why = whole_step(self, program, captured, kinds, n_params)
+            if compiled is not None:
+                return compiled
         grads = program.outputs[2:2 + n_params]
         program.outputs = program.outputs[:2] + program.outputs[2 + n_params:]  # loss, output, state writes
         namespace: dict[str, Any] = {"P": self.flat, "G": self.gflat, "T1": np.empty_like(self.flat),
@@ -148,7 +155,10 @@ class FlatOptimizer:
             update = self._adam_lines() if self.adam else self._sgd_lines()
         body = copies + update
         source, ns = generate(program, targets, namespace=namespace, epilogue=body, extra_args=("lr", "t"))
-        return Compiled(program, build(source, ns, "compiled"), source, captured, kinds)
+        fn = build(source, ns, "compiled")
+        if why:  # say why the whole step is not one numba kernel (step.source shows it)
+            source = f"# numba whole step not used: {why}\n# NumPy step with the numba update instead\n" + source
+        return Compiled(program, fn, source, captured, kinds)
 
     def _l2_lines(self) -> list[str]:
         wd = self.group["weight_decay"]

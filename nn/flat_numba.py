@@ -18,8 +18,9 @@ except ImportError as e:  # pragma: no cover - exercised only without the extra
     raise ImportError("backend='numba' needs numba: pip install 'chainrule[fast]'") from e
 
 
-@numba.njit(cache=False, nogil=True)
-def adam_update(p, g, m, v, b1, one_minus_b1, b2, one_minus_b2, bias2, eps, step_size, wd, decay, decoupled):
+@numba.njit(cache=False, nogil=True, error_model="numpy")
+def adam_update(p: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray, b1: Any, one_minus_b1: Any, b2: Any,
+                one_minus_b2: Any, bias2: Any, eps: Any, step_size: Any, wd: Any, decay: Any, decoupled: bool) -> None:
     """Adam/AdamW on flat arrays; the scalars come in the dtypes NumPy would use."""
     for i in range(p.size):
         gi = g[i]
@@ -37,8 +38,9 @@ def adam_update(p, g, m, v, b1, one_minus_b1, b2, one_minus_b2, bias2, eps, step
         p[i] = p[i] - (step_size * mi) / denom
 
 
-@numba.njit(cache=False, nogil=True)
-def sgd_update(p, g, buf, lr, wd, momentum, one_minus_dampening, nesterov, first):
+@numba.njit(cache=False, nogil=True, error_model="numpy")
+def sgd_update(p: np.ndarray, g: np.ndarray, buf: np.ndarray, lr: Any, wd: Any, momentum: Any, one_minus_dampening: Any,
+               nesterov: bool, first: bool) -> None:
     """SGD with optional L2 weight decay, momentum and Nesterov on flat arrays."""
     for i in range(p.size):
         gi = g[i]

@@ -215,20 +215,7 @@ def test_labels_out_of_range_are_refused_after_compilation():
         step(X, bad)
 
 
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("name", ["sgd", "momentum", "nesterov", "adam", "adamw"])
-def test_numba_backend_equals_eager(name, dtype):
-    pytest.importorskip("numba")
-    X, y = _data()
-    eager_model, model = nn.MLP([6, 10, 3], seed=1, dtype=dtype), nn.MLP([6, 10, 3], seed=1, dtype=dtype)
-    eager_opt, opt = OPTIMIZERS[name](eager_model.parameters()), OPTIMIZERS[name](model.parameters())
-    step = nn.compile_step(model, nn.CrossEntropyLoss(), opt, backend="numba")
-    for k in range(5):
-        Xk = (X + 0.1 * k).astype(dtype)
-        assert _eager_step(eager_model, nn.CrossEntropyLoss(), eager_opt, Xk, y) == step(Xk, y)
-    assert "one numba loop" in step.source
-    for p, q in zip(eager_model.parameters(), model.parameters(), strict=True):
-        np.testing.assert_array_equal(p.data, q.data)
+# The numba backend (a whole step as one numba kernel) is tested in test_compile_numba.py.
 
 
 def test_an_unknown_backend_is_refused():

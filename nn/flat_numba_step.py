@@ -1,0 +1,166 @@
+"""A whole compiled training step as one numba function (the ``fast`` extra).
+
+Forward, backward and the flat optimizer update of a traced step are lowered by
+:mod:`autodiff.compile.numba_codegen` into the body of one ``@numba.njit`` kernel: the
+parameters are views of the flat parameter buffer taken inside the kernel, gradients
+are written straight into the flat gradient buffer, and the SGD/Adam loop of
+:mod:`nn.flat_numba` runs last. A thin generated Python wrapper computes the update's
+per-step scalars exactly as the NumPy backend does (bias corrections in Python floats)
+and calls the kernel.
+
+Kernels are cached by their source text, so a second model of the same shapes (a
+second ``fit``) reuses the machine code. When an op has no lowering, or numba cannot
+type the kernel, :func:`whole_step` returns the reason and the caller compiles the step
+with the NumPy code and a numba update instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, cast
+
+import numba
+import numpy as np
+
+from autodiff.compile.codegen import build
+from autodiff.compile.jit import Compiled
+from autodiff.compile.numba_codegen import KernelBody, Unsupported, lower_program
+from autodiff.compile.program import Program
+
+from .flat_numba import KERNELS
+
+if TYPE_CHECKING:
+    from autodiff import Tensor
+
+    from .flat import FlatOptimizer
+
+_KERNELS: dict[str, Any] = {}  # kernel source -> numba dispatcher
+_typeof = cast(Callable[[Any], Any], numba.typeof)
+_DECORATOR = "@numba.njit(error_model='numpy', cache=False, nogil=True)"
+
+
+def _inputs(flat: FlatOptimizer, program: Program, captured: list[Any], n_args: int) -> tuple[dict[int, str], list[str],
+                                                                                              list[int]]:
+    """Names of the program's inputs inside the kernel, the lines taking each parameter
+    as a view of the flat buffer P, and the input slots passed as kernel arguments."""
+    offsets, start = {}, 0
+    for p, shape in zip(flat.opt.params, flat.shapes, strict=True):
+        size = int(np.prod(shape, dtype=np.int64))
+        offsets[id(p)] = (start, start + size, shape)
+        start += size
+    names: dict[int, str] = {}
+    views: list[str] = []
+    passed: list[int] = []
+    for v in program.values:
+        if v.kind != "input" or v.slot is None:
+            continue
+        names[v.index] = f"a{v.slot}"
+        held = captured[v.slot - n_args] if v.slot >= n_args else None
+        where = offsets.get(id(held)) if held is not None else None
+        if where is not None and v.shape == tuple(where[2]) and v.dtype == flat.dtype:
+            views.append(f"a{v.slot} = P[{where[0]}:{where[1]}].reshape({tuple(where[2])!r})")
+        else:
+            passed.append(v.slot)
+    return names, views, passed
+
+
+def _grad_targets(flat: FlatOptimizer, program: Program, grads: list[int]) -> tuple[dict[int, str], list[str],
+                                                                                     list[str]]:
+    """Gradient k goes into ``g{k}``, a view of the flat gradient buffer G (copied when one
+    value is the gradient of two parameters, or also an output)."""
+    targets: dict[int, str] = {}
+    views, copies = [], []
+    start = 0
+    for k, (g, shape) in enumerate(zip(grads, flat.shapes, strict=True)):
+        size = int(np.prod(shape, dtype=np.int64))
+        if not shape:
+            raise Unsupported("a 0-d parameter")
+        views.append(f"g{k} = G[{start}:{start + size}].reshape({tuple(shape)!r})")
+        start += size
+        if g in targets or g in program.outputs:
+            copies.append(f"g{k}[:] = {targets.get(g) or ('v' if program.values[g].kind == 'op' else 'a')}{g}")
+        else:
+            targets[g] = f"g{k}"
+    return targets, views, copies
+
+
+def _update(flat: FlatOptimizer) -> tuple[list[str], list[str], list[str]]:
+    """The update call inside the kernel, its per-step scalar arguments, and the
+    Python expressions computing them in the wrapper (as the NumPy backend computes them)."""
+    h, f = flat.group, f"np.{flat.dtype.name}"
+    if flat.adam:
+        b1, b2 = h["betas"]
+        wd = h["weight_decay"]
+        decoupled = bool(flat.opt.decoupled)
+        call = (f"adam_update(P, G, EXP_AVG, EXP_AVG_SQ, {f}({b1!r}), {f}({1 - b1!r}), {f}({b2!r}), "
+                f"{f}({1 - b2!r}), bias2, {h['eps']!r}, step_size, {f}({wd!r}), decay, {decoupled!r})")
+        decay = f"{f}(1 - lr * {wd!r})" if decoupled else f"{f}(1.0)"
+        return [call], ["bias2", "step_size", "decay"], [f"np.sqrt(1 - {b2!r} ** t)",
+                                                         f"{f}(lr / (1 - {b1!r} ** t))", decay]
+    buf = "MOMENTUM_BUFFER" if h["momentum"] else "G"
+    call = (f"sgd_update(P, G, {buf}, lr_t, {f}({h['weight_decay']!r}), {f}({h['momentum']!r}), "
+            f"{f}({1 - h['dampening']!r}), {bool(h['nesterov'])!r}, first)")
+    return [call], ["lr_t", "first"], [f"{f}(lr)", "t == 1"]
+
+
+def _kernel_source(body: KernelBody, params: list[str], prologue: list[str], update: list[str]) -> str:
+    lines = prologue + body.lines + update
+    outs = ", ".join(body.outputs)
+    lines.append(f"return ({outs},)")
+    return ("".join(h + "\n" for h in body.helpers) + f"{_DECORATOR}\ndef kernel({', '.join(params)}):\n"
+            + "".join(f"    {line}\n" for line in lines))
+
+
+def _kernel(source: str) -> Any:
+    kernel = _KERNELS.get(source)
+    if kernel is None:
+        namespace: dict[str, Any] = {"np": np, "numba": numba, **KERNELS}
+        kernel = _KERNELS[source] = build(source, namespace, "kernel")
+    return kernel
+
+
+def whole_step(flat: FlatOptimizer, program: Program, captured: list[Tensor], kinds: Any, n_params: int,
+               n_args: int = 2) -> tuple[Compiled | None, str]:
+    """The step as one numba kernel, or (None, why not)."""
+    grads = program.outputs[2:2 + n_params]
+    lowered = Program(program.values, program.ops, program.outputs[:2] + program.outputs[2 + n_params:],
+                      program.n_inputs, program.notes, program.state_writes)
+    try:
+        names, param_views, passed = _inputs(flat, lowered, captured, n_args)
+        targets, grad_views, copies = _grad_targets(flat, lowered, grads)
+        body = lower_program(lowered, names, targets)
+    except Unsupported as e:
+        return None, str(e)
+    body.lines += copies
+    update, scalars, scalar_exprs = _update(flat)
+    state = ["EXP_AVG", "EXP_AVG_SQ"] if flat.adam else (["MOMENTUM_BUFFER"] if flat.keys else [])
+    params = [f"a{s}" for s in passed] + ["P", "G", *state, *body.const_args, *scalars]
+    source = _kernel_source(body, params, param_views + grad_views, update)
+    kernel = _kernel(source)
+    namespace: dict[str, Any] = {"np": np, "kernel": kernel, "P": flat.flat, "G": flat.gflat, **body.const_args,
+                                 **{k.upper(): b for k, b in flat.state.items()}}
+    buffers = params[len(passed):len(params) - len(scalars)]
+    error = _compile_now(kernel, lowered, passed, [namespace[p] for p in buffers], scalar_exprs)
+    if error:
+        return None, error
+    call = [f"np.ascontiguousarray(a{s})" for s in passed] + buffers
+    args = ", ".join([f"a{k}" for k in range(lowered.n_inputs)] + ["lr", "t"])
+    wrapper = f"def compiled({args}):\n    return kernel({', '.join(call + scalar_exprs)})\n"
+    fn = build(wrapper, namespace, "compiled")
+    note = "# one numba kernel: forward, backward and the optimizer update; called by the wrapper below\n"
+    return Compiled(lowered, fn, note + source + "\n" + wrapper, captured, kinds), ""
+
+
+def _compile_now(kernel: Any, program: Program, passed: list[int], buffers: list[Any], scalar_exprs: list[str]) -> str:
+    """Compile the kernel for the step's argument types now, so that a typing failure
+    falls back before any step runs. Returns the error text ("" when it compiled)."""
+    by_slot = {v.slot: v for v in program.values if v.kind == "input"}
+    samples: list[Any] = [np.empty(by_slot[s].shape, by_slot[s].dtype) for s in passed] + buffers
+    env = {"np": np, "lr": 0.001, "t": 2}
+    samples += [eval(e, env) for e in scalar_exprs]  # noqa: S307  (our own expressions, see _update)
+    try:
+        kernel.compile(tuple(_typeof(a) for a in samples))
+    except numba.core.errors.NumbaError as e:
+        first = str(e).strip().splitlines()
+        return f"numba could not compile the kernel: {first[0] if first else type(e).__name__}"
+    return ""
