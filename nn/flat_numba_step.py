@@ -103,6 +103,14 @@ def _update(flat: FlatOptimizer) -> tuple[list[str], list[str], list[str]]:
     return [call], ["lr_t", "first"], [f"{f}(lr)", "t == 1"]
 
 
+class NumbaKernel:
+    """What running a compiled step's kernel directly needs (``nn.fit_numba`` runs whole
+    epochs of it inside numba); found as ``numba_kernel`` on the step's Compiled entry."""
+
+    def __init__(self, kernel: Any, buffers: list[Any], passed: list[int], scalars: Any) -> None:
+        self.kernel, self.buffers, self.passed, self.scalars = kernel, buffers, passed, scalars
+
+
 def _kernel_source(body: KernelBody, params: list[str], prologue: list[str], update: list[str]) -> str:
     lines = prologue + body.lines + update
     outs = ", ".join(body.outputs)
@@ -145,10 +153,14 @@ def whole_step(flat: FlatOptimizer, program: Program, captured: list[Tensor], ki
         return None, error
     call = [f"np.ascontiguousarray(a{s})" for s in passed] + buffers
     args = ", ".join([f"a{k}" for k in range(lowered.n_inputs)] + ["lr", "t"])
-    wrapper = f"def compiled({args}):\n    return kernel({', '.join(call + scalar_exprs)})\n"
+    wrapper = (f"def compiled({args}):\n    return kernel({', '.join(call + scalar_exprs)})\n\n\n"
+               f"def scalars(lr, t):\n    return ({', '.join(scalar_exprs)},)\n")
     fn = build(wrapper, namespace, "compiled")
     note = "# one numba kernel: forward, backward and the optimizer update; called by the wrapper below\n"
-    return Compiled(lowered, fn, note + source + "\n" + wrapper, captured, kinds), ""
+    compiled = Compiled(lowered, fn, note + source + "\n" + wrapper, captured, kinds)
+    setattr(compiled, "numba_kernel", NumbaKernel(kernel, [namespace[p] for p in buffers], passed,  # noqa: B010
+                                                  namespace["scalars"]))
+    return compiled, ""
 
 
 def _compile_now(kernel: Any, program: Program, passed: list[int], buffers: list[Any], scalar_exprs: list[str]) -> str:

@@ -227,7 +227,13 @@ def fit(model: Module, loss_fn: Any, optimizer: Any, X: Any, y: Any = None, epoc
         for epoch in range(epochs):
             model.train()
             lrs = _lr_logs(optimizer)
-            logs = _run_epoch(model, loss_fn, optimizer, kind, epoch, bar.batches(loader, epoch), step)
+            logs = None
+            if compile == "numba" and bar.tqdm is None:  # a whole epoch inside numba when nothing per batch is seen
+                from .fit_numba import run_epoch
+
+                logs = run_epoch(step, loss_fn, kind, epoch, loader)
+            if logs is None:
+                logs = _run_epoch(model, loss_fn, optimizer, kind, epoch, bar.batches(loader, epoch), step)
             if validation_data is not None:
                 logs.update({f"val_{k}": v for k, v in evaluate(model, loss_fn, validation_data).items()})
             logs.update(lrs)
