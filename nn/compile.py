@@ -199,8 +199,10 @@ def compile_step(model: Module, loss_fn: Any, optimizer: Any, *, fuse: bool = Tr
     buffers (BatchNorm's running statistics) are read at every call and the new values
     written back. A model
     that reads traced values in Python raises ``TraceError`` (eager with ``fallback=True``).
-    ``backend="numba"`` (the ``fast`` extra) runs the flat SGD/Adam update as one numba
-    loop; every backend gives the same bits as eager training.
+    ``backend="numba"`` (the ``fast`` extra) compiles the whole step (forward, backward,
+    flat SGD/Adam update) into one numba kernel, within a few ulp per operation of eager
+    training (loops sum in order); a step with an op numba cannot take runs the NumPy code
+    with a numba update instead (same bits as eager), and ``step.source`` says which op.
 
     >>> import nn
     >>> from nn import optim

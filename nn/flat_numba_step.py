@@ -78,10 +78,18 @@ def _grad_targets(flat: FlatOptimizer, program: Program, grads: list[int]) -> tu
         views.append(f"g{k} = G[{start}:{start + size}].reshape({tuple(shape)!r})")
         start += size
         if g in targets or g in program.outputs:
-            copies.append(f"g{k}[:] = {targets.get(g) or ('v' if program.values[g].kind == 'op' else 'a')}{g}")
+            copies.append(f"g{k}[:] = {targets.get(g) or _name(program, g)}")
         else:
             targets[g] = f"g{k}"
     return targets, views, copies
+
+
+def _name(program: Program, i: int) -> str:
+    """The kernel's name of a value the lowering names without renaming (an op's result or an input)."""
+    v = program.values[i]
+    if v.kind == "const":
+        raise Unsupported("a constant that is the gradient of two parameters")
+    return f"v{i}" if v.kind == "op" else f"a{v.slot}"
 
 
 def _update(flat: FlatOptimizer) -> tuple[list[str], list[str], list[str]]:

@@ -203,7 +203,8 @@ def fit(model: Module, loss_fn: Any, optimizer: Any, X: Any, y: Any = None, epoc
     training stops early (Ctrl-C returns the History so far with ``interrupted`` set, any
     other exception is re-raised), early stopping's best weights are restored when asked.
     With ``compile=True`` each batch runs as one compiled step (:func:`nn.compile_step`);
-    ``compile="numba"`` also runs the optimizer update as one numba loop (the ``fast`` extra).
+    ``compile="numba"`` (the ``fast`` extra) compiles each step into one numba kernel and,
+    once compiled, runs whole epochs over array data inside numba (same batches and logs).
     """
     callbacks = list(callbacks) + ([early_stopping] if early_stopping is not None else [])
     _check_fit_args(model, loss_fn, optimizer, epochs, scheduler, callbacks, progress, shuffle)
