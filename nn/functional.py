@@ -9,12 +9,12 @@ gradients equal PyTorch's for the same inputs. Losses take ``reduction`` in
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TypeVar
 
 import numpy as np
 
 import autodiff as ad
-from autodiff import Tensor
+from autodiff import Tensor, TensorLike
 
 from .checks import check_number
 from .functional_conv import (  # (re-exported: nn.functional is their public home)
@@ -45,6 +45,8 @@ from .functional_losses import (  # (re-exported: nn.functional is their public 
 )
 from .init import make_rng
 
+_T = TypeVar("_T", bound=TensorLike)
+
 relu, sigmoid, tanh = ad.relu, ad.sigmoid, ad.tanh
 leaky_relu, elu, relu6 = ad.leaky_relu, ad.elu, ad.relu6
 softmax, log_softmax, softmin = ad.softmax, ad.log_softmax, ad.softmin
@@ -53,7 +55,7 @@ hardtanh, hardsigmoid, hardswish = ad.hardtanh, ad.hardsigmoid, ad.hardswish
 logsigmoid, softsign = ad.logsigmoid, ad.softsign
 
 
-def softplus(x: Any, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+def softplus(x: TensorLike, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """log(1 + exp(beta x)) / beta, and x itself where beta x > threshold (PyTorch's
     formula and gradient; ``autodiff.softplus`` is the plain beta = 1 function).
 
@@ -66,14 +68,14 @@ def softplus(x: Any, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     return ad.where(ad.mul(x, beta) > threshold, x, soft)
 
 
-def identity(x: Any) -> Any:
+def identity(x: _T) -> _T:
     """Return ``x`` unchanged."""
     return x
 
 
-def dropout(x: Any, p: float, training: bool = True, rng: np.random.Generator | None = None) -> Any:
-    """Inverted dropout: zero each entry with probability p and scale the rest by 1/(1-p);
-    the identity when not training or p == 0."""
+def dropout(x: _T, p: float, training: bool = True, rng: np.random.Generator | None = None) -> _T | Tensor:
+    """Inverted dropout: zero each entry with probability p and scale the rest by 1/(1-p)
+    (a Tensor); the identity (``x`` itself) when not training or p == 0."""
     check_number("dropout", "p", p, "unit_open")
     if not training or p == 0.0:
         return x

@@ -13,16 +13,20 @@ averaging matrices (adaptive pooling): no derivative code.
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, TypeAlias
 
 import numpy as np
 
 import autodiff as ad
-from autodiff import Tensor
+from autodiff import Tensor, TensorLike
 from autodiff.windows import unfold_p, window_params
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 _NUMPY_MODE = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+
+Ints: TypeAlias = int | Sequence[int]
+"""A window argument (kernel size, stride, padding, dilation): one int for every spatial axis, or one per axis."""
 
 
 def _as_tensor(x: Any) -> Tensor:
@@ -72,8 +76,8 @@ def _pad_by_index(x: Tensor, pairs: tuple[tuple[int, int], ...], mode: str) -> T
     return ad.getitem(x, tuple(index))
 
 
-def convolution(name: str, x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0,
-                dilation: Any = 1, groups: int = 1, padding_mode: str = "zeros") -> Tensor:
+def convolution(name: str, x: TensorLike, weight: TensorLike, bias: TensorLike | None = None, stride: Ints = 1,
+                padding: Ints | str = 0, dilation: Ints = 1, groups: int = 1, padding_mode: str = "zeros") -> Tensor:
     """N-d convolution (cross-correlation, as PyTorch) with ``weight`` of shape
     (out_channels, in_channels / groups, *kernel); ``name`` is used in error messages."""
     x, weight = _as_tensor(x), _as_tensor(weight)
@@ -106,8 +110,8 @@ def convolution(name: str, x: Any, weight: Any, bias: Any = None, stride: Any = 
     return y[0] if unbatched else y
 
 
-def conv1d(input: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0, dilation: Any = 1,
-           groups: int = 1) -> Tensor:
+def conv1d(input: TensorLike, weight: TensorLike, bias: TensorLike | None = None, stride: Ints = 1,
+           padding: Ints | str = 0, dilation: Ints = 1, groups: int = 1) -> Tensor:
     """1-d convolution of (N, C_in, L) with ``weight`` (C_out, C_in / groups, k), as ``torch.nn.functional.conv1d``.
 
     >>> conv1d(np.ones((1, 1, 4)), np.ones((1, 1, 2))).numpy()
@@ -119,8 +123,8 @@ def conv1d(input: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: 
     return convolution("conv1d", input, weight, bias, stride, padding, dilation, groups)
 
 
-def conv2d(input: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0, dilation: Any = 1,
-           groups: int = 1) -> Tensor:
+def conv2d(input: TensorLike, weight: TensorLike, bias: TensorLike | None = None, stride: Ints = 1,
+           padding: Ints | str = 0, dilation: Ints = 1, groups: int = 1) -> Tensor:
     """2-d convolution of (N, C_in, H, W) with ``weight`` (C_out, C_in / groups, kH, kW), as
     ``torch.nn.functional.conv2d`` (padding: int, pair, 'valid' or 'same')."""
     if np.ndim(weight) != 4:
@@ -149,16 +153,16 @@ def _pool_params(name: str, x: Tensor, kernel_size: Any, stride: Any, padding: A
     return window_params(name, x.shape, kernel, stride_t, tuple(pairs), dil)
 
 
-def _max_pool(name: str, d: int, input: Any, kernel_size: Any, stride: Any, padding: Any, dilation: Any,
-              ceil_mode: bool) -> Tensor:
+def _max_pool(name: str, d: int, input: TensorLike, kernel_size: Ints, stride: Ints | None, padding: Ints,
+              dilation: Ints, ceil_mode: bool) -> Tensor:
     x, unbatched = _batched(name, _as_tensor(input), d)
     params = _pool_params(name, x, kernel_size, stride, padding, dilation, ceil_mode, d)
     y = ad.max(unfold_p(x, **params, fill=-np.inf), axis=tuple(range(2, 2 + d)))
     return y[0] if unbatched else y
 
 
-def max_pool1d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
-               ceil_mode: bool = False) -> Tensor:
+def max_pool1d(input: TensorLike, kernel_size: Ints, stride: Ints | None = None, padding: Ints = 0,
+               dilation: Ints = 1, ceil_mode: bool = False) -> Tensor:
     """The maximum of each window of (N, C, L) (padding counts as -inf), as PyTorch's max_pool1d;
     tied maxima share the gradient equally.
 
@@ -168,8 +172,8 @@ def max_pool1d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 
     return _max_pool("max_pool1d", 1, input, kernel_size, stride, padding, dilation, ceil_mode)
 
 
-def max_pool2d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
-               ceil_mode: bool = False) -> Tensor:
+def max_pool2d(input: TensorLike, kernel_size: Ints, stride: Ints | None = None, padding: Ints = 0,
+               dilation: Ints = 1, ceil_mode: bool = False) -> Tensor:
     """The maximum of each window of (N, C, H, W) (padding counts as -inf), as PyTorch's max_pool2d.
 
     Tied maxima in one window share its gradient equally (``autodiff.max``'s rule; PyTorch
@@ -178,8 +182,8 @@ def max_pool2d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 
     return _max_pool("max_pool2d", 2, input, kernel_size, stride, padding, dilation, ceil_mode)
 
 
-def _avg_pool(name: str, d: int, input: Any, kernel_size: Any, stride: Any, padding: Any, ceil_mode: bool,
-              count_include_pad: bool, divisor_override: int | None) -> Tensor:
+def _avg_pool(name: str, d: int, input: TensorLike, kernel_size: Ints, stride: Ints | None, padding: Ints,
+              ceil_mode: bool, count_include_pad: bool, divisor_override: int | None) -> Tensor:
     x, unbatched = _batched(name, _as_tensor(input), d)
     params = _pool_params(name, x, kernel_size, stride, padding, 1, ceil_mode, d)
     total = ad.sum(unfold_p(x, **params, fill=0), axis=tuple(range(2, 2 + d)))
@@ -193,8 +197,8 @@ def _avg_pool(name: str, d: int, input: Any, kernel_size: Any, stride: Any, padd
     return y[0] if unbatched else y
 
 
-def avg_pool1d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
-               count_include_pad: bool = True) -> Tensor:
+def avg_pool1d(input: TensorLike, kernel_size: Ints, stride: Ints | None = None, padding: Ints = 0,
+               ceil_mode: bool = False, count_include_pad: bool = True) -> Tensor:
     """The mean of each window of (N, C, L), as PyTorch's avg_pool1d (zero padding counts in
     the divisor when ``count_include_pad``).
 
@@ -204,8 +208,8 @@ def avg_pool1d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 
     return _avg_pool("avg_pool1d", 1, input, kernel_size, stride, padding, ceil_mode, count_include_pad, None)
 
 
-def avg_pool2d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
-               count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
+def avg_pool2d(input: TensorLike, kernel_size: Ints, stride: Ints | None = None, padding: Ints = 0,
+               ceil_mode: bool = False, count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
     """The mean of each window of (N, C, H, W), as PyTorch's avg_pool2d: zero padding counts
     in the divisor when ``count_include_pad`` (the part of a ceil_mode window past the padding never does)."""
     return _avg_pool("avg_pool2d", 2, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
@@ -234,7 +238,7 @@ def _bins(n: int, m: int) -> np.ndarray:
     return a
 
 
-def adaptive_avg_pool2d(input: Any, output_size: Any) -> Tensor:
+def adaptive_avg_pool2d(input: TensorLike, output_size: int | Sequence[int | None] | None) -> Tensor:
     """Average pooling to a fixed (H_out, W_out) (``None`` keeps that side), as PyTorch's:
     a mean over equal blocks when the sizes divide, else out = A_H @ x @ A_Wᵀ with
     averaging matrices over PyTorch's (overlapping) bins."""
@@ -254,7 +258,7 @@ def adaptive_avg_pool2d(input: Any, output_size: Any) -> Tensor:
     return y[0] if unbatched else y
 
 
-def adaptive_avg_pool1d(input: Any, output_size: Any) -> Tensor:
+def adaptive_avg_pool1d(input: TensorLike, output_size: int | Sequence[int]) -> Tensor:
     """Average pooling of (N, C, L) to a fixed length, as PyTorch's adaptive_avg_pool1d
     (its bins; ``adaptive_avg_pool2d`` on a height of one).
 
@@ -270,11 +274,12 @@ def adaptive_avg_pool1d(input: Any, output_size: Any) -> Tensor:
     if isinstance(output_size, bool) or not isinstance(output_size, (int, np.integer)) or output_size < 1:
         raise ValueError(f"adaptive_avg_pool1d: output_size must be a positive int, got {output_size!r}")
     y = adaptive_avg_pool2d(ad.expand_dims(x, -2), (1, int(output_size)))
-    return ad.squeeze(y, axis=-2)
+    squeezed: Tensor = ad.squeeze(y, axis=-2)
+    return squeezed
 
 
-def layer_norm(input: Any, normalized_shape: Any, weight: Any = None, bias: Any = None,
-               eps: float = 1e-5) -> Tensor:
+def layer_norm(input: TensorLike, normalized_shape: Ints, weight: TensorLike | None = None,
+               bias: TensorLike | None = None, eps: float = 1e-5) -> Tensor:
     """(x - mean) / sqrt(var + eps) over the trailing ``normalized_shape`` axes (biased
     variance), times ``weight`` plus ``bias`` when given, as PyTorch's layer_norm."""
     x = _as_tensor(input)

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 import autodiff as ad
-from autodiff import Tensor, primitives as P
+from autodiff import Tensor, TensorLike, primitives as P
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -36,7 +36,7 @@ def _tensor(x: Any, name: str, role: str = "input") -> Tensor:
     return Tensor(arr if arr.dtype.kind == "f" else arr.astype(ad.get_default_dtype()))
 
 
-def _as_target(target: Any, like: Tensor) -> Any:
+def _as_target(target: TensorLike, like: Tensor) -> Tensor | np.ndarray:
     """A Tensor target stays (it may require grad); anything else becomes an array of like's dtype."""
     if isinstance(target, Tensor):
         return target
@@ -46,7 +46,7 @@ def _as_target(target: Any, like: Tensor) -> Any:
     return arr.astype(like.dtype, copy=False)
 
 
-def _same_shape(input: Any, target: Any, name: str) -> tuple[Tensor, Any]:
+def _same_shape(input: TensorLike, target: TensorLike, name: str) -> tuple[Tensor, Tensor | np.ndarray]:
     if np.shape(input) != np.shape(target):
         raise ValueError(f"{name}: input shape {np.shape(input)} and target shape {np.shape(target)} differ "
                          f"(no silent broadcasting)")
@@ -62,7 +62,7 @@ def _check_positive(name: str, arg: str, value: Any, allow_zero: bool = False) -
                          f"got {value!r}")
 
 
-def mse_loss(input: Any, target: Any, reduction: str = "mean") -> Tensor:
+def mse_loss(input: TensorLike, target: TensorLike, reduction: str = "mean") -> Tensor:
     """Mean squared error: mean((input - target)²).
 
     >>> mse_loss(Tensor([1.0, 3.0]), np.array([0.0, 1.0])).item()
@@ -73,13 +73,13 @@ def mse_loss(input: Any, target: Any, reduction: str = "mean") -> Tensor:
     return _reduce(d * d, reduction, "mse_loss")
 
 
-def l1_loss(input: Any, target: Any, reduction: str = "mean") -> Tensor:
+def l1_loss(input: TensorLike, target: TensorLike, reduction: str = "mean") -> Tensor:
     """Mean absolute error: mean(|input - target|)."""
     input, target = _same_shape(input, target, "l1_loss")
     return _reduce(ad.abs(input - target), reduction, "l1_loss")
 
 
-def huber_loss(input: Any, target: Any, reduction: str = "mean", delta: float = 1.0) -> Tensor:
+def huber_loss(input: TensorLike, target: TensorLike, reduction: str = "mean", delta: float = 1.0) -> Tensor:
     """0.5 d² where |d| < delta, else delta (|d| - delta / 2), with d = input - target."""
     _check_positive("huber_loss", "delta", delta)
     input, target = _same_shape(input, target, "huber_loss")
@@ -88,7 +88,7 @@ def huber_loss(input: Any, target: Any, reduction: str = "mean", delta: float = 
     return _reduce(ad.where(a < delta, 0.5 * d * d, delta * (a - 0.5 * delta)), reduction, "huber_loss")
 
 
-def smooth_l1_loss(input: Any, target: Any, reduction: str = "mean", beta: float = 1.0) -> Tensor:
+def smooth_l1_loss(input: TensorLike, target: TensorLike, reduction: str = "mean", beta: float = 1.0) -> Tensor:
     """0.5 d² / beta where |d| < beta, else |d| - beta / 2 (the L1 loss when beta = 0).
 
     >>> smooth_l1_loss(Tensor([0.5, 3.0]), np.zeros(2), reduction="none").numpy()
@@ -110,7 +110,8 @@ def _clamped_log(p: Any) -> Tensor:
     return ad.where(zero, -100.0, ad.maximum(ad.log(ad.where(zero, 1.0, p)), -100.0))
 
 
-def binary_cross_entropy(input: Any, target: Any, reduction: str = "mean", weight: Any = None) -> Tensor:
+def binary_cross_entropy(input: TensorLike, target: TensorLike, reduction: str = "mean",
+                         weight: TensorLike | None = None) -> Tensor:
     """-w (t log p + (1 - t) log(1 - p)) for probabilities p; each log is clamped at -100
     as in PyTorch, so p = 0 or 1 gives a finite loss (with a zero gradient there, where
     PyTorch's hand-written backward uses 1/max(p(1 - p), 1e-12)). A NaN p gives NaN."""
@@ -120,13 +121,14 @@ def binary_cross_entropy(input: Any, target: Any, reduction: str = "mean", weigh
     if lo < 0 or hi > 1:  # NaN compares False: it propagates to the loss instead
         raise ValueError(f"binary_cross_entropy: input must be probabilities in [0, 1], got values in "
                          f"[{lo:.4g}, {hi:.4g}] (use binary_cross_entropy_with_logits for logits)")
-    loss = -(target * _clamped_log(input) + (1 - target) * _clamped_log(1 - input))
+    # (an array target times a Tensor is a Tensor: NumPy defers to Tensor.__array_ufunc__, which its stubs cannot see)
+    loss: Tensor = -(target * _clamped_log(input) + (1 - target) * _clamped_log(1 - input))  # type: ignore[assignment]
     if weight is not None:
         loss = loss * _weight("binary_cross_entropy", weight, input)
     return _reduce(loss, reduction, "binary_cross_entropy")
 
 
-def _weight(name: str, weight: Any, input: Tensor, arg: str = "weight") -> Any:
+def _weight(name: str, weight: TensorLike, input: Tensor, arg: str = "weight") -> Tensor | np.ndarray:
     w = weight if isinstance(weight, Tensor) else np.asarray(weight, dtype=input.dtype)
     try:
         np.broadcast_shapes(np.shape(w), input.shape)
@@ -136,8 +138,8 @@ def _weight(name: str, weight: Any, input: Tensor, arg: str = "weight") -> Any:
     return w
 
 
-def binary_cross_entropy_with_logits(input: Any, target: Any, reduction: str = "mean", pos_weight: Any = None,
-                                     weight: Any = None) -> Tensor:
+def binary_cross_entropy_with_logits(input: TensorLike, target: TensorLike, reduction: str = "mean",
+                                     pos_weight: TensorLike | None = None, weight: TensorLike | None = None) -> Tensor:
     """Binary cross-entropy of sigmoid(input), computed stably from logits
     (finite at logits of ±1e4): w ((1 - t) x + (1 + (p - 1) t) softplus(-x)), with
     ``pos_weight`` p broadcast along the last (class) axis and ``weight`` w."""
@@ -146,7 +148,8 @@ def binary_cross_entropy_with_logits(input: Any, target: Any, reduction: str = "
         loss = ad.softplus(input) - input * target
     else:
         pw = _weight("binary_cross_entropy_with_logits", pos_weight, input, "pos_weight")
-        loss = (1 - target) * input + (1 + (pw - 1) * target) * ad.softplus(-input)
+        # (an array target times a Tensor is a Tensor: NumPy defers to Tensor.__array_ufunc__)
+        loss = (1 - target) * input + (1 + (pw - 1) * target) * ad.softplus(-input)  # type: ignore[assignment]
     if weight is not None:
         loss = loss * _weight("binary_cross_entropy_with_logits", weight, input)
     return _reduce(loss, reduction, "binary_cross_entropy_with_logits")
@@ -232,7 +235,7 @@ def _picked_loss(name: str, logp: Tensor, target: Any, weight: Any, ignore_index
     return _reduce(nll, reduction, name).reshape(shape) if reduction == "none" else _reduce(nll, reduction, name)
 
 
-def nll_loss(input: Any, target: Any, weight: Any = None, ignore_index: int = -100,
+def nll_loss(input: TensorLike, target: TensorLike, weight: TensorLike | None = None, ignore_index: int = -100,
              reduction: str = "mean") -> Tensor:
     """Negative log-likelihood of log-probabilities ``input`` ((C,), (N, C) or (N, C, d1, ...))
     at the integer labels ``target``: -w[t] input[t]; "mean" divides by Σ w[t] over the
@@ -261,7 +264,7 @@ def _fused(input: Tensor, target: Any, ignore_index: int) -> Tensor | None:
         return None
 
 
-def cross_entropy(input: Any, target: Any, reduction: str = "mean", weight: Any = None,
+def cross_entropy(input: TensorLike, target: TensorLike, reduction: str = "mean", weight: TensorLike | None = None,
                   label_smoothing: float = 0.0, ignore_index: int = -100) -> Tensor:
     """Softmax cross-entropy from logits of shape (C,), (N, C) or (N, C, d1, ...).
 
@@ -307,7 +310,7 @@ def _xlogy(t: Any) -> Any:
     return ad.where(zero, 0.0, t * ad.log(ad.where(zero, 1.0, t)))
 
 
-def kl_div(input: Any, target: Any, reduction: str = "mean", log_target: bool = False) -> Tensor:
+def kl_div(input: TensorLike, target: TensorLike, reduction: str = "mean", log_target: bool = False) -> Tensor:
     """Kullback-Leibler divergence with ``input`` log-probabilities (PyTorch's argument order):
     t (log t − input) pointwise (0 where t = 0), or exp(t)(t − input) with ``log_target``.
     ``reduction="batchmean"`` divides the sum by the batch size (the true KL divergence);
@@ -326,7 +329,7 @@ def kl_div(input: Any, target: Any, reduction: str = "mean", log_target: bool = 
     return _reduce(loss, reduction, "kl_div")
 
 
-def cosine_similarity(x1: Any, x2: Any, dim: int = 1, eps: float = 1e-8) -> Tensor:
+def cosine_similarity(x1: TensorLike, x2: TensorLike, dim: int = 1, eps: float = 1e-8) -> Tensor:
     """x1·x2 / (max(‖x1‖, eps) · max(‖x2‖, eps)) along ``dim`` (inputs broadcast).
 
     >>> cosine_similarity(Tensor([[1.0, 0.0]]), np.array([[1.0, 1.0]])).numpy().round(6)
@@ -356,7 +359,7 @@ def _pm_one_target(name: str, target: Any, shape: tuple[int, ...]) -> np.ndarray
     return t
 
 
-def cosine_embedding_loss(input1: Any, input2: Any, target: Any, margin: float = 0.0,
+def cosine_embedding_loss(input1: TensorLike, input2: TensorLike, target: TensorLike, margin: float = 0.0,
                           reduction: str = "mean") -> Tensor:
     """1 − cos(x1, x2) where target = 1, max(0, cos(x1, x2) − margin) where target = −1
     (rows of (N, D) inputs, or two (D,) vectors), with PyTorch's cos = x1·x2 /
@@ -372,7 +375,7 @@ def cosine_embedding_loss(input1: Any, input2: Any, target: Any, margin: float =
     return _reduce(loss, reduction, name)
 
 
-def margin_ranking_loss(input1: Any, input2: Any, target: Any, margin: float = 0.0,
+def margin_ranking_loss(input1: TensorLike, input2: TensorLike, target: TensorLike, margin: float = 0.0,
                         reduction: str = "mean") -> Tensor:
     """max(0, −target·(input1 − input2) + margin): input1 should rank above input2 where
     target = 1, below where target = −1."""
@@ -384,7 +387,7 @@ def margin_ranking_loss(input1: Any, input2: Any, target: Any, margin: float = 0
     return _reduce(ad.relu(-t * (x1 - x2) + margin), reduction, name)
 
 
-def hinge_embedding_loss(input: Any, target: Any, margin: float = 1.0, reduction: str = "mean") -> Tensor:
+def hinge_embedding_loss(input: TensorLike, target: TensorLike, margin: float = 1.0, reduction: str = "mean") -> Tensor:
     """input where target = 1, max(0, margin − input) where target = −1 (PyTorch's rule:
     each term applies wherever target is not the other value)."""
     name = "hinge_embedding_loss"

@@ -10,9 +10,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 import autodiff as ad
-from autodiff import Tensor
+from autodiff import Tensor, TensorLike
 
 from . import activations as A, functional as F, init as init_
 from .checks import check_bool, check_number
@@ -30,7 +31,7 @@ class Linear(Module):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
                  init: str | Callable[..., np.ndarray] = "glorot_uniform", seed: int | None = None,
-                 rng: np.random.Generator | None = None, dtype: Any = None) -> None:
+                 rng: np.random.Generator | None = None, dtype: DTypeLike | None = None) -> None:
         super().__init__()
         check_number("Linear", "in_features", in_features, "positive", integer=True)
         check_number("Linear", "out_features", out_features, "positive", integer=True)
@@ -41,7 +42,7 @@ class Linear(Module):
         self.weight = Parameter(weight)
         self.bias = Parameter(np.zeros(out_features, dtype=weight.dtype)) if bias else None
 
-    def forward(self, x: Any) -> Tensor:
+    def forward(self, x: TensorLike) -> Tensor:
         shape = x.shape if isinstance(x, (Tensor, np.ndarray)) else np.shape(x)
         if not shape or shape[-1] != self.in_features:
             raise ValueError(f"{self!r}: expected input with {self.in_features} features in its last dimension, "
@@ -95,7 +96,7 @@ class Dropout(Module):
         self.p = p
         self._rng = make_rng(seed, rng)
 
-    def forward(self, x: Any) -> Any:
+    def forward(self, x: TensorLike) -> TensorLike:
         return F.dropout(x, self.p, self.training, self._rng)
 
     def extra_repr(self) -> str:
@@ -115,7 +116,7 @@ class BatchNorm1d(Module):
     num_batches_tracked: Tensor
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1, affine: bool = True,
-                 dtype: Any = None) -> None:
+                 dtype: DTypeLike | None = None) -> None:
         super().__init__()
         check_number("BatchNorm1d", "num_features", num_features, "positive", integer=True)
         check_number("BatchNorm1d", "eps", eps, "nonneg")
@@ -129,7 +130,7 @@ class BatchNorm1d(Module):
         self.register_buffer("running_var", np.ones(num_features, dtype))
         self.register_buffer("num_batches_tracked", np.zeros((), np.int64))
 
-    def forward(self, x: Any) -> Tensor:
+    def forward(self, x: TensorLike) -> Tensor:
         shape = np.shape(x)
         if len(shape) not in (2, 3) or shape[1] != self.num_features:
             raise ValueError(f"{self!r}: expected input of shape (N, {self.num_features}) or "
@@ -195,7 +196,7 @@ class Softplus(Module):
         check_number("Softplus", "threshold", threshold)
         self.beta, self.threshold = beta, threshold
 
-    def forward(self, x: Any) -> Tensor:
+    def forward(self, x: TensorLike) -> Tensor:
         return F.softplus(x, self.beta, self.threshold)
 
     def extra_repr(self) -> str:
@@ -213,7 +214,7 @@ class LeakyReLU(Module):
         super().__init__()
         self.negative_slope = negative_slope
 
-    def forward(self, x: Any) -> Tensor:
+    def forward(self, x: TensorLike) -> Tensor:
         y: Tensor = ad.leaky_relu(x, self.negative_slope)
         return y
 
@@ -228,7 +229,7 @@ class ELU(Module):
         super().__init__()
         self.alpha = alpha
 
-    def forward(self, x: Any) -> Tensor:
+    def forward(self, x: TensorLike) -> Tensor:
         y: Tensor = ad.elu(x, self.alpha)
         return y
 
@@ -243,7 +244,7 @@ class Softmax(Module):
         super().__init__()
         self.dim = dim
 
-    def forward(self, x: Any) -> Tensor:
+    def forward(self, x: TensorLike) -> Tensor:
         return ad.softmax(x, axis=self.dim)
 
     def extra_repr(self) -> str:
@@ -285,7 +286,8 @@ class MLP(Sequential):
 
     def __init__(self, sizes: list[int], activation: str | None = "relu", output_activation: str | None = None,
                  dropout: float = 0.0, init: str | Callable[..., np.ndarray] = "glorot_uniform",
-                 seed: int | None = None, rng: np.random.Generator | None = None, dtype: Any = None) -> None:
+                 seed: int | None = None, rng: np.random.Generator | None = None,
+                 dtype: DTypeLike | None = None) -> None:
         if len(sizes) < 2:
             raise ValueError(f"MLP: sizes needs an input and an output size, got {sizes}")
         for size in sizes:

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from autodiff import Tensor
+from autodiff import Tensor, TensorLike
 
 from . import functional as F
 from .checks import check_bool, check_number
@@ -42,14 +42,14 @@ def _array_or_none(owner: str, name: str, value: Any, ndim: int | None = None) -
 class MSELoss(_Loss):
     """Mean squared error."""
 
-    def forward(self, input: Any, target: Any) -> Tensor:
+    def forward(self, input: TensorLike, target: TensorLike) -> Tensor:
         return F.mse_loss(input, target, self.reduction)
 
 
 class L1Loss(_Loss):
     """Mean absolute error."""
 
-    def forward(self, input: Any, target: Any) -> Tensor:
+    def forward(self, input: TensorLike, target: TensorLike) -> Tensor:
         return F.l1_loss(input, target, self.reduction)
 
 
@@ -61,7 +61,7 @@ class HuberLoss(_Loss):
         check_number("HuberLoss", "delta", delta, "positive")
         self.delta = delta
 
-    def forward(self, input: Any, target: Any) -> Tensor:
+    def forward(self, input: TensorLike, target: TensorLike) -> Tensor:
         return F.huber_loss(input, target, self.reduction, self.delta)
 
 
@@ -73,30 +73,31 @@ class SmoothL1Loss(_Loss):
         check_number("SmoothL1Loss", "beta", beta, "nonneg")
         self.beta = beta
 
-    def forward(self, input: Any, target: Any) -> Tensor:
+    def forward(self, input: TensorLike, target: TensorLike) -> Tensor:
         return F.smooth_l1_loss(input, target, self.reduction, self.beta)
 
 
 class BCELoss(_Loss):
     """Binary cross-entropy of probabilities, optionally weighted elementwise."""
 
-    def __init__(self, weight: Any = None, reduction: str = "mean") -> None:
+    def __init__(self, weight: TensorLike | None = None, reduction: str = "mean") -> None:
         super().__init__(reduction)
         self.weight = _array_or_none("BCELoss", "weight", weight)
 
-    def forward(self, input: Any, target: Any) -> Tensor:
+    def forward(self, input: TensorLike, target: TensorLike) -> Tensor:
         return F.binary_cross_entropy(input, target, self.reduction, weight=self.weight)
 
 
 class BCEWithLogitsLoss(_Loss):
     """Binary cross-entropy from logits (stable); optional ``pos_weight`` and ``weight``."""
 
-    def __init__(self, reduction: str = "mean", pos_weight: Any = None, weight: Any = None) -> None:
+    def __init__(self, reduction: str = "mean", pos_weight: TensorLike | None = None,
+                 weight: TensorLike | None = None) -> None:
         super().__init__(reduction)
         self.pos_weight = _array_or_none("BCEWithLogitsLoss", "pos_weight", pos_weight)
         self.weight = _array_or_none("BCEWithLogitsLoss", "weight", weight)
 
-    def forward(self, input: Any, target: Any) -> Tensor:
+    def forward(self, input: TensorLike, target: TensorLike) -> Tensor:
         return F.binary_cross_entropy_with_logits(input, target, self.reduction, self.pos_weight, self.weight)
 
 
@@ -107,7 +108,7 @@ class CrossEntropyLoss(_Loss):
     True
     """
 
-    def __init__(self, weight: Any = None, reduction: str = "mean", label_smoothing: float = 0.0,
+    def __init__(self, weight: TensorLike | None = None, reduction: str = "mean", label_smoothing: float = 0.0,
                  ignore_index: int = -100) -> None:
         super().__init__(reduction)
         check_number("CrossEntropyLoss", "label_smoothing", label_smoothing, "unit")
@@ -115,20 +116,20 @@ class CrossEntropyLoss(_Loss):
         self.weight = _array_or_none("CrossEntropyLoss", "weight", weight, ndim=1)
         self.label_smoothing, self.ignore_index = label_smoothing, int(ignore_index)
 
-    def forward(self, input: Any, target: Any) -> Tensor:
+    def forward(self, input: TensorLike, target: TensorLike) -> Tensor:
         return F.cross_entropy(input, target, self.reduction, self.weight, self.label_smoothing, self.ignore_index)
 
 
 class NLLLoss(_Loss):
     """Negative log-likelihood of log-probabilities (after LogSoftmax) at integer labels."""
 
-    def __init__(self, weight: Any = None, ignore_index: int = -100, reduction: str = "mean") -> None:
+    def __init__(self, weight: TensorLike | None = None, ignore_index: int = -100, reduction: str = "mean") -> None:
         super().__init__(reduction)
         check_number("NLLLoss", "ignore_index", ignore_index, integer=True)
         self.weight = _array_or_none("NLLLoss", "weight", weight, ndim=1)
         self.ignore_index = int(ignore_index)
 
-    def forward(self, input: Any, target: Any) -> Tensor:
+    def forward(self, input: TensorLike, target: TensorLike) -> Tensor:
         return F.nll_loss(input, target, self.weight, self.ignore_index, self.reduction)
 
 
@@ -143,7 +144,7 @@ class KLDivLoss(_Loss):
         check_bool("KLDivLoss", "log_target", log_target)
         self.log_target = log_target
 
-    def forward(self, input: Any, target: Any) -> Tensor:
+    def forward(self, input: TensorLike, target: TensorLike) -> Tensor:
         return F.kl_div(input, target, self.reduction, self.log_target)
 
 
@@ -155,7 +156,7 @@ class CosineEmbeddingLoss(_Loss):
         check_number("CosineEmbeddingLoss", "margin", margin)
         self.margin = margin
 
-    def forward(self, input1: Any, input2: Any, target: Any) -> Tensor:
+    def forward(self, input1: TensorLike, input2: TensorLike, target: TensorLike) -> Tensor:
         return F.cosine_embedding_loss(input1, input2, target, self.margin, self.reduction)
 
 
@@ -167,7 +168,7 @@ class MarginRankingLoss(_Loss):
         check_number("MarginRankingLoss", "margin", margin)
         self.margin = margin
 
-    def forward(self, input1: Any, input2: Any, target: Any) -> Tensor:
+    def forward(self, input1: TensorLike, input2: TensorLike, target: TensorLike) -> Tensor:
         return F.margin_ranking_loss(input1, input2, target, self.margin, self.reduction)
 
 
@@ -179,5 +180,5 @@ class HingeEmbeddingLoss(_Loss):
         check_number("HingeEmbeddingLoss", "margin", margin)
         self.margin = margin
 
-    def forward(self, input: Any, target: Any) -> Tensor:
+    def forward(self, input: TensorLike, target: TensorLike) -> Tensor:
         return F.hinge_embedding_loss(input, target, self.margin, self.reduction)

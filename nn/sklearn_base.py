@@ -15,7 +15,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 import autodiff as ad
-from autodiff import Tensor
+from autodiff import Tensor, TensorLike
 
 from . import functional as F, optim
 from .layers import MLP, Linear
@@ -56,10 +56,10 @@ class _Penalized(Module):
         super().__init__()
         self._weights, self._alpha = tuple(weights), alpha
 
-    def forward(self, prediction: Tensor, target: Any) -> Tensor:
+    def forward(self, prediction: TensorLike, target: TensorLike) -> Tensor:
         value: Tensor = super().forward(prediction, target)
         return _with_penalty(self.scale * value if self.scale != 1.0 else value, self._weights, self._alpha,
-                             len(target))
+                             np.shape(target)[0])
 
 
 class _ClassifierLoss(_Penalized, CrossEntropyLoss):
