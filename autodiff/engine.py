@@ -88,7 +88,7 @@ def _count_consumers(roots: Sequence[Tensor]) -> dict[Tensor, int]:
     return pending
 
 
-def _propagate(roots, seeds, create_graph: bool, targets: dict | None) -> None:
+def _propagate(roots: list[Tensor], seeds: list[Any], create_graph: bool, targets: dict[Tensor, Any] | None) -> None:
     """Run the chain rule. Without targets, gradients accumulate into leaves'
     ``.grad`` (and interior nodes that asked with ``retain_grad``); with targets,
     they are stored in that dict instead and no ``.grad`` changes."""
@@ -115,39 +115,46 @@ def _propagate(roots, seeds, create_graph: bool, targets: dict | None) -> None:
                 elif not parents or node._retain:
                     _accumulate(node, g, raw)
                 if parents:
-                    if node._vers is not None or node._vc is not None:
-                        _check_versions(node)
-                    else:
-                        for p in parents:
-                            if p._vc is not None:
-                                _check_versions(node)
-                                break
-                    prim, saved = node.prim, node.saved
-                    # a user's rules take Tensors: Primitive.vjp wraps them (see Primitive._vjp_on_tensors)
-                    rules = prim.rules if prim.raw_rules or not raw else ()
-                    out, inputs = (node._data, [p._data for p in parents]) if raw else (node, parents)
-            for i, p in enumerate(parents):
-                if not p.requires_grad:
-                    continue
-                if g is not None:  # (a node nothing reached only releases its parents)
-                    # the table's rule directly; Primitive.vjp for variadic rules and missing ones
-                    rule = rules[i] if i < len(rules) else None
-                    r = rule(g, out, *inputs, **saved) if rule is not None else prim.vjp(i, g, out, inputs, saved)
-                    data = p._data
-                    if not (raw and type(r) is np.ndarray and r.shape == data.shape and r.dtype == data.dtype):
-                        r = _fit(r, p, node, i, raw)
-                    if raw and r is g:
-                        r = r.view()  # a pass-through must not alias g at two leaves
-                    if anomaly:
-                        check_backward(node, i, r)
-                    q = grads.get(p)
-                    grads[p] = r if q is None else q + r
-                c = pending[p] - 1
-                pending[p] = c
-                if c == 0:
-                    ready.append(p)
+                    _chain(node, g, raw, anomaly, grads)
+            for p in parents:  # (a node nothing reached only releases its parents)
+                if p.requires_grad:
+                    c = pending[p] - 1
+                    pending[p] = c
+                    if c == 0:
+                        ready.append(p)
     finally:
         state.raw, state.grad_enabled = saved_mode
+
+
+def _chain(node: Tensor, g: Any, raw: bool, anomaly: bool, grads: dict[Tensor, Any]) -> None:
+    """Add the gradient ``g`` of ``node`` times its rules to its parents' entries in ``grads``."""
+    parents = node.parents
+    if node._vers is not None or node._vc is not None:
+        _check_versions(node)
+    else:
+        for p in parents:
+            if p._vc is not None:
+                _check_versions(node)
+                break
+    prim, saved = node.prim, node.saved or {}
+    # the table's rule directly; Primitive.vjp for variadic rules and missing ones (a user's
+    # rules take Tensors: Primitive.vjp wraps them, see Primitive._vjp_on_tensors)
+    rules = prim.rules if prim.raw_rules or not raw else ()
+    out, inputs = (node._data, [p._data for p in parents]) if raw else (node, parents)
+    for i, p in enumerate(parents):
+        if not p.requires_grad:
+            continue
+        rule = rules[i] if i < len(rules) else None
+        r = rule(g, out, *inputs, **saved) if rule is not None else prim.vjp(i, g, out, inputs, saved)
+        data = p._data
+        if not (raw and type(r) is np.ndarray and r.shape == data.shape and r.dtype == data.dtype):
+            r = _fit(r, p, node, i, raw)
+        if raw and r is g:
+            r = r.view()  # a pass-through must not alias g at two leaves
+        if anomaly:
+            check_backward(node, i, r)
+        q = grads.get(p)
+        grads[p] = r if q is None else q + r
 
 
 def _check_versions(node: Tensor) -> None:
@@ -162,6 +169,15 @@ def _check_versions(node: Tensor) -> None:
             else:
                 return
         vers = (0,) * (len(node.parents) + 1)
+    elif (0 if own is None else own[0]) == vers[0]:  # the common case: compare without building anything
+        k = 1
+        for p in node.parents:
+            vc = p._vc
+            if (0 if vc is None else vc[0]) != vers[k]:
+                break
+            k += 1
+        else:
+            return
     for k, t in enumerate((node, *node.parents)):
         now = 0 if t._vc is None else t._vc[0]
         if now != vers[k]:
@@ -176,7 +192,7 @@ def _check_versions(node: Tensor) -> None:
 
 def _run_hooks(node: Tensor, g: Any, raw: bool) -> Any:
     """Apply the node's gradient hooks in order; a returned value replaces the gradient."""
-    for hook in list(node._hooks):
+    for hook in list(node._hooks or ()):
         arg = Tensor._leaf(g) if raw else g
         saved_raw, state.raw = state.raw, False  # the user's hook works on Tensors, as outside backward
         try:
@@ -193,18 +209,21 @@ def _run_hooks(node: Tensor, g: Any, raw: bool) -> Any:
 
 
 def _accumulate(t: Tensor, g: Any, raw: bool) -> None:
+    """Add ``g`` to ``t.grad`` (an ndarray ``g`` is owned first: no gradient shares memory)."""
+    old = t.grad
     if raw:
-        g = _owned(g)
-        t.grad = Tensor._leaf(g) if t.grad is None else Tensor._leaf(t.grad._data + g)
+        if type(g) is not np.ndarray or g.base is not None or not g.flags.writeable:
+            g = np.array(g)  # (_owned, inline: this runs for every leaf of every step)
+        t.grad = Tensor._leaf(g) if old is None else Tensor._leaf(old._data + g)
     else:
-        t.grad = g if t.grad is None else t.grad + g
+        t.grad = g if old is None else old + g
 
 
-def _as_list(x) -> list:
+def _as_list(x: Any) -> list[Any]:
     return list(x) if isinstance(x, (list, tuple)) else [x]
 
 
-def _roots_and_seeds(where: str, outputs, grad_outputs, create_graph: bool) -> tuple[list, list]:
+def _roots_and_seeds(where: str, outputs: Any, grad_outputs: Any, create_graph: bool) -> tuple[list[Tensor], list[Any]]:
     outputs = _as_list(outputs)
     for k, out in enumerate(outputs):
         if not isinstance(out, Tensor):
@@ -218,7 +237,7 @@ def _roots_and_seeds(where: str, outputs, grad_outputs, create_graph: bool) -> t
     return outputs, [_seed(o, g, create_graph) for o, g in zip(outputs, grads, strict=True)]
 
 
-def backward(outputs, grad_outputs=None, create_graph: bool = False) -> None:
+def backward(outputs: Tensor | Sequence[Tensor], grad_outputs: Any = None, create_graph: bool = False) -> None:
     """Accumulate the gradients of ``outputs`` into every leaf's ``.grad``.
 
     >>> x = Tensor([3.0], requires_grad=True)
@@ -230,8 +249,8 @@ def backward(outputs, grad_outputs=None, create_graph: bool = False) -> None:
     _propagate(outputs, seeds, create_graph, None)
 
 
-def gradients(outputs, inputs, grad_outputs=None, create_graph: bool = False,
-              allow_unused: bool | None = None) -> list[Tensor | None]:
+def gradients(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor], grad_outputs: Any = None,
+              create_graph: bool = False, allow_unused: bool | None = None) -> list[Tensor | None]:
     """The gradients of ``outputs`` with respect to ``inputs``, as Tensors, without
     touching any ``.grad`` (like ``torch.autograd.grad``). With ``create_graph=True``
     the results are differentiable.

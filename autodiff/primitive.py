@@ -13,7 +13,7 @@ import inspect
 import math
 import os
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +27,8 @@ Rule = Callable[..., Any]
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
-_CONSTANTS: dict = {}  # Python numbers seen as operands, by (value, dtype): they recur in every step
+# Python numbers seen as operands, by (value, dtype): they recur in every step
+_CONSTANTS: dict[tuple[Any, np.dtype], Tensor] = {}
 
 
 def _const(value: Any, like: np.dtype | None) -> Tensor:
@@ -52,7 +53,7 @@ def _const(value: Any, like: np.dtype | None) -> Tensor:
     return as_tensor(value)
 
 
-def _wrap(args: tuple) -> tuple[Tensor, ...]:
+def _wrap(args: tuple[Any, ...]) -> tuple[Tensor, ...]:
     like = None
     for a in args:
         if isinstance(a, Tensor) and (like is None or (a._data.dtype.kind == "f" and like.kind != "f")):
@@ -84,7 +85,7 @@ class Primitive:
 
     def __init__(self, forward: Callable[..., Any], name: str | None = None) -> None:
         self.forward = forward
-        self.name = name or getattr(forward, "__name__", "primitive")
+        self.name: str = name or str(getattr(forward, "__name__", "primitive"))
         self.rules: tuple[Rule | None, ...] = ()
         self.rule_any: Callable[..., Any] | None = None
         self.aligned_error = False
@@ -119,7 +120,7 @@ class Primitive:
         self.sympy, self.sympy_array = form, array
         return self
 
-    def vjp(self, i: int, g: Any, out: Any, inputs: list, params: dict) -> Any:
+    def vjp(self, i: int, g: Any, out: Any, inputs: Sequence[Any], params: dict[str, Any]) -> Any:
         """The gradient flowing to input ``i`` given the output's gradient ``g``."""
         if state.raw and not self.raw_rules:
             return self._vjp_on_tensors(i, g, out, inputs, params)
@@ -133,7 +134,7 @@ class Primitive:
             )
         return rule(g, out, *inputs, **params)
 
-    def _vjp_on_tensors(self, i: int, g: Any, out: Any, inputs: list, params: dict) -> Any:
+    def _vjp_on_tensors(self, i: int, g: Any, out: Any, inputs: Sequence[Any], params: dict[str, Any]) -> Any:
         """A user's rule during a plain backward: Tensors in (recording nothing), an ndarray out,
         so the same rule text behaves alike at first order and under ``create_graph``."""
         state.raw = False
@@ -147,8 +148,9 @@ class Primitive:
         return f"<primitive {self.name}>"
 
     def __call__(self, *args: Any, **params: Any) -> Tensor:
-        if state.raw:  # inside a plain backward pass: ndarrays in, ndarrays out
-            return self.forward(*args, **params)
+        if state.raw:  # inside a plain backward pass: ndarrays in, ndarrays out (typed as the Tensor case)
+            raw: Tensor = self.forward(*args, **params)
+            return raw
         for a in args:
             if not isinstance(a, Tensor):
                 try:
@@ -184,7 +186,7 @@ class Primitive:
             _check_forward(self, node, inputs)
         return node
 
-    def _explain(self, inputs: list[Tensor], params: dict, error: Exception) -> Exception:
+    def _explain(self, inputs: Sequence[Tensor], params: dict[str, Any], error: Exception) -> Exception:
         shapes = " and ".join(str(t.shape) for t in inputs)
         dtypes = ", ".join(str(t.dtype) for t in inputs)
         if self.aligned_error:
@@ -322,7 +324,7 @@ def _bad_values(arr: np.ndarray) -> str | None:
     return "nan" if np.isnan(arr).any() else "inf"
 
 
-def _check_forward(prim: Primitive, node: Tensor, inputs: list[Tensor]) -> None:
+def _check_forward(prim: Primitive, node: Tensor, inputs: Sequence[Tensor]) -> None:
     node._site = creation_site()
     bad = _bad_values(node._data)
     if bad is not None:

@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from . import symforms as S
+from .mode import state
 from .primitive import defprim
 from .primitives_array import _shifted, scatter_p, softmax_p, sum_p
 from .sampling import Case
@@ -44,15 +45,25 @@ def _sce_forward(x: np.ndarray, labels: np.ndarray) -> np.ndarray:
     labels = _checked_labels(x, labels)
     n = x.shape[0]
     m = np.maximum.reduce(x, axis=1, keepdims=True)
-    if math.isfinite(np.add.reduce(m, axis=None)):
-        d = x - m
-        loss = np.add.reduce(np.log(np.add.reduce(np.exp(d), axis=1)) - d[np.arange(n), labels])
-    else:  # an infinite or NaN row: shifted as log_softmax shifts it (by 0 where its max is not finite)
-        d = _shifted(x, 1)[0]
+    if not math.isfinite(np.add.reduce(m, axis=None)):  # an infinite or NaN row: shifted as log_softmax shifts it
+        d = _shifted(x, 1)[0]  # (by 0 where its max is not finite)
         with np.errstate(divide="ignore", invalid="ignore"):  # such a row's loss is inf or NaN, as it should
             loss = np.add.reduce(np.log(np.add.reduce(np.exp(d), axis=1)) - d[np.arange(n), labels])
-    loss = loss / x.dtype.type(n)
-    return np.asarray(loss)
+        return np.asarray(loss / x.dtype.type(n))
+    d = x - m
+    e = np.exp(d)
+    s = np.add.reduce(e, axis=1, keepdims=True)
+    out = np.asarray(np.add.reduce(np.log(s.reshape(n)) - d[np.arange(n), labels]) / x.dtype.type(n))
+    if state.grad_enabled and not state.raw:  # a recording forward: its backward may follow
+        _LAST[0] = (out, x, e, s)
+    return out
+
+
+_LAST: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None] = [None]
+"""The most recent recording forward's (loss, logits, exp(logits − row max), row sums): its
+first-order backward divides instead of recomputing the softmax (see _sce_rule). One entry,
+consumed once: a second backward through the node, create_graph, or any other loss node
+takes softmax_cross_entropy_grad from scratch, with the same bits."""
 
 
 def _onehot(x, labels):
@@ -63,6 +74,11 @@ def _onehot(x, labels):
 
 
 def _sce_rule(g, z, x, labels):
+    last = _LAST[0]
+    if last is not None and last[0] is z:  # the node the last forward made: its softmax is half done
+        _LAST[0] = None
+        if last[1] is x and type(g) is np.ndarray:  # a plain backward (ndarrays), not create_graph
+            return _sce_grad_tail(x, last[2], last[3], g, _checked_labels(x, labels))
     return softmax_cross_entropy_grad_p(x, g, labels=labels)
 
 
@@ -82,13 +98,18 @@ def _sce_case(draw, dtype) -> Case:
 def _sce_grad_forward(x: np.ndarray, g: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """(softmax(x) − onehot(labels)) · g / N in the hand-written steps' seven NumPy calls."""
     labels = _checked_labels(x, labels)
-    n = x.shape[0]
     m = np.maximum.reduce(x, axis=1, keepdims=True)
     if math.isfinite(np.add.reduce(m, axis=None)):
         e = np.exp(x - m)
     else:  # an infinite or NaN row: shifted as softmax shifts it
         e = np.exp(_shifted(x, 1)[0])
-    p = e / np.add.reduce(e, axis=1, keepdims=True)
+    return _sce_grad_tail(x, e, np.add.reduce(e, axis=1, keepdims=True), g, labels)
+
+
+def _sce_grad_tail(x: np.ndarray, e: np.ndarray, s: np.ndarray, g: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """(e / s − onehot(labels)) · g / N, in e's own memory (an array nothing else holds)."""
+    n = x.shape[0]
+    p = np.divide(e, s, out=e)
     p[np.arange(n), labels] -= 1
     p *= np.asarray(g, dtype=x.dtype) / x.dtype.type(n)
     return p
