@@ -363,7 +363,7 @@ def main() -> None:
     print(f"BLAS: {blas_threads()}; NumPy {np.__version__}; "
           f"PyTorch {torch.__version__ + ' (1 thread)' if torch else 'not installed'}; "
           f"JAX {jax.__version__ if jax else 'not installed'}; "
-          f"numba {numba.__version__ + ' (optimizer update)' if numba else 'not installed'}; "
+          f"numba {numba.__version__ + ' (whole step)' if numba else 'not installed'}; "
           f"clock: {args.clock} time")
     for dtype in (np.float32, np.float64):
         for batch in (32, 128, 1024):

@@ -25,6 +25,7 @@ import numpy as np
 from autodiff.compile.codegen import build
 from autodiff.compile.jit import Compiled
 from autodiff.compile.numba_codegen import KernelBody, Unsupported, lower_program
+from autodiff.compile.numba_kernels import KERNELS as OP_KERNELS
 from autodiff.compile.program import Program
 
 from .flat_numba import KERNELS
@@ -130,7 +131,7 @@ def _kernel_source(body: KernelBody, params: list[str], prologue: list[str], upd
 def _kernel(source: str) -> Any:
     kernel = _KERNELS.get(source)
     if kernel is None:
-        namespace: dict[str, Any] = {"np": np, "numba": numba, **KERNELS}
+        namespace: dict[str, Any] = {"np": np, "numba": numba, **KERNELS, **OP_KERNELS}
         kernel = _KERNELS[source] = build(source, namespace, "kernel")
     return kernel
 

@@ -145,18 +145,13 @@ def lower_matrix_op(op: Op, program: Program, name: str, dest: str | None, args:
         raise Unsupported(f"no numba lowering for {op.name}")
     dtype = _float_2d(program, op, op.args[0], op.args[1], op.out)
     into = dest or name
-    lines = [] if dest is None else [f"{name} = {dest}"]
-    if dest is None:
-        lines.append(f"{name} = np.empty({out.shape!r}, np.{dtype.name})")
-    lines.append(f"np.dot({args[0]}, {args[1]}, {into})")
-    if op.name == "linear":
-        b = program.values[op.args[2]]
-        if b.dtype != dtype or b.shape not in ((out.shape[1],), (1, out.shape[1])):
-            raise Unsupported(f"a bias of type {b.type()} for a result {out.type()}")
-        bias = f"{args[2]}[j]" if len(b.shape) == 1 else f"{args[2]}[0, j]"
-        lines += [f"for i in range({out.shape[0]}):", f"    for j in range({out.shape[1]}):",
-                  f"        {name}[i, j] += {bias}"]
-    return lines
+    lines = [f"{name} = {dest}" if dest is not None else f"{name} = np.empty({out.shape!r}, np.{dtype.name})"]
+    if op.name == "matmul":
+        return [*lines, f"matmul_into({args[0]}, {args[1]}, {into})"]
+    b = program.values[op.args[2]]
+    if b.dtype != dtype or b.shape not in ((out.shape[1],), (1, out.shape[1])):
+        raise Unsupported(f"a bias of type {b.type()} for a result {out.type()}")
+    return [*lines, f"linear_into({args[0]}, {args[1]}, {args[2]}, {into})"]
 
 
 def lower_softmax_ce(op: Op, program: Program, name: str, dest: str | None, args: list[str],
@@ -166,38 +161,13 @@ def lower_softmax_ce(op: Op, program: Program, name: str, dest: str | None, args
     x = program.values[op.args[0]]
     if len(x.shape) != 2 or x.dtype.kind != "f" or not x.shape[0]:
         raise Unsupported(f"logits of type {x.type()}")
-    n, c = x.shape
+    n = x.shape[0]
     f = f"np.{x.dtype.name}"
     zero, one = typed_literal(x.dtype.type(0)), typed_literal(x.dtype.type(1))
-    s = f"_{op.out}"
-    head = [f"for i in range({n}):",
-            f"    lab = {labels}[i]",
-            f"    if lab < 0 or lab >= {c}:",
-            f"        raise ValueError('softmax_cross_entropy: a label out of range [0, {c - 1}]')",
-            f"    m = {args[0]}[i, 0]",
-            f"    for j in range(1, {c}):",
-            f"        m = np.maximum(m, {args[0]}[i, j])",
-            "    if not np.isfinite(m):",
-            f"        m = {zero}",
-            f"    s{s} = {zero}"]
     if op.name == "softmax_cross_entropy":
-        return [f"{name} = {zero}", *head,
-                f"    for j in range({c}):",
-                f"        s{s} += np.exp({args[0]}[i, j] - m)",
-                f"    {name} += np.log(s{s}) - ({args[0]}[i, lab] - m)",
-                f"{name} = {name} / {f}({n})"]
+        return [f"{name} = softmax_ce({args[0]}, {labels}, {zero}, {f}({n}))"]
     g = program.values[op.args[1]]
     if g.shape:
         raise Unsupported(f"an upstream gradient of type {g.type()}")
-    into = dest or name
-    alloc = [f"{name} = np.empty({x.shape!r}, {f})"] if dest is None else [f"{name} = {dest}"]
-    return [*alloc, f"scale{s} = {f}({args[1]}) / {f}({n})", *head,
-            f"    for j in range({c}):",
-            f"        e = np.exp({args[0]}[i, j] - m)",
-            f"        {into}[i, j] = e",
-            f"        s{s} += e",
-            f"    for j in range({c}):",
-            f"        {into}[i, j] = {into}[i, j] / s{s}",
-            f"    {into}[i, lab] -= {one}",
-            f"    for j in range({c}):",
-            f"        {into}[i, j] = {into}[i, j] * scale{s}"]
+    alloc = f"{name} = np.empty({x.shape!r}, {f})" if dest is None else f"{name} = {dest}"
+    return [alloc, f"softmax_ce_grad({args[0]}, {labels}, {f}({args[1]}) / {f}({n}), {zero}, {one}, {dest or name})"]
