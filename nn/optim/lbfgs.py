@@ -12,7 +12,7 @@ from autodiff import enable_grad, no_grad
 
 from ..checks import check_number
 from .line_search import strong_wolfe
-from .optimizer import Optimizer
+from .optimizer import Optimizer, ParamsLike
 
 
 class LBFGS(Optimizer):
@@ -29,7 +29,7 @@ class LBFGS(Optimizer):
 
     rules = {"lr": "nonneg", "tolerance_grad": "nonneg", "tolerance_change": "nonneg"}
 
-    def __init__(self, params: Any, lr: float = 1.0, max_iter: int = 20, max_eval: int | None = None,
+    def __init__(self, params: ParamsLike, lr: float = 1.0, max_iter: int = 20, max_eval: int | None = None,
                  tolerance_grad: float = 1e-7, tolerance_change: float = 1e-9, history_size: int = 100,
                  line_search_fn: str | None = None) -> None:
         if max_eval is None:
