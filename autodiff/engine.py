@@ -32,7 +32,8 @@ def _seed(root: Tensor, grad: Any, create_graph: bool) -> Any:
                 f"backward: grad can be omitted only for a single-element output, but the output has shape "
                 f"{root.shape}; pass grad= with that shape (e.g. ones for a sum)"
             )
-        g = np.ones(root.shape, dtype=root.dtype)
+        # (np.array for the common 0-d loss: a C call, where np.ones is a Python function)
+        g = np.array(1, dtype=root.dtype) if not root._data.ndim else np.ones(root.shape, dtype=root.dtype)
     else:
         g = np.array(grad._data if isinstance(grad, Tensor) else grad, dtype=root.dtype)
         if g.shape != root.shape:

@@ -168,8 +168,13 @@ class Primitive:
         if type(out) is not np.ndarray:
             out = np.asarray(out)
         node = Tensor._leaf(out)
-        if out.base is not None or any([t._data is out for t in inputs]):
+        if out.base is not None:
             share_views(node, inputs)  # a view of an input's memory shares its version counter
+        else:
+            for t in inputs:
+                if t._data is out:  # (an input's own array, returned as is)
+                    share_views(node, inputs)
+                    break
         if state.grad_enabled and out.dtype.kind in "fc":
             for t in inputs:
                 if t.requires_grad:

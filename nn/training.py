@@ -37,7 +37,9 @@ def _n_correct(kind: str, loss_fn: Any, out: np.ndarray, y: np.ndarray) -> tuple
         truth = y.argmax(axis=1) if y.shape == out.shape else y
         hit = out.argmax(axis=1) == truth
         ignore = getattr(loss_fn, "ignore_index", None)
-        if ignore is not None and y.shape != out.shape and np.count_nonzero(truth == ignore):
+        # (one reduction proves the default negative ignore_index absent: every label above it)
+        if ignore is not None and y.shape != out.shape and truth.size and not (ignore < 0 and truth.min() > ignore) \
+                and np.count_nonzero(truth == ignore):
             keep = truth != ignore
             return int(np.count_nonzero(hit & keep)), int(np.count_nonzero(keep))
         return int(np.count_nonzero(hit)), hit.size
