@@ -7,17 +7,19 @@ from __future__ import annotations
 
 import builtins
 import math
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy as np
 
 from . import symforms as S
-from .primitive import defprim
-from .primitives import _axis, _drop, _expand, _swap, _unreduce, astype_p, exp, reduced_shape, where_p
-from .sampling import Case, along_axis, reduction
+from .primitive import Primitive, defprim
+from .primitives import Axes, Val, _axis, _drop, _expand, _swap, _unreduce, astype_p, exp, reduced_shape, where_p
+from .sampling import Case, Draw, along_axis, reduction
 
 
 # ---------------------------------------------------------- linear algebra
-def _matmul_gx(g, z, x, y):
+def _matmul_gx(g: Val, z: Val, x: Val, y: Val) -> Val:
     if x.ndim == 1 and y.ndim == 1:
         return g * y
     if y.ndim == 1:
@@ -27,7 +29,7 @@ def _matmul_gx(g, z, x, y):
     return g @ _swap(y)
 
 
-def _matmul_gy(g, z, x, y):
+def _matmul_gy(g: Val, z: Val, x: Val, y: Val) -> Val:
     if x.ndim == 1 and y.ndim == 1:
         return g * x
     if x.ndim == 1:
@@ -37,16 +39,16 @@ def _matmul_gy(g, z, x, y):
     return _swap(x) @ g
 
 
-def _matmul_case(draw, dtype) -> Case:
+def _matmul_case(draw: Draw, dtype: Any) -> Case:
     n, k, m = (draw.integers(1, 3) for _ in range(3))
     batch = draw.shapes(2, max_dims=2)
-    a = (n, k) if draw.integers(0, 2) else (k,)
-    b = (k, m) if draw.integers(0, 2) else (k,)
+    a: tuple[int, ...] = (n, k) if draw.integers(0, 2) else (k,)
+    b: tuple[int, ...] = (k, m) if draw.integers(0, 2) else (k,)
     a, b = (batch[0] + a if len(a) == 2 else a), (batch[1] + b if len(b) == 2 else b)
     return Case([draw.floats(a, -2, 2, dtype), draw.floats(b, -2, 2, dtype)])
 
 
-def _matmul_objects(sp, x, y):
+def _matmul_objects(sp: Any, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return S.objects(np.matmul(x, y))
 
 
@@ -55,21 +57,21 @@ matmul = defprim("matmul", np.matmul, _matmul_gx, _matmul_gy, sympy_array=_matmu
                  "d/dx = g @ yᵀ, d/dy = xᵀ @ g")
 
 
-def _linear_gw(g, z, x, w, b):
+def _linear_gw(g: Val, z: Val, x: Val, w: Val, b: Val) -> Val:
     """x.T @ g with every leading (batch) axis of x folded into the rows."""
     if x.ndim == 2:
         return _swap(x) @ g
     return _swap(reshape_p(x, shape=(-1, w.shape[0]))) @ reshape_p(g, shape=(-1, w.shape[1]))
 
 
-def _linear_case(draw, dtype) -> Case:
+def _linear_case(draw: Draw, dtype: Any) -> Case:
     n_in, n_out = draw.integers(1, 3), draw.integers(1, 3)
     (lead,) = draw.shapes(1, max_dims=2)
     return Case([draw.floats(lead + (n_in,), -2, 2, dtype), draw.floats((n_in, n_out), -2, 2, dtype),
                  draw.floats((n_out,), -2, 2, dtype)])
 
 
-def _linear_gb(g, z, x, w, b):
+def _linear_gb(g: Val, z: Val, x: Val, w: Val, b: Val) -> Val:
     """Σ g over every leading (batch) axis when b is a vector (the sum itself, not the
     engine's general un-broadcasting); g as it is for any other b, which the engine sums down."""
     if g.ndim > 1 and b.ndim == 1 and b.shape[0] == g.shape[-1]:
@@ -88,11 +90,11 @@ linear_p = defprim("linear", lambda x, w, b: np.matmul(x, w) + b,
 
 
 # ------------------------------------------------------------- reductions
-def _sum_rule(g, z, x, axis, keepdims):
+def _sum_rule(g: Val, z: Val, x: Val, axis: Axes, keepdims: bool) -> Val:
     return broadcast_to_p(_unreduce(g, x, axis, keepdims), shape=x.shape)
 
 
-def _extremum_rule(g, z, x, axis, keepdims):
+def _extremum_rule(g: Val, z: Val, x: Val, axis: Axes, keepdims: bool) -> Val:
     """Ties share the gradient equally (as PyTorch's amax/amin and JAX do)."""
     g, z = _unreduce(g, x, axis, keepdims), _unreduce(z, x, axis, keepdims)
     hit = x == z
@@ -100,11 +102,11 @@ def _extremum_rule(g, z, x, axis, keepdims):
     return where_p(hit, g / count, 0)
 
 
-def _reduce_form(combine):
+def _reduce_form(combine: Callable[[Any, list[Any]], Any]) -> Callable[..., np.ndarray]:
     return lambda sp, x, axis, keepdims: S.reduce_objects(x, axis, keepdims, lambda v: combine(sp, v))
 
 
-def _pairwise(op, v):
+def _pairwise(op: Callable[..., Any], v: Iterable[Any]) -> Any:
     """``op`` over ``v`` as a balanced tree of two-argument calls: the same value as
     ``op(*v)``, but SymPy builds and differentiates it in linear time (a many-argument
     Max compares every pair of its arguments, and each derivative builds another; left
@@ -132,12 +134,13 @@ min_p = defprim("min", lambda x, axis, keepdims: np.minimum.reduce(x, axis=_axis
 
 
 # ----------------------------------------------------------------- einsum
-def _einsum(*xs, spec):
+def _einsum(*xs: np.ndarray, spec: tuple[tuple[str, ...], str]) -> np.ndarray:
     ins, out = spec
-    return np.einsum(",".join(ins) + "->" + out, *xs, optimize=len(xs) > 2)
+    result: np.ndarray = np.einsum(",".join(ins) + "->" + out, *xs, optimize=len(xs) > 2)
+    return result
 
 
-def _einsum_rule(i, g, z, *xs, spec):
+def _einsum_rule(i: int, g: Val, z: Val, *xs: Val, spec: tuple[tuple[str, ...], str]) -> Val:
     """Contract g with the other operands onto operand i's letters; letters summed inside
     operand i alone come back as ones, repeated letters (a diagonal) through identities."""
     ins, out = spec
@@ -168,7 +171,7 @@ _EINSUMS = [(("ij", "jk"), "ik"), (("i", "i"), ""), (("ij",), "ji"), (("ij",), "
             (("ii",), "i"), (("iij",), "j"), (("i", "j"), "ij"), (("ij", "jk", "kl"), "il"), (("ij", "ij"), "ij")]
 
 
-def _einsum_case(draw, dtype) -> Case:
+def _einsum_case(draw: Draw, dtype: Any) -> Case:
     ins, out = draw.choice(_EINSUMS)
     sizes = {c: draw.integers(1, 3) for c in "ijklb"}
     return Case([draw.floats(tuple(sizes[c] for c in t), -2, 2, dtype) for t in ins], {"spec": (ins, out)})
@@ -183,30 +186,33 @@ einsum_p = defprim("einsum", _einsum, any_rule=_einsum_rule,
 # ------------------------------------------------------------ normalisations
 # One primitive each (as in PyTorch) rather than a chain of ten: the forward shifts by
 # the max, so logits of magnitude 1e4 neither overflow nor give NaN.
-def _shifted(x, axis):
+def _shifted(x: np.ndarray, axis: Axes) -> tuple[np.ndarray, np.ndarray]:
     m = np.maximum.reduce(x, axis=axis, keepdims=True, initial=-np.inf)  # initial: an empty axis is fine
     if not np.isfinite(m).all():  # an all -inf slice: shifting by 0 there is exact
         m = np.where(np.isfinite(m), m, 0)
     return x - m, m
 
 
-def _logsumexp(x, axis, keepdims):
+def _logsumexp(x: np.ndarray, axis: Axes, keepdims: bool) -> np.ndarray:
     d, m = _shifted(x, axis)
     with np.errstate(divide="ignore"):  # an all -inf slice sums to 0: log 0 = -inf is the answer
-        s = np.log(np.add.reduce(np.exp(d), axis=axis, keepdims=True)) + m
-    return s if keepdims else np.reshape(s, reduced_shape(x.shape, axis))
+        s: np.ndarray = np.log(np.add.reduce(np.exp(d), axis=axis, keepdims=True)) + m
+    if keepdims:
+        return s
+    kept: np.ndarray = np.reshape(s, reduced_shape(x.shape, axis))
+    return kept
 
 
-def _logsumexp_rule(g, z, x, axis, keepdims):
+def _logsumexp_rule(g: Val, z: Val, x: Val, axis: Axes, keepdims: bool) -> Val:
     return _unreduce(g, x, axis, keepdims) * exp(x - _unreduce(z, x, axis, keepdims))
 
 
-def _softmax(x, axis):
-    e = np.exp(_shifted(x, axis)[0])
+def _softmax(x: np.ndarray, axis: int) -> np.ndarray:
+    e: np.ndarray = np.exp(_shifted(x, axis)[0])
     return e / np.add.reduce(e, axis=axis, keepdims=True)
 
 
-def _log_softmax(x, axis):
+def _log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
     d = _shifted(x, axis)[0]
     return d - np.log(np.add.reduce(np.exp(d), axis=axis, keepdims=True))
 
@@ -226,18 +232,18 @@ log_softmax_p = defprim("log_softmax", _log_softmax,
 
 
 # ------------------------------------------------------------------ shape
-def _inverse(axes):
+def _inverse(axes: tuple[int, ...] | list[int] | None) -> tuple[int, ...] | None:
     return None if axes is None else tuple(int(a) for a in np.argsort([a % len(axes) for a in axes]))
 
 
-def _reshape_case(draw, dtype) -> Case:
+def _reshape_case(draw: Draw, dtype: Any) -> Case:
     (shape,) = draw.shapes(1)
     x = draw.floats(shape, -3, 3, dtype)
     target = draw.choice([(-1,), (x.size, 1), tuple(reversed(shape)), shape + (1,), (1, -1)])
     return Case([x], {"shape": target})
 
 
-def _transpose_case(draw, dtype) -> Case:
+def _transpose_case(draw: Draw, dtype: Any) -> Case:
     (shape,) = draw.shapes(1, min_dims=1, max_dims=4)
     perm = list(range(len(shape)))
     for k in range(len(perm) - 1, 0, -1):  # Fisher-Yates from the draw's integers
@@ -246,24 +252,24 @@ def _transpose_case(draw, dtype) -> Case:
     return Case([draw.floats(shape, -3, 3, dtype)], {"axes": draw.choice([None, tuple(perm)])})
 
 
-def _broadcast_case(draw, dtype) -> Case:
+def _broadcast_case(draw: Draw, dtype: Any) -> Case:
     (shape,) = draw.shapes(1)
     target = tuple(draw.integers(1, 3) for _ in range(draw.integers(0, 2)))
     target += tuple(draw.integers(1, 3) if n == 1 else n for n in shape)
     return Case([draw.floats(shape, -3, 3, dtype)], {"shape": target})
 
 
-reshape_p = defprim("reshape", lambda x, shape: np.reshape(x, shape),
-                    lambda g, z, x, shape: reshape_p(g, shape=x.shape),
-                    sympy_array=lambda sp, x, shape: np.reshape(x, shape), sample=_reshape_case,
-                    doc="The same elements in a new shape.  d/dx: g reshaped back")
-transpose_p = defprim("transpose", lambda x, axes: np.transpose(x, axes),
-                      lambda g, z, x, axes: transpose_p(g, axes=_inverse(axes)),
-                      sympy_array=lambda sp, x, axes: np.transpose(x, axes), sample=_transpose_case,
-                      doc="Axes permuted (reversed for axes=None).  d/dx: g permuted back")
+reshape_p: Primitive = defprim("reshape", lambda x, shape: np.reshape(x, shape),
+                               lambda g, z, x, shape: reshape_p(g, shape=x.shape),
+                               sympy_array=lambda sp, x, shape: np.reshape(x, shape), sample=_reshape_case,
+                               doc="The same elements in a new shape.  d/dx: g reshaped back")
+transpose_p: Primitive = defprim("transpose", lambda x, axes: np.transpose(x, axes),
+                                 lambda g, z, x, axes: transpose_p(g, axes=_inverse(axes)),
+                                 sympy_array=lambda sp, x, axes: np.transpose(x, axes), sample=_transpose_case,
+                                 doc="Axes permuted (reversed for axes=None).  d/dx: g permuted back")
 
 
-def _broadcast_to(x, shape):
+def _broadcast_to(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     if math.prod(shape) <= 4096:  # a small copy beats np.broadcast_to's Python overhead
         out = np.empty(shape, dtype=np.result_type(x))
         out[...] = x
@@ -277,11 +283,11 @@ broadcast_to_p = defprim("broadcast_to", _broadcast_to, lambda g, z, x, shape: g
                          doc="x repeated along broadcast axes.  d/dx: g summed over them")
 
 
-def _is_basic(index: tuple) -> bool:
+def _is_basic(index: tuple[Any, ...]) -> bool:
     return all(i is None or i is Ellipsis or isinstance(i, (int, np.integer, slice)) for i in index)
 
 
-def _scatter(g, index, shape):
+def _scatter(g: np.ndarray, index: tuple[Any, ...], shape: tuple[int, ...]) -> np.ndarray:
     """Zeros of ``shape`` with ``g`` added at ``index``; repeated indices accumulate."""
     out = np.zeros(shape, dtype=g.dtype)
     if _is_basic(index):
@@ -291,10 +297,10 @@ def _scatter(g, index, shape):
     return out
 
 
-def _index(draw, shape: tuple[int, ...]) -> tuple:
+def _index(draw: Draw, shape: tuple[int, ...]) -> tuple[Any, ...]:
     """A normalised index into ``shape``: basic items, or integer arrays (with repeats)."""
     if draw.integers(0, 1):
-        items: list = []
+        items: list[Any] = []
         for n in shape:
             kind = draw.integers(0, 2)
             items.append(draw.integers(-n, n - 1) if kind == 0 else
@@ -305,12 +311,12 @@ def _index(draw, shape: tuple[int, ...]) -> tuple:
     return tuple(np.array([draw.integers(0, n - 1) for _ in range(k)]) for n in shape)
 
 
-def _getitem_case(draw, dtype) -> Case:
+def _getitem_case(draw: Draw, dtype: Any) -> Case:
     (shape,) = draw.shapes(1, min_dims=1)
     return Case([draw.floats(shape, -3, 3, dtype)], {"index": _index(draw, shape)})
 
 
-def _scatter_case(draw, dtype) -> Case:
+def _scatter_case(draw: Draw, dtype: Any) -> Case:
     (shape,) = draw.shapes(1, min_dims=1)
     index = _index(draw, shape)
     g = draw.floats(np.empty(shape)[index].shape, -3, 3, dtype)
@@ -323,25 +329,25 @@ getitem_p = defprim("getitem", lambda x, index: x[index],
                     sample=_getitem_case, conventions="repeated indices accumulate (scatter-add)",
                     doc="x[index] (index normalised: ints, slices, None, ..., integer arrays).  "
                     "d/dx: g scattered back, repeated indices adding up")
-scatter_p = defprim("scatter", _scatter,
-                    lambda g, z, x, index, shape: getitem_p(g, index=index),
-                    sympy_array=lambda sp, g, index, shape: S.scatter_objects(sp, g, index, shape),
-                    sample=_scatter_case, doc="Zeros of shape with g added at index (getitem's transpose).  "
-                    "d/dg: the gradient read at index")
+scatter_p: Primitive = defprim("scatter", _scatter,
+                               lambda g, z, x, index, shape: getitem_p(g, index=index),
+                               sympy_array=lambda sp, g, index, shape: S.scatter_objects(sp, g, index, shape),
+                               sample=_scatter_case, doc="Zeros of shape with g added at index (getitem's transpose).  "
+                               "d/dg: the gradient read at index")
 
 
-def _concat_rule(i, g, z, *xs, axis):
+def _concat_rule(i: int, g: Val, z: Val, *xs: Val, axis: int) -> Val:
     ax = axis % z.ndim
     start = builtins.sum(x.shape[ax] for x in xs[:i])
     index = (slice(None),) * ax + (slice(start, start + xs[i].shape[ax]),)
     return getitem_p(g, index=index)
 
 
-def _stack_rule(i, g, z, *xs, axis):
+def _stack_rule(i: int, g: Val, z: Val, *xs: Val, axis: int) -> Val:
     return getitem_p(g, index=(slice(None),) * (axis % z.ndim) + (i,))
 
 
-def _concat_case(draw, dtype) -> Case:
+def _concat_case(draw: Draw, dtype: Any) -> Case:
     (shape,) = draw.shapes(1, min_dims=1)
     axis = draw.integers(-len(shape), len(shape) - 1)
     parts = []
@@ -352,7 +358,7 @@ def _concat_case(draw, dtype) -> Case:
     return Case(parts, {"axis": axis})
 
 
-def _stack_case(draw, dtype) -> Case:
+def _stack_case(draw: Draw, dtype: Any) -> Case:
     (shape,) = draw.shapes(1)
     parts = [draw.floats(shape, -3, 3, dtype) for _ in range(draw.choice([3, 3, 2, 1]))]
     return Case(parts, {"axis": draw.integers(-len(shape) - 1, len(shape))})
