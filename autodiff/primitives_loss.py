@@ -10,14 +10,16 @@ scatter), so second derivatives work as for every other entry.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
 from . import symforms as S
 from .mode import state
 from .primitive import defprim
+from .primitives import Val
 from .primitives_array import _shifted, scatter_p, softmax_p, sum_p
-from .sampling import Case
+from .sampling import Case, Draw
 
 
 def _checked_labels(x: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -66,14 +68,14 @@ consumed once: a second backward through the node, create_graph, or any other lo
 takes softmax_cross_entropy_grad from scratch, with the same bits."""
 
 
-def _onehot(x, labels):
+def _onehot(x: Val, labels: np.ndarray) -> Val:
     """Ones at (i, labels_i) in zeros of x's shape: a scatter, an operation of the table
     (so a compiled program recomputes it from each step's labels)."""
     n = x.shape[0]
     return scatter_p(np.ones(n, dtype=x.dtype), index=(np.arange(n), labels), shape=x.shape)
 
 
-def _sce_rule(g, z, x, labels):
+def _sce_rule(g: Val, z: Val, x: Val, labels: np.ndarray) -> Val:
     last = _LAST[0]
     if last is not None and last[0] is z:  # the node the last forward made: its softmax is half done
         _LAST[0] = None
@@ -82,13 +84,13 @@ def _sce_rule(g, z, x, labels):
     return softmax_cross_entropy_grad_p(x, g, labels=labels)
 
 
-def _sce_objects(sp, x, labels):
+def _sce_objects(sp: Any, x: np.ndarray, labels: np.ndarray) -> np.ndarray:
     lp = S.log_softmax_objects(sp, x, 1)
     n = x.shape[0]
     return S.objects(-sp.Add(*[lp[i, int(labels[i])] for i in range(n)]) / n)
 
 
-def _sce_case(draw, dtype) -> Case:
+def _sce_case(draw: Draw, dtype: Any) -> Case:
     n, c = draw.integers(1, 3), draw.integers(1, 4)
     labels = np.array([draw.integers(0, c - 1) for _ in range(n)], dtype=np.int64)
     return Case([draw.floats((n, c), -4, 4, dtype)], {"labels": labels})
@@ -109,24 +111,24 @@ def _sce_grad_forward(x: np.ndarray, g: np.ndarray, labels: np.ndarray) -> np.nd
 def _sce_grad_tail(x: np.ndarray, e: np.ndarray, s: np.ndarray, g: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """(e / s − onehot(labels)) · g / N, in e's own memory (an array nothing else holds)."""
     n = x.shape[0]
-    p = np.divide(e, s, out=e)
+    p: np.ndarray = np.divide(e, s, out=e)
     p[np.arange(n), labels] -= 1
     p *= np.asarray(g, dtype=x.dtype) / x.dtype.type(n)
     return p
 
 
-def _sce_grad_gx(gg, z, x, g, labels):
+def _sce_grad_gx(gg: Val, z: Val, x: Val, g: Val, labels: np.ndarray) -> Val:
     """d/dx of (softmax(x) − onehot)·g/N against gg: softmax's own rule, scaled by g/N."""
     p = softmax_p(x, axis=1)
     return p * (gg - sum_p(gg * p, axis=1, keepdims=True)) * (g * (1.0 / x.shape[0]))
 
 
-def _sce_grad_gg(gg, z, x, g, labels):
+def _sce_grad_gg(gg: Val, z: Val, x: Val, g: Val, labels: np.ndarray) -> Val:
     """d/dg: Σ gg ⊙ (softmax(x) − onehot) / N."""
     return sum_p(gg * (softmax_p(x, axis=1) - _onehot(x, labels)), axis=None, keepdims=False) * (1.0 / x.shape[0])
 
 
-def _sce_grad_objects(sp, x, g, labels):
+def _sce_grad_objects(sp: Any, x: np.ndarray, g: np.ndarray, labels: np.ndarray) -> np.ndarray:
     lp = S.log_softmax_objects(sp, x, 1)
     n, c = x.shape
     scale = S.objects(g)[()] / n
@@ -137,7 +139,7 @@ def _sce_grad_objects(sp, x, g, labels):
     return out
 
 
-def _sce_grad_case(draw, dtype) -> Case:
+def _sce_grad_case(draw: Draw, dtype: Any) -> Case:
     case = _sce_case(draw, dtype)
     return Case([case.args[0], draw.floats((), -2, 2, dtype)], case.params)
 

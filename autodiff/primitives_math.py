@@ -16,21 +16,22 @@ Every rule is written in Tensor operations, so gradients differentiate again.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
 from . import special
 from .primitive import Primitive, defprim
-from .primitives import cos, exp, sqrt, where_p
-from .sampling import Case, Draw, elementwise
+from .primitives import Val, cos, exp, sqrt, where_p
+from .sampling import Case, Draw, Sampler, elementwise
 
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
 
 
-def signed(lo: float, hi: float, arity: int = 1):
+def signed(lo: float, hi: float, arity: int = 1) -> Sampler:
     """Sampler of ``arity`` inputs with |x| in [lo, hi] and either sign (away from a pole at 0)."""
 
-    def sample(draw: Draw, dtype) -> Case:
+    def sample(draw: Draw, dtype: Any) -> Case:
         args = []
         for shape in draw.shapes(arity):
             sign = np.where(draw.booleans(shape), 1.0, -1.0)
@@ -59,7 +60,7 @@ arctan = defprim("arctan", np.arctan, lambda g, z, x: g / (1 + x * x),
                  sympy=lambda sp, x: sp.atan(x), sample=elementwise(-4, 4), doc="Inverse tangent.  d/dx = 1/(1 + x²)")
 
 
-def _hypot_safe(z):
+def _hypot_safe(z: Val) -> Val:
     """The norm, with 1 where it is 0 (the gradient x/r is then 0/1: PyTorch's norm subgradient)."""
     return where_p(z == 0, 1, z)
 
@@ -133,7 +134,7 @@ logaddexp2 = defprim("logaddexp2", np.logaddexp2,
 
 
 # ------------------------------------------------------------------ sinc
-def _sinc_rule(g, z, x):
+def _sinc_rule(g: Val, z: Val, x: Val) -> Val:
     """sinc'(x) = (cos πx - sinc x)/x. Near 0 that cancels, so |πx| < 1/4 uses the series
     π Σₙ (-1)ⁿ 2n uᵖ/(2n+1)!, p = 2n-1, u = πx (error below 1e-17); the direct branch sees
     x = 1 there, so its NaN at 0 cannot leak into a second derivative."""

@@ -19,20 +19,23 @@ Tensor([-2.,  3.])
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 
 from .primitive import defprim
-from .primitives import _tie_apart, where_p
+from .primitives import Val, _tie_apart, where_p
 from .sampling import Case, Draw, elementwise
 from .tensor import Tensor
 
 
-def _zeros(g):
+def _zeros(g: Val) -> Val:
     """An exact zero gradient shaped like ``g`` (a constant: NaN in ``g`` does not leak)."""
     return Tensor._leaf(np.zeros_like(g._data)) if isinstance(g, Tensor) else np.zeros_like(g)
 
 
-def _test(fn, x):
+def _test(fn: Callable[[np.ndarray], np.ndarray], x: Val) -> Val:
     """A boolean test of the values (``np.isnan`` ...) as a constant of the same kind as ``x``."""
     return Tensor._leaf(fn(x._data)) if isinstance(x, Tensor) else fn(x)
 
@@ -54,7 +57,7 @@ trunc = defprim("trunc", np.trunc, lambda g, z, x: _zeros(g), no_sympy=_STEP,
                 doc="x rounded toward zero.  d/dx = 0")
 
 
-def _round_case(draw: Draw, dtype) -> Case:
+def _round_case(draw: Draw, dtype: Any) -> Case:
     (x,) = elementwise(kinks=tuple(k + 0.5 for k in range(-4, 4)))(draw, dtype).args
     return Case([x], {"decimals": 0})
 
@@ -62,7 +65,7 @@ def _round_case(draw: Draw, dtype) -> Case:
 round_p = defprim("round", lambda x, decimals: np.round(x, decimals), lambda g, z, x, decimals: _zeros(g),
                   no_sympy=_STEP, sample=_round_case, conventions=_ZERO + "; halves round to even, as NumPy",
                   doc="x rounded to ``decimals`` digits (halves to even, as NumPy).  d/dx = 0")
-def _division_case(draw: Draw, dtype) -> Case:
+def _division_case(draw: Draw, dtype: Any) -> Case:
     """x = (n + f)·y with integer n and f in [0.1, 0.9]: x/y stays away from the jumps."""
     (shape,) = draw.shapes(1)
     y = draw.floats(shape, 0.5, 2.0, np.float64) * np.where(draw.booleans(shape), 1.0, -1.0)
@@ -93,23 +96,23 @@ fmod = defprim("fmod", np.fmod,
 
 
 # ------------------------------------------------------------- fmax / fmin
-def _isnan(x):
+def _isnan(x: Val) -> Val:
     return _test(np.isnan, x)
 
 
-def _fmax_gx(g, z, x, y):
+def _fmax_gx(g: Val, z: Val, x: Val, y: Val) -> Val:
     return where_p((x > y) | _isnan(y), g, where_p(x == y, g * 0.5, 0))
 
 
-def _fmax_gy(g, z, x, y):
+def _fmax_gy(g: Val, z: Val, x: Val, y: Val) -> Val:
     return where_p(((y > x) | _isnan(x)) & ~_isnan(y), g, where_p(x == y, g * 0.5, 0))
 
 
-def _fmin_gx(g, z, x, y):
+def _fmin_gx(g: Val, z: Val, x: Val, y: Val) -> Val:
     return where_p((x < y) | _isnan(y), g, where_p(x == y, g * 0.5, 0))
 
 
-def _fmin_gy(g, z, x, y):
+def _fmin_gy(g: Val, z: Val, x: Val, y: Val) -> Val:
     return where_p(((y < x) | _isnan(x)) & ~_isnan(y), g, where_p(x == y, g * 0.5, 0))
 
 
@@ -121,7 +124,7 @@ fmin = defprim("fmin", np.fmin, _fmin_gx, _fmin_gy, sympy=lambda sp, x, y: sp.Mi
                conventions=_FNAN, doc="Elementwise minimum ignoring NaN (NumPy's fmin).  d/dx = 1 where x < y")
 
 
-def _nan_to_num_case(draw: Draw, dtype) -> Case:
+def _nan_to_num_case(draw: Draw, dtype: Any) -> Case:
     (x,) = elementwise()(draw, dtype).args
     return Case([x], draw.choice([{"nan": 0.0, "posinf": None, "neginf": None},
                                   {"nan": 1.5, "posinf": 10.0, "neginf": -10.0}]))
@@ -136,7 +139,7 @@ nan_to_num_p = defprim("nan_to_num", lambda x, nan, posinf, neginf: np.nan_to_nu
 
 
 # ----------------------------------------------------------- clip with Tensor bounds
-def _clip_bounds_case(draw: Draw, dtype) -> Case:
+def _clip_bounds_case(draw: Draw, dtype: Any) -> Case:
     """x of the full broadcast shape, each element below lo, inside or above hi (drawn
     region by region, so every rule is exercised), never within 0.1 of a bound."""
     sx, slo, shi = draw.shapes(3)
@@ -151,7 +154,7 @@ def _clip_bounds_case(draw: Draw, dtype) -> Case:
     return Case([np.asarray(v, dtype=dtype) for v in (x, lo, hi)])
 
 
-def _clip_sympy(sp, x, lo, hi):
+def _clip_sympy(sp: Any, x: Any, lo: Any, hi: Any) -> Any:
     return sp.Piecewise((hi, lo > hi), (lo, x < lo), (hi, x > hi), (x, True))
 
 
