@@ -15,6 +15,7 @@ from typing import Any, TypeAlias
 
 import numpy as np
 
+from .aliases import TensorLike
 from .primitive import Primitive, defprim
 from .sampling import Case, Draw, elementwise, separated
 from .tensor import Tensor
@@ -22,7 +23,7 @@ from .tensor import Tensor
 #: What a rule's operands and results are: Tensors under ``create_graph``, ndarrays during a
 #: plain backward pass (every primitive then just evaluates NumPy). There, as in the NumPy
 #: forwards typed ``np.ndarray`` below, a 0-d result may be a NumPy scalar, which has the same
-#: operations (``Primitive.__call__`` makes it an array again).
+#: operations (and which ``Primitive.__call__`` turns into an array when it makes a Tensor).
 Val: TypeAlias = Tensor | np.ndarray
 #: A reduction's ``axis`` param as the table receives it (``axes.check_axis`` normalises
 #: it; a list is taken as a tuple).
@@ -176,6 +177,7 @@ sqrt = defprim("sqrt", np.sqrt, lambda g, z, x: g / (2 * z),
                sympy=lambda sp, x: sp.sqrt(x), sample=elementwise(0.1, 5), doc="√x (x ≥ 0).  d/dx = 1/(2√x)")
 sin = defprim("sin", np.sin, lambda g, z, x: g * cos(x),
               sympy=lambda sp, x: sp.sin(x), sample=elementwise(-4, 4), doc="sin x.  d/dx = cos x")
+# `name: Primitive` where a rule calls a primitive defined after it (or itself): mypy cannot infer the type there
 cos: Primitive = defprim("cos", np.cos, lambda g, z, x: -g * sin(x),
                          sympy=lambda sp, x: sp.cos(x), sample=elementwise(-4, 4), doc="cos x.  d/dx = -sin x")
 tan = defprim("tan", np.tan, lambda g, z, x: g * (1 + z * z),
@@ -238,12 +240,13 @@ where_p: Primitive = defprim("where", np.where,
                              doc="a where cond else b.  d/da = cond, d/db = not cond; cond is not differentiable")
 
 
-def _clip_rule(g: Val, z: Val, x: Val, lo: float | None, hi: float | None) -> Val:
+def _clip_rule(g: Val, z: Val, x: Val, lo: TensorLike | None, hi: TensorLike | None) -> Val:
+    """The gradient inside [lo, hi]; the bounds are numbers or arrays (Tensor bounds go to clip_bounds)."""
     inside = (x >= (-np.inf if lo is None else lo)) & (x <= (np.inf if hi is None else hi))
     return where_p(inside, g, 0)
 
 
-def _clip_sympy(sp: Any, x: Any, lo: float | None, hi: float | None) -> Any:
+def _clip_sympy(sp: Any, x: Any, lo: Any, hi: Any) -> Any:
     pieces = ([(lo, x < lo)] if lo is not None else []) + ([(hi, x > hi)] if hi is not None else [])
     return sp.Piecewise(*pieces, (x, True))
 
