@@ -16,6 +16,7 @@ import numpy as np
 
 import autodiff as ad
 from autodiff import Tensor
+from autodiff.compile.codegen import labels_checked
 from autodiff.compile.jit import Compiled, Jitted, _signature
 from autodiff.compile.program import Program
 from autodiff.compile.trace import Recorder
@@ -40,6 +41,28 @@ class _Slot:
         return getattr(self.module, self.name)._data
 
 
+class _Fast:
+    """What a compiled flat step checks and passes at every call, prepared once: the
+    guards' values, and the parameters' arrays (views of the flat buffer, which
+    ``FlatOptimizer.sync`` keeps them) when nothing else is read from the closure."""
+
+    __slots__ = ("args", "entry", "fn", "hyper", "key", "labels_checked", "writes")
+
+    def __init__(self, step: CompiledStep, X: np.ndarray, y: np.ndarray, entry: Compiled) -> None:
+        self.key = (X.shape, X.dtype, y.shape, y.dtype, step.model.training)
+        self.hyper = step._hyper()
+        self.entry, self.fn = entry, entry.fn
+        params = {id(p) for p in step.params}
+        static = all(id(c) in params for c in entry.captured)
+        self.args = tuple(c._data for c in entry.captured) if static else None
+        self.labels_checked = labels_checked(entry.program, 1)
+        self.writes = bool(entry.program.state_writes)
+
+    def captured_match(self) -> bool:
+        """Parameters are checked by the flat buffer's sync; anything else read here."""
+        return self.args is not None or self.entry.captured_match()
+
+
 class CompiledStep(Jitted):
     """``step(X, y)`` runs one training step and returns the loss as a float.
 
@@ -59,7 +82,7 @@ class CompiledStep(Jitted):
         self._reached = [True] * len(self.params)
         self.flat = FlatOptimizer(optimizer, backend) if fuse and fusable(optimizer) else None
         self.output: np.ndarray | None = None
-        self._fast: tuple | None = None  # the last compiled flat step and what it was compiled for
+        self._fast: _Fast | None = None  # the last compiled flat step and what it was compiled for
         self._labels = isinstance(loss_fn, CrossEntropyLoss)
         super().__init__(self._forward_backward, fallback=fallback)
         self.__name__ = "step"
@@ -104,18 +127,11 @@ class CompiledStep(Jitted):
     def __call__(self, X: Any, y: Any) -> float:  # type: ignore[override]
         X = X if type(X) is np.ndarray else np.asarray(X)
         y = y if type(y) is np.ndarray else np.asarray(y)
-        flat = self.flat
-        fast = self._fast
-        if (fast is not None and X.shape == fast[0] and X.dtype == fast[1] and y.shape == fast[2]
-                and y.dtype == fast[3] and self.model.training == fast[4] and self._same_hyper(fast[5])
-                and flat.sync() and fast[6].captured_match()):
-            self._check_labels(y)
-            entry = fast[6]
-            outs = entry.fn(X, y, *[c._data for c in entry.captured], self.optimizer.lr, flat.step_number())
-            self.output = outs[1]
-            flat.after_step()
-            self._write_back(entry, outs)
-            return float(outs[0])
+        flat, fast = self.flat, self._fast
+        if (fast is not None and flat is not None
+                and fast.key == (X.shape, X.dtype, y.shape, y.dtype, self.model.training)
+                and self._same_hyper(fast.hyper) and flat.sync() and fast.captured_match()):
+            return self._fast_call(fast, flat, X, y)
         self._refresh()
         flat = self.flat
         if flat is not None:
@@ -129,7 +145,7 @@ class CompiledStep(Jitted):
         loss, self.output = outs[0], outs[1]
         if compiled and flat is not None:
             flat.after_step()
-            self._fast = (X.shape, X.dtype, y.shape, y.dtype, self.model.training, self._hyper(), entry)
+            self._fast = _Fast(self, X, y, entry)
         else:
             for p, g, reached in zip(self.params, outs[2:2 + len(self.params)], self._reached, strict=True):
                 p.grad = Tensor._leaf(np.array(g, dtype=p.dtype, copy=True)) if reached else None
@@ -137,6 +153,22 @@ class CompiledStep(Jitted):
         if compiled:
             self._write_back(entry, outs)
         return float(loss)
+
+    def _fast_call(self, fast: _Fast, flat: FlatOptimizer, X: np.ndarray, y: np.ndarray) -> float:
+        """A call of the compiled flat step whose guards all held."""
+        if not fast.labels_checked:
+            self._check_labels(y)
+        args = fast.args if fast.args is not None else [c._data for c in fast.entry.captured]
+        try:
+            outs = fast.fn(X, y, *args, self.optimizer.lr, flat.step_number())
+        except ValueError:  # the loss kernel refused the labels: the step's own message
+            self._check_labels(y)
+            raise
+        self.output = outs[1]
+        flat.after_step()
+        if fast.writes:
+            self._write_back(fast.entry, outs)
+        return float(outs[0])
 
     def _write_back(self, entry: Compiled, outs: tuple) -> None:
         """Replace the module state the traced step replaced (BatchNorm's running statistics)."""

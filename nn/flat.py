@@ -15,10 +15,11 @@ from typing import Any
 import numpy as np
 
 from autodiff import Tensor
-from autodiff.compile.codegen import build, generate
+from autodiff.compile.codegen import build, generate, writes_out
 from autodiff.compile.jit import Compiled
 from autodiff.compile.program import Program
 
+from .flat_plan import placement, renamed, segments
 from .optim.flat_step import flat_views
 from .optim.optimizers import SGD, Adam, AdamW
 
@@ -34,6 +35,8 @@ def fusable(optimizer: Any) -> bool:
 
 class FlatOptimizer:
     """Flat parameter, gradient and state buffers for one optimizer, and its update code."""
+
+    segment_size = 32768  # a parameter this large is updated on its own, as soon as it can be
 
     def __init__(self, optimizer: Any, backend: str = "numpy") -> None:
         self.opt = optimizer
@@ -138,12 +141,15 @@ class FlatOptimizer:
         namespace.update({f"{k.upper()}": b for k, b in self.state.items()})
         targets: dict[int, str] = {}
         copies = []
+        late: set[int] = set()
         for k, (g, view) in enumerate(zip(grads, self.gviews, strict=True)):
             namespace[f"g{k}"] = view
             if g in targets or g in program.outputs:
+                late.add(g)
                 copies.append(f"g{k}[...] = {targets.get(g) or _value_name(program, g)}")
             else:
                 targets[g] = f"g{k}"
+        self._output_buffer(program, targets, namespace)
         if self.backend == "numba":
             from . import flat_numba
 
@@ -151,14 +157,52 @@ class FlatOptimizer:
             h = self.group
             update = (flat_numba.adam_lines(h, self.opt.decoupled, self.dtype) if self.adam
                       else flat_numba.sgd_lines(h, self.dtype))
+            after: dict[int, list[str]] = {}
         else:
-            update = self._adam_lines() if self.adam else self._sgd_lines()
-        body = copies + update
-        source, ns = generate(program, targets, namespace=namespace, epilogue=body, extra_args=("lr", "t"))
+            update, after = self._placed(program, grads, captured, set(targets) - late, namespace)
+        source, ns = generate(program, targets, namespace=namespace, epilogue=copies + update, extra_args=("lr", "t"),
+                              after=after)
         fn = build(source, ns, "compiled")
         if why:  # say why the whole step is not one numba kernel (step.source shows it)
             source = f"# numba whole step not used: {why}\n# NumPy step with the numba update instead\n" + source
         return Compiled(program, fn, source, captured, kinds)
+
+    def _output_buffer(self, program: Program, targets: dict[int, str], namespace: dict[str, Any]) -> None:
+        """The model's output goes into one buffer, reused by every call (``step.output`` is
+        valid until the next call), when its op can write there directly."""
+        out = program.outputs[1]
+        producer = next((op for op in program.ops if op.out == out), None)
+        if producer is not None and out not in targets and writes_out(producer, program):
+            v = program.values[out]
+            namespace["OUTPUT"] = np.empty(v.shape, v.dtype)
+            targets[out] = "OUTPUT"
+
+    def _placed(self, program: Program, grads: list[int], captured: list[Any], ready: set[int],
+                namespace: dict[str, Any]) -> tuple[list[str], dict[int, list[str]]]:
+        """The update split into runs of parameters (see ``nn.flat_plan``): the lines for
+        the end, and the lines to run right after given ops. A run's buffers are views
+        named with its number; ``ready`` are the gradients written in place by their op."""
+        update = self._adam_lines() if self.adam else self._sgd_lines()
+        runs = segments([int(np.prod(s)) for s in self.shapes], self.segment_size)
+        if len(runs) == 1:
+            return update, {}
+        slot = {id(c): v.index for c, v in zip(captured, _captured_inputs(program), strict=True)}
+        offsets = np.cumsum([0] + [int(np.prod(s)) for s in self.shapes])
+        end: list[str] = []
+        after: dict[int, list[str]] = {}
+        for r, (i, j) in enumerate(runs):
+            for name in ("P", "G", "T1", "T2", "D1", "D2", *(k.upper() for k in self.keys)):
+                if name in namespace:
+                    namespace[f"{name}_{r}"] = namespace[name][offsets[i]:offsets[j]]
+            params = [slot.get(id(p)) for p in self.opt.params[i:j]]
+            late = {g for g in grads[i:j] if g not in ready}
+            at = placement(program, grads[i:j], params, late)
+            lines = renamed(update, str(r))
+            if at is None:
+                end += lines
+            else:
+                after.setdefault(at, []).extend(lines)
+        return end, after
 
     def _l2_lines(self) -> list[str]:
         wd = self.group["weight_decay"]
@@ -204,6 +248,12 @@ class FlatOptimizer:
                   "np.divide(T1, D1, out=D2)",
                   "np.subtract(P, D2, out=P)"]
         return lines
+
+
+def _captured_inputs(program: Program) -> list[Any]:
+    """The program's inputs read from the closure (after the call's two arguments, X and y)."""
+    return sorted((v for v in program.values if v.kind == "input" and v.slot is not None and v.slot >= 2),
+                  key=lambda v: v.slot)
 
 
 def _value_name(program: Program, i: int) -> str:

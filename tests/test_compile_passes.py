@@ -9,6 +9,7 @@ import autodiff as ad
 import nn
 from autodiff.primitives import softmax_cross_entropy_grad_p, softmax_cross_entropy_p
 from nn import optim
+from nn.flat import FlatOptimizer
 
 
 def _loss_and_grad(x, labels):
@@ -65,3 +66,50 @@ def test_a_compiled_step_on_one_batch_is_traced_once_until_the_batch_changes():
     step(X + 1, y)
     step(X + 2, y)
     assert step.traces == 2
+
+
+OPTIMIZERS = {
+    "sgd": lambda ps: optim.SGD(ps, lr=0.1),
+    "momentum": lambda ps: optim.SGD(ps, lr=0.05, momentum=0.9, weight_decay=0.01),
+    "nesterov": lambda ps: optim.SGD(ps, lr=0.05, momentum=0.9, nesterov=True),
+    "adam": lambda ps: optim.Adam(ps, lr=0.01, weight_decay=0.001),
+    "adamw": lambda ps: optim.AdamW(ps, lr=0.01),
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_updates_placed_right_after_each_gradient_equal_eager_bit_for_bit(name, dtype, monkeypatch):
+    monkeypatch.setattr(FlatOptimizer, "segment_size", 1)  # every parameter updated on its own
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(12, 6)).astype(dtype), rng.integers(0, 3, 12)
+    eager, compiled = (nn.MLP([6, 10, 8, 3], seed=1, dtype=dtype) for _ in range(2))
+    eager_opt, opt = OPTIMIZERS[name](eager.parameters()), OPTIMIZERS[name](compiled.parameters())
+    step = nn.compile_step(compiled, nn.CrossEntropyLoss(), opt)
+    for k in range(5):
+        Xk = X + dtype(0.1 * k)
+        eager_opt.zero_grad()
+        loss = nn.CrossEntropyLoss()(eager(Xk), y)
+        loss.backward()
+        eager_opt.step()
+        assert step(Xk, y) == loss.item()
+    for p, q in zip(eager.parameters(), compiled.parameters(), strict=True):
+        np.testing.assert_array_equal(p.data, q.data)
+        np.testing.assert_array_equal(p.grad.data, q.grad.data)
+    body = step.source.split("return")[0]
+    assert "part 5" in body and body.index("part 0") > body.index("out=g0")  # each after its own gradient
+
+
+def test_the_model_output_is_written_into_one_buffer():
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(8, 4)), rng.integers(0, 3, 8)
+    model = nn.MLP([4, 5, 3], seed=0)
+    step = nn.compile_step(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1))
+    outputs = []
+    for k in range(4):
+        with ad.no_grad():
+            want = model(X + k).data.copy()  # the output on the parameters before the step
+        step(X + k, y)
+        np.testing.assert_array_equal(step.output, want)
+        outputs.append(step.output)
+    assert outputs[2] is outputs[3] and "out=OUTPUT" in step.source

@@ -47,6 +47,16 @@ def sce_pair(ops: list[Op], k: int) -> bool:
             and same_labels(ops[k].params["labels"], grad.params["labels"]))
 
 
+def labels_checked(program: Program, slot: int) -> bool:
+    """Whether the input ``slot`` is read only as the labels of softmax cross-entropy
+    ops, whose kernels refuse labels out of range at every call."""
+    inputs = [v.index for v in program.values if v.kind == "input" and v.slot == slot]
+    readers = [op for op in program.ops if inputs and inputs[0] in op.refs()]
+    return bool(readers) and all(
+        op.prim in (P.softmax_cross_entropy_p, P.softmax_cross_entropy_grad_p) and op.params["labels"] == Ref(inputs[0])
+        and inputs[0] not in op.args for op in readers)
+
+
 def same_labels(a: Any, b: Any) -> bool:
     """The same label operand: one program value, or one constant array."""
     return a == b if isinstance(a, Ref) or isinstance(b, Ref) else a is b
@@ -94,11 +104,13 @@ class Emitter:
             self.namespace[name] = obj
         return name
 
-    def rows(self, n: int) -> str:
-        """The name of a read-only ``arange(n)`` (row numbers for a gather or scatter)."""
-        name = f"rows{n}"
+    def offsets(self, shape: tuple[int, ...]) -> str:
+        """The name of a read-only ``arange(n) * c`` for a matrix of shape (n, c): where
+        each row starts in the flattened matrix (a row's label plus it is a flat index)."""
+        n, c = shape
+        name = f"rows{n}x{c}"
         if name not in self.namespace:
-            r = np.arange(n)
+            r = np.arange(n) * c
             r.flags.writeable = False
             self.namespace[name] = r
         return name
@@ -143,14 +155,16 @@ def _call(em: Emitter, op: Op, out: str | None) -> str:
         return f"np.maximum({args[0]}, 0{tail})"
     if p is P.softmax_cross_entropy_grad_p:
         return (f"{em.bind(kernels.sce_grad, 'f_sce_grad')}({', '.join(args)}, {em.literal(op.params['labels'])}, "
-                f"{em.rows(em.program.values[op.args[0]].shape[0])}{tail})")
+                f"{em.offsets(em.program.values[op.args[0]].shape)}{tail})")
     if p is P.getitem_p:
         return f"{args[0]}[{em.literal(op.params['index'])}]"
     if p is P.reshape_p:
         return f"{args[0]}.reshape({em.literal(op.params['shape'])})"
     if p is P.transpose_p:
         axes = op.params["axes"]
-        return f"{args[0]}.transpose()" if axes is None else f"{args[0]}.transpose({em.literal(tuple(axes))})"
+        if axes is None or (len(axes) == 2 and tuple(axes) == (1, 0)):
+            return f"{args[0]}.T"
+        return f"{args[0]}.transpose({em.literal(tuple(axes))})"
     params = [f"{k}={em.literal(v)}" for k, v in op.params.items()]
     return f"{em.bind(p.forward, 'f_' + _ident(p.name) + '_')}({', '.join(args + params)})"
 
@@ -171,7 +185,7 @@ def _pair_lines(em: Emitter, loss: Op, grad: Op, out: str | None, target: str | 
     name = em.value(grad.out)
     lines = [] if dest else [f"{name} = np.empty_like({x})"]
     call = (f"{em.bind(kernels.sce_value_and_grad, 'f_sce_pair')}({x}, {g}, {labels}, "
-            f"{em.rows(em.program.values[grad.args[0]].shape[0])}, {dest or name})")
+            f"{em.offsets(em.program.values[grad.args[0]].shape)}, {dest or name})")
     return lines + [f"{em.value(loss.out)} = {call}"] + ([f"{name} = {dest}"] if dest else [])
 
 
@@ -250,8 +264,10 @@ def plan_buffers(program: Program, targets: set[int]) -> tuple[dict[int, int], l
     return assigned, shapes
 
 
-def _body(em: Emitter, assigned: dict[int, int], targets: dict[int, str]) -> list[str]:
-    """The lines computing every op, in order (a loss and its gradient as one kernel)."""
+def _body(em: Emitter, assigned: dict[int, int], targets: dict[int, str],
+          after: dict[int, list[str]]) -> list[str]:
+    """The lines computing every op, in order (a loss and its gradient as one kernel),
+    with ``after[k]`` following op ``k``."""
     ops = em.program.ops
     body: list[str] = []
     k = 0
@@ -259,21 +275,23 @@ def _body(em: Emitter, assigned: dict[int, int], targets: dict[int, str]) -> lis
         op = ops[k + 1] if sce_pair(ops, k) else ops[k]
         out = f"buf{assigned[op.out]}" if op.out in assigned else None
         if op is ops[k]:
-            body += _lines_for(em, op, out, targets.get(op.out))
+            body += _lines_for(em, op, out, targets.get(op.out)) + after.get(k, [])
+            k += 1
         else:
-            body += _pair_lines(em, ops[k], op, out, targets.get(op.out))
-        k += 1 if op is ops[k] else 2
+            body += _pair_lines(em, ops[k], op, out, targets.get(op.out)) + after.get(k, []) + after.get(k + 1, [])
+            k += 2
     return body
 
 
 def generate(program: Program, targets: dict[int, str] | None = None, name: str = "compiled",
              namespace: dict[str, Any] | None = None, epilogue: list[str] | None = None,
-             extra_args: tuple[str, ...] = ()) -> tuple[str, dict]:
+             extra_args: tuple[str, ...] = (), after: dict[int, list[str]] | None = None) -> tuple[str, dict]:
     """The source of ``def name(a0, a1, ..., *extra_args)`` computing the program's outputs,
     and its globals.
 
     ``targets`` maps values to arrays (names in ``namespace``) that receive them in place;
-    ``epilogue`` lines run after the program, before it returns.
+    ``epilogue`` lines run after the program, before it returns; ``after[k]`` lines
+    right after op ``k`` (they may read and write only what no later op reads).
     """
     targets = targets or {}
     em = Emitter(program)
@@ -283,7 +301,7 @@ def generate(program: Program, targets: dict[int, str] | None = None, name: str 
     for b, (shape, dtype) in enumerate(shapes):
         em.namespace[f"buf{b}"] = np.empty(shape, dtype)
     args = ", ".join([f"a{k}" for k in range(program.n_inputs)] + list(extra_args))
-    body = _body(em, assigned, targets)
+    body = _body(em, assigned, targets, after or {})
     produced = {op.out for op in program.ops}
     for i, t in targets.items():  # a target fed directly by an input or a constant
         if i not in produced:

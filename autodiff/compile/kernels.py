@@ -18,39 +18,54 @@ from ..primitives_loss import _checked_labels, _sce_forward, _sce_grad_forward
 
 
 def _check_values(x: np.ndarray, labels: np.ndarray) -> None:
-    """Labels outside [0, C) fail as the primitive fails (a gather would wrap them around)."""
-    if np.minimum.reduce(labels) < 0 or np.maximum.reduce(labels) >= x.shape[1]:
+    """Labels outside [0, C) fail as the primitive fails (a gather would wrap them around).
+    One reduction: as unsigned integers, negative labels are larger than any class."""
+    unsigned = labels.view(labels.dtype.str.replace("i", "u")) if labels.dtype.kind == "i" else labels
+    if np.maximum.reduce(unsigned) >= x.shape[1]:
         _checked_labels(x, labels)
 
 
-def sce_grad(x: np.ndarray, g: np.ndarray, labels: np.ndarray, rows: np.ndarray,
+def sce_grad(x: np.ndarray, g: np.ndarray, labels: np.ndarray, offsets: np.ndarray,
              out: np.ndarray | None = None) -> np.ndarray:
-    """``softmax_cross_entropy_grad``'s forward into ``out`` (``rows`` is ``arange(N)``)."""
+    """``softmax_cross_entropy_grad``'s forward into ``out`` (``offsets`` is ``arange(N) * C``)."""
+    _check_values(x, labels)
     dest = np.empty_like(x) if out is None else out
-    sce_value_and_grad(x, g, labels, rows, dest, value=False)
+    m = np.maximum.reduce(x, axis=1, keepdims=True)
+    if not math.isfinite(np.add.reduce(m, axis=None)):  # an infinite or NaN row: the primitive's own path
+        dest[...] = _sce_grad_forward(x, g, labels)
+        return dest
+    e = np.exp(np.subtract(x, m, out=dest), out=dest)
+    _normalise(x, e, np.add.reduce(e, axis=1, keepdims=True), g, np.add(labels, offsets, dtype=np.intp))
     return dest
 
 
-def sce_value_and_grad(x: np.ndarray, g: np.ndarray, labels: np.ndarray, rows: np.ndarray, out: np.ndarray,
-                       value: bool = True) -> np.ndarray | None:
+def _normalise(x: np.ndarray, e: np.ndarray, s: np.ndarray, g: np.ndarray, flat_index: np.ndarray) -> None:
+    """``e`` becomes (e / s − onehot) · g / N in place: the gradient forward's last calls."""
+    np.divide(e, s, out=e)
+    flat = e.reshape(-1)
+    flat[flat_index] -= 1
+    e *= np.asarray(g, dtype=x.dtype) / x.dtype.type(x.shape[0])
+
+
+def sce_value_and_grad(x: np.ndarray, g: np.ndarray, labels: np.ndarray, offsets: np.ndarray,
+                       out: np.ndarray) -> np.ndarray:
     """The loss of ``softmax_cross_entropy`` (returned, a 0-d array) and the forward of
     ``softmax_cross_entropy_grad`` (written into ``out``, which must not overlap ``x``),
-    in the NumPy calls of those two forwards with the shared ones done once."""
+    in the NumPy calls of those two forwards with the shared ones done once.
+
+    A row whose max is infinite or NaN makes the shifted sum NaN, so the loss is not
+    finite exactly when such a row exists: only then the primitives' own path runs."""
     _check_values(x, labels)
     n = x.shape[0]
     m = np.maximum.reduce(x, axis=1, keepdims=True)
-    if not math.isfinite(np.add.reduce(m, axis=None)):  # an infinite or NaN row: the primitives' own path
-        out[...] = _sce_grad_forward(x, g, labels)
-        return _sce_forward(x, labels) if value else None
     d = np.subtract(x, m, out=out)
-    picked = d[rows, labels] if value else None
+    flat_index = np.add(labels, offsets, dtype=np.intp)
+    picked = d.reshape(-1).take(flat_index)
     e = np.exp(d, out=out)
     s = np.add.reduce(e, axis=1, keepdims=True)
-    loss = None
-    if picked is not None:
-        total = np.add.reduce(np.log(s.reshape(n)) - picked)
-        loss = np.asarray(total / x.dtype.type(n))
-    np.divide(e, s, out=out)
-    out[rows, labels] -= 1
-    out *= np.asarray(g, dtype=x.dtype) / x.dtype.type(n)
-    return loss
+    total = np.add.reduce(np.log(s.reshape(n)) - picked)
+    if not math.isfinite(total):
+        out[...] = _sce_grad_forward(x, g, labels)
+        return _sce_forward(x, labels)
+    _normalise(x, e, s, g, flat_index)
+    return np.asarray(total / x.dtype.type(n))
