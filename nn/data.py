@@ -219,7 +219,7 @@ class DataLoader:
             elif self._single:
                 yield self.arrays[0][idx]
             else:
-                yield tuple(a[idx] for a in self.arrays)
+                yield tuple([a[idx] for a in self.arrays])
 
 
 def _is_dataset(data: Any) -> bool:

@@ -6,6 +6,7 @@ Each ``_update`` works on the parameter's array ``p`` in place, given its gradie
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -164,7 +165,9 @@ class Adam(Optimizer):
             vmax = state.setdefault("max_exp_avg_sq", np.zeros_like(p))
             np.maximum(vmax, v, out=vmax)
             v = vmax
-        denom = np.sqrt(v) / np.sqrt(1 - b2 ** t) + group["eps"]
+        # math.sqrt on the Python number, as np.float64 (np.sqrt's result type): the same correctly rounded
+        # square root without a ufunc call on a scalar
+        denom = np.sqrt(v) / np.float64(math.sqrt(1 - b2 ** t)) + group["eps"]
         p -= (group["lr"] / (1 - b1 ** t)) * state["exp_avg"] / denom
 
 
