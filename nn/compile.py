@@ -10,6 +10,7 @@ all parameters inside the generated code (same formulas, results within a few ul
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -38,7 +39,8 @@ class _Slot:
 
     @property
     def _data(self) -> np.ndarray:
-        return getattr(self.module, self.name)._data
+        value: np.ndarray = getattr(self.module, self.name)._data
+        return value
 
 
 class _Fast:
@@ -55,7 +57,8 @@ class _Fast:
         params = {id(p) for p in step.params}
         static = all(id(c) in params for c in entry.captured)
         self.args = tuple(c._data for c in entry.captured) if static else None
-        self.labels_checked = labels_checked(entry.program, 1)
+        # the generated NumPy code's loss kernel checks the labels; a numba kernel does not
+        self.labels_checked = labels_checked(entry.program, 1) and getattr(entry, "numba_kernel", None) is None
         self.writes = bool(entry.program.state_writes)
 
     def captured_match(self) -> bool:
@@ -87,7 +90,7 @@ class CompiledStep(Jitted):
         super().__init__(self._forward_backward, fallback=fallback)
         self.__name__ = "step"
 
-    def _forward_backward(self, X: Tensor, y: Tensor) -> tuple:
+    def _forward_backward(self, X: Tensor, y: Tensor) -> tuple[Any, ...]:
         out = self.model(X)
         loss = self.loss_fn(out, y)
         if not isinstance(loss, Tensor) or not loss.requires_grad:
@@ -106,7 +109,7 @@ class CompiledStep(Jitted):
             self.flat = FlatOptimizer(self.optimizer, self.backend) if fusable_now else None
             self._fast = None
 
-    def _key(self, args: tuple, kwargs: dict) -> tuple:
+    def _key(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
         opt = self.optimizer
         hyper = tuple((k, tuple(v) if isinstance(v, list) else v) for g in opt.param_groups
                       for k, v in sorted(g.items()) if k not in ("params", "lr", "initial_lr"))
@@ -116,7 +119,7 @@ class CompiledStep(Jitted):
         """The learning rate and step count are read at every call, never compiled in."""
         return self.flat.runtime_inputs() if self.flat is not None else []
 
-    def compile(self, program: Program, captured: list[Tensor], kinds: Any) -> Compiled:
+    def compile(self, program: Program, captured: list[Any], kinds: Any) -> Compiled:
         """Compile the traced step; with a flat optimizer the update is part of the code."""
         if self.flat is not None and not all(self._reached):
             self.flat = None  # eager leaves such a parameter alone; the unfused update does too
@@ -124,7 +127,7 @@ class CompiledStep(Jitted):
             return super().compile(program, captured, kinds)
         return self.flat.compile(program, captured, kinds, len(self.params))
 
-    def __call__(self, X: Any, y: Any) -> float:  # type: ignore[override]
+    def __call__(self, X: Any, y: Any) -> float:
         X = X if type(X) is np.ndarray else np.asarray(X)
         y = y if type(y) is np.ndarray else np.asarray(y)
         flat, fast = self.flat, self._fast
@@ -137,20 +140,20 @@ class CompiledStep(Jitted):
         if flat is not None:
             flat.sync()
         key = self._key((X, y), {})
-        entry = self._cache.get(key)
-        compiled = type(entry) is Compiled and entry.captured_match()
-        if compiled:
+        cached = self._cache.get(key)
+        entry = cached if isinstance(cached, Compiled) and cached.captured_match() else None
+        if entry is not None:
             self._check_labels(y)
         outs, _ = self._run(key, (X, y), {})
         loss, self.output = outs[0], outs[1]
-        if compiled and flat is not None:
+        if entry is not None and flat is not None:
             flat.after_step()
             self._fast = _Fast(self, X, y, entry)
         else:
             for p, g, reached in zip(self.params, outs[2:2 + len(self.params)], self._reached, strict=True):
                 p.grad = Tensor._leaf(np.array(g, dtype=p.dtype, copy=True)) if reached else None
             self.optimizer.step()
-        if compiled:
+        if entry is not None:
             self._write_back(entry, outs)
         return float(loss)
 
@@ -170,7 +173,7 @@ class CompiledStep(Jitted):
             self._write_back(fast.entry, outs)
         return float(outs[0])
 
-    def _write_back(self, entry: Compiled, outs: tuple) -> None:
+    def _write_back(self, entry: Compiled, outs: Sequence[Any]) -> None:
         """Replace the module state the traced step replaced (BatchNorm's running statistics)."""
         writes = entry.program.state_writes
         if writes:
@@ -195,13 +198,13 @@ class CompiledStep(Jitted):
                 values.append(new)
         return targets, values
 
-    def _hyper(self) -> tuple:
+    def _hyper(self) -> tuple[Any, ...]:
         """The one parameter group's hyperparameters but the learning rate (read at run
         time), and its parameter list, which the flat buffers were built for."""
         group = self.optimizer.param_groups[0]
         return group["params"], [(k, v) for k, v in group.items() if k not in _RUNTIME]
 
-    def _same_hyper(self, snapshot: tuple) -> bool:
+    def _same_hyper(self, snapshot: tuple[Any, ...]) -> bool:
         groups = self.optimizer.param_groups
         if len(groups) != 1 or groups[0]["params"] is not snapshot[0]:
             return False

@@ -113,3 +113,16 @@ def test_the_model_output_is_written_into_one_buffer():
         np.testing.assert_array_equal(step.output, want)
         outputs.append(step.output)
     assert outputs[2] is outputs[3] and "out=OUTPUT" in step.source
+
+
+def test_numbers_compared_with_floats_are_inlined_as_numpy_casts_them_eagerly():
+    relu_grad = ad.jit(ad.grad(lambda x: ad.relu(x).sum()))
+    big = ad.jit(lambda x: (x >= 16777217) * x)  # 2**24 + 1: compared as float32 16777216 eagerly
+    for k in range(3):
+        x = np.array([0.0, -0.0, 1e-45, -1e-45, np.nan, np.inf, 16777216.0, 2.0 + k], dtype=np.float32)
+        with np.errstate(invalid="ignore"):
+            np.testing.assert_array_equal(relu_grad(x), (x > 0).astype(np.float32))
+            want = ((ad.Tensor(x) >= 16777217) * ad.Tensor(x)).numpy()
+            np.testing.assert_array_equal(big(x), want)
+    assert "np.greater(a0, 0, " in relu_grad.source
+    assert want[6] == 16777216 and "np.greater_equal(a0, 16777217" in big.source

@@ -146,6 +146,8 @@ def _call(em: Emitter, op: Op, out: str | None) -> str:
     tail = f", out={out}" if out else ""
     uf = _ufunc(op)
     if uf is not None:
+        if len(args) == 2:
+            args = [scalar_literal(em.program, op, k) or a for k, a in enumerate(args)]
         return f"np.{uf.__name__}({', '.join(args)}{tail})"
     p = op.prim
     if id(p) in _REDUCE:
@@ -166,7 +168,31 @@ def _call(em: Emitter, op: Op, out: str | None) -> str:
             return f"{args[0]}.T"
         return f"{args[0]}.transpose({em.literal(tuple(axes))})"
     params = [f"{k}={em.literal(v)}" for k, v in op.params.items()]
-    return f"{em.bind(p.forward, 'f_' + _ident(p.name) + '_')}({', '.join(args + params)})"
+    return f"{em.bind(p.forward, 'f_' + _ident(str(p.name)) + '_')}({', '.join(args + params)})"
+
+
+_COMPARISONS = {np.greater, np.greater_equal, np.less, np.less_equal, np.equal, np.not_equal}
+
+
+def scalar_literal(program: Program, op: Op, k: int) -> str | None:
+    """A 0-d constant operand of a binary ufunc as a Python number, when that gives the
+    same result: a Python number the traced code used (NumPy cast it to the other operand's
+    dtype then too), a float constant of the other operand's float dtype (the same loop),
+    or an integer compared with floats that represent it exactly. A 0-d array operand takes
+    NumPy's general path (an int64 zero against float32 compares in float64: 4x slower)."""
+    c, other = program.values[op.args[k]], program.values[op.args[1 - k]]
+    if c.kind != "const" or c.shape != () or c.data is None or other.dtype.kind != "f":
+        return None
+    x = c.data[()]
+    if c.weak and math.isfinite(float(x)):  # a Python number in the traced code: the same number here
+        return repr(int(x)) if c.dtype.kind in "iu" else repr(float(x))
+    if c.dtype == other.dtype and math.isfinite(float(x)):
+        return repr(float(x))
+    if c.dtype.kind in "iu" and op.prim.forward in _COMPARISONS:
+        n = int(x)
+        if abs(n) <= 2 ** (np.finfo(other.dtype).nmant + 1):  # every such integer is a float of that dtype
+            return repr(n)
+    return None
 
 
 def _axis(axis: Any) -> Any:
@@ -212,7 +238,7 @@ def _lines_for(em: Emitter, op: Op, out: str | None, target: str | None) -> list
     return lines
 
 
-def plan_buffers(program: Program, targets: set[int]) -> tuple[dict[int, int], list[tuple]]:
+def plan_buffers(program: Program, targets: set[int]) -> tuple[dict[int, int], list[tuple[tuple[int, ...], np.dtype]]]:
     """Which op results go into which reusable buffer, and the buffers' (shape, dtype).
 
     A buffer is reused only after every value that may share its memory is dead, and
@@ -246,9 +272,9 @@ def plan_buffers(program: Program, targets: set[int]) -> tuple[dict[int, int], l
     release: dict[int, list[int]] = {}
     for b, e in end.items():
         release.setdefault(e + 1, []).append(b)
-    free: dict[tuple, list[int]] = {}
+    free: dict[tuple[tuple[int, ...], str], list[int]] = {}
     assigned: dict[int, int] = {}
-    shapes: list[tuple] = []
+    shapes: list[tuple[tuple[int, ...], np.dtype]] = []
     for k, op in enumerate(ops):
         for b in release.get(k, ()):
             v = program.values[b]
@@ -285,7 +311,7 @@ def _body(em: Emitter, assigned: dict[int, int], targets: dict[int, str],
 
 def generate(program: Program, targets: dict[int, str] | None = None, name: str = "compiled",
              namespace: dict[str, Any] | None = None, epilogue: list[str] | None = None,
-             extra_args: tuple[str, ...] = (), after: dict[int, list[str]] | None = None) -> tuple[str, dict]:
+             extra_args: tuple[str, ...] = (), after: dict[int, list[str]] | None = None) -> tuple[str, dict[str, Any]]:
     """The source of ``def name(a0, a1, ..., *extra_args)`` computing the program's outputs,
     and its globals.
 

@@ -35,8 +35,8 @@ def _unflatten(leaves: list[Any], kind: Any) -> Any:
     return leaves[0] if kind is None else kind(leaves)
 
 
-def _signature(args: tuple, kwargs: dict) -> tuple:
-    sig = []
+def _signature(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
+    sig: list[tuple[Any, ...]] = []
     for a in args:
         if isinstance(a, Tensor):
             sig.append(("T", a._data.shape, a._data.dtype.str))
@@ -58,7 +58,8 @@ def _signature(args: tuple, kwargs: dict) -> tuple:
 class Compiled:
     """One signature's compiled program: ``fn(*arrays)`` returns the output arrays."""
 
-    def __init__(self, program: Program, fn: Callable, source: str, captured: list[Tensor], kinds: Any) -> None:
+    def __init__(self, program: Program, fn: Callable[..., Any], source: str, captured: list[Any],
+                 kinds: Any) -> None:
         self.program, self.fn, self.source, self.captured, self.kinds = program, fn, source, captured, kinds
         self.captured_sig = [(t._data.shape, t._data.dtype) for t in captured]
 
@@ -87,16 +88,16 @@ class Jitted:
     >>> print(f.source)                                   # doctest: +ELLIPSIS
     def compiled(a0):
         v1 = np.tanh(a0, out=buf0)
-        v3 = np.multiply(v1, c0)
+        v3 = np.multiply(v1, 2.0)
         return (v3,)
     <BLANKLINE>
     """
 
-    def __init__(self, f: Callable, fallback: bool = False, verify: bool = True) -> None:
+    def __init__(self, f: Callable[..., Any], fallback: bool = False, verify: bool = True) -> None:
         self.f = f
         self.fallback = fallback
         self.verify = verify
-        self._cache: dict[tuple, Any] = {}
+        self._cache: dict[tuple[Any, ...], Any] = {}
         self._last: Compiled | _Traced | None = None
         self.traces = 0  # how many times f was traced (a call identical to the traced one runs eagerly)
         functools.update_wrapper(self, f)
@@ -111,11 +112,11 @@ class Jitted:
         tensors = any(isinstance(a, Tensor) for a in args)
         return _unflatten([Tensor._leaf(np.asarray(o)) if tensors else np.asarray(o) for o in outs], kinds)
 
-    def _key(self, args: tuple, kwargs: dict) -> tuple:
+    def _key(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
         """What a compiled program is valid for: the arguments' kinds, shapes and dtypes."""
         return _signature(args, kwargs)
 
-    def _run(self, key: tuple, args: tuple, kwargs: dict) -> tuple[list, Any]:
+    def _run(self, key: tuple[Any, ...], args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[list[Any], Any]:
         """The output leaves (arrays or Tensors) and their structure: compiled, traced or eager."""
         entry = self._cache.get(key)
         if type(entry) is Compiled and entry.captured_match():
@@ -125,7 +126,7 @@ class Jitted:
             return self._eager(args, kwargs)
         return self._trace_call(key, entry, args, kwargs)
 
-    def _eager(self, args: tuple, kwargs: dict) -> tuple[list, Any]:
+    def _eager(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[list[Any], Any]:
         """Run ``f`` uncompiled, on the same kind of arguments a trace gives it."""
         leaves, kinds = _flatten(self.f(*_as_tensors(args), **kwargs))
         return [o._data if isinstance(o, Tensor) else o for o in leaves], kinds
@@ -134,7 +135,8 @@ class Jitted:
         """Values read at every call besides the arguments and parameters (none for jit)."""
         return []
 
-    def _trace_call(self, key: tuple, entry: Any, args: tuple, kwargs: dict) -> Any:
+    def _trace_call(self, key: tuple[Any, ...], entry: Any, args: tuple[Any, ...],
+                    kwargs: dict[str, Any]) -> tuple[list[Any], Any]:
         inputs = [np.array(a._data if isinstance(a, Tensor) else a) for a in args]
         if self.verify and isinstance(entry, _Traced) and _same_arrays(entry.inputs, inputs):
             return self._eager(args, kwargs)  # the traced call again: a second trace could verify nothing
@@ -161,7 +163,7 @@ class Jitted:
         return [o._data if isinstance(o, Tensor) else o for o in outs], kinds
 
     # ------------------------------------------------------------- tracing
-    def trace(self, args: tuple, kwargs: dict) -> tuple[Program, list, Any, list[Tensor]]:
+    def trace(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Program, list[Any], Any, list[Any]]:
         """Run ``f`` once on ``args`` while recording: the program, the outputs, their
         structure, and the Tensors it reads from its closure (parameters)."""
         rec = Recorder()
@@ -192,7 +194,7 @@ class Jitted:
         program.resolve_broadcasts().eliminate_dead_code()
         program.pair_losses(P.softmax_cross_entropy_p, P.softmax_cross_entropy_grad_p)
 
-    def compile(self, program: Program, captured: list[Tensor], kinds: Any) -> Compiled:
+    def compile(self, program: Program, captured: list[Any], kinds: Any) -> Compiled:
         """Generate and build the code for a verified program."""
         source, namespace = generate(program)
         return Compiled(program, build(source, namespace, "compiled"), source, captured, kinds)
@@ -216,7 +218,7 @@ class Jitted:
         return self._last.program
 
 
-def _as_tensors(args: tuple) -> list[Tensor]:
+def _as_tensors(args: tuple[Any, ...]) -> list[Tensor]:
     return [a if isinstance(a, Tensor) else Tensor._leaf(np.asarray(a, dtype=_scalar_dtype(a))) for a in args]
 
 
@@ -237,7 +239,7 @@ def _same_param(a: Any, b: Any) -> bool:
     if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
         return len(a) == len(b) and all(_same_param(x, y) for x, y in zip(a, b, strict=True))
     if isinstance(a, Ref) or isinstance(b, Ref):
-        return a == b
+        return bool(a == b)
     try:
         return a is b or bool(a == b)
     except (TypeError, ValueError):
@@ -267,7 +269,7 @@ def differences(p1: Program, p2: Program) -> str | None:
     return None
 
 
-def jit(f: Callable | None = None, *, fallback: bool = False, verify: bool = True) -> Any:
+def jit(f: Callable[..., Any] | None = None, *, fallback: bool = False, verify: bool = True) -> Any:
     """Compile ``f`` (a function of Tensors, arrays or numbers) into straight-line NumPy code.
 
     ``f`` is traced through the primitive table per input signature (shapes, dtypes) and

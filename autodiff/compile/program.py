@@ -10,7 +10,7 @@ resolve broadcasts that the consumer would do anyway.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -40,10 +40,11 @@ class Value:
     data: np.ndarray | None = None
     slot: int | None = None
     label: str = ""
+    weak: bool = False  # a Python number the traced code compared with (NumPy casts it to the other operand)
 
     def type(self) -> str:
         """``f32[32,10]``."""
-        return type_string(_Typed(self.shape, self.dtype))
+        return type_string(cast(Any, _Typed(self.shape, self.dtype)))  # reads .shape and .dtype only
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ class Op:
     @property
     def name(self) -> str:
         """The primitive's name."""
-        return self.prim.name
+        return str(self.prim.name)
 
     def refs(self) -> list[int]:
         """Every value this op reads: its operands and the values inside its params."""
@@ -258,7 +259,7 @@ def _param_text(v: Any) -> str:
     if isinstance(v, tuple):
         return "(" + ", ".join(_param_text(x) for x in v) + ("," if len(v) == 1 else "") + ")"
     if isinstance(v, np.dtype):
-        return v.name
+        return str(v.name)
     if isinstance(v, np.random.Generator):
         return "Generator"
     return repr(v)

@@ -18,7 +18,9 @@ import linecache
 import os
 import sys
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
+from types import FrameType
 from typing import Any
 
 import numpy as np
@@ -39,7 +41,7 @@ class TraceError(RuntimeError):
 
 def user_site() -> str:
     """The innermost stack frame outside autodiff, as ``file:line in function: code``."""
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None:
         filename = frame.f_code.co_filename
         if not _inside_autodiff(filename):
@@ -81,7 +83,7 @@ class Recorder:
         self._by_tensor: dict[int, int] = {}
         self._by_array: dict[int, int] = {}
         self._alive: list[Any] = []  # ids stay unique while their objects live
-        self.captured: list[Tensor] = []  # parameters read from the closure, bound at every call
+        self.captured: list[Any] = []  # parameters read from the closure, bound at every call
 
     # ---------------------------------------------------------- values
     def _new(self, kind: str, arr: np.ndarray, **extra: Any) -> int:
@@ -145,7 +147,7 @@ class Recorder:
         return obj
 
     # ------------------------------------------------------------- ops
-    def record(self, prim: Primitive, inputs: tuple, params: dict, out: Tensor) -> None:
+    def record(self, prim: Primitive, inputs: tuple[Tensor, ...], params: dict[str, Any], out: Tensor) -> None:
         """Note ``out = prim(*inputs, **params)``; ops on constants only fold into a constant."""
         args = tuple(self.of_tensor(t) for t in inputs)
         linked = {k: self._link(v) for k, v in params.items()}
@@ -201,23 +203,26 @@ def _primitive_call(self: Primitive, *args: Any, **params: Any) -> Any:
     return out
 
 
-def _prims_state():
+def _prims_state() -> Any:
     from ..mode import state
 
     return state
 
 
 def _compare(ufunc: Any, a: Any, b: Any) -> Tensor:
-    out = _ORIGINAL["compare"](ufunc, a, b)
+    out: Tensor = _ORIGINAL["compare"](ufunc, a, b)
     rec = active()
     if rec is not None:
         inputs = tuple(x if isinstance(x, Tensor) else Tensor._leaf(np.asarray(x)) for x in (a, b))
         rec.record(_ufunc_prim(ufunc), inputs, {}, out)
+        for x, t in zip((a, b), inputs, strict=True):
+            if isinstance(x, (int, float)) and not isinstance(x, bool):
+                rec.values[rec.of_tensor(t)].weak = True
     return out
 
 
 def _invert(self: Tensor) -> Tensor:
-    out = _ORIGINAL["invert"](self)
+    out: Tensor = _ORIGINAL["invert"](self)
     rec = active()
     if rec is not None:
         rec.record(_ufunc_prim(np.logical_not), (self,), {}, out)
@@ -254,32 +259,36 @@ _READS = {"item": ".item()", "__bool__": "bool()", "__float__": "float()", "__in
           "numpy": ".numpy()", "__array__": "np.asarray()", "data_get": ".data"}
 
 
+_METHODS = ("item", "__bool__", "__float__", "__int__", "numpy", "__array__")
+
+
 def _install() -> None:
-    _ORIGINAL.update(call=Primitive.__call__, compare=_tensor_module._compare, invert=Tensor.__invert__,
-                     sign=_prims._sign, data_prop=Tensor.data, data_get=Tensor.data.fget,
-                     **{n: getattr(Tensor, n) for n in ("item", "__bool__", "__float__", "__int__", "numpy",
-                                                        "__array__")})
-    Primitive.__call__ = _primitive_call
-    _tensor_module._compare = _compare
-    Tensor.__invert__ = _invert
-    _prims._sign = _sign
-    for n in ("item", "__bool__", "__float__", "__int__", "numpy", "__array__"):
+    # setattr: the hooks replace methods of the classes for the duration of a trace
+    data_prop: property = vars(Tensor)["data"]
+    _ORIGINAL.update(call=Primitive.__call__, compare=vars(_tensor_module)["_compare"],
+                     invert=Tensor.__invert__, sign=vars(_prims)["_sign"], data_prop=data_prop,
+                     data_get=data_prop.fget, **{n: getattr(Tensor, n) for n in _METHODS})
+    setattr(Primitive, "__call__", _primitive_call)  # noqa: B010
+    setattr(_tensor_module, "_compare", _compare)  # noqa: B010
+    setattr(Tensor, "__invert__", _invert)  # noqa: B010
+    setattr(_prims, "_sign", _sign)  # noqa: B010
+    for n in _METHODS:
         setattr(Tensor, n, _guarded(n))
-    Tensor.data = property(_guarded("data_get"), _ORIGINAL["data_prop"].fset, doc=_ORIGINAL["data_prop"].__doc__)
+    setattr(Tensor, "data", property(_guarded("data_get"), data_prop.fset, doc=data_prop.__doc__))  # noqa: B010
 
 
 def _uninstall() -> None:
-    Primitive.__call__ = _ORIGINAL["call"]
-    _tensor_module._compare = _ORIGINAL["compare"]
-    Tensor.__invert__ = _ORIGINAL["invert"]
-    _prims._sign = _ORIGINAL["sign"]
-    for n in ("item", "__bool__", "__float__", "__int__", "numpy", "__array__"):
+    setattr(Primitive, "__call__", _ORIGINAL["call"])  # noqa: B010
+    setattr(_tensor_module, "_compare", _ORIGINAL["compare"])  # noqa: B010
+    setattr(Tensor, "__invert__", _ORIGINAL["invert"])  # noqa: B010
+    setattr(_prims, "_sign", _ORIGINAL["sign"])  # noqa: B010
+    for n in _METHODS:
         setattr(Tensor, n, _ORIGINAL[n])
-    Tensor.data = _ORIGINAL["data_prop"]
+    setattr(Tensor, "data", _ORIGINAL["data_prop"])  # noqa: B010
 
 
 @contextmanager
-def recording(rec: Recorder):
+def recording(rec: Recorder) -> Iterator[Recorder]:
     """Record this thread's primitive calls into ``rec`` for the duration of the block."""
     if active() is not None:
         raise TraceError("a trace is already running in this thread")
