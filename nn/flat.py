@@ -54,7 +54,9 @@ class FlatOptimizer:
         self.group = optimizer.param_groups[0]
         keys = ["exp_avg", "exp_avg_sq"] if self.adam else (["momentum_buffer"] if self.group["momentum"] else [])
         self.keys = keys
-        self.state = {k: np.zeros(total, self.dtype) for k in keys}
+        # Adam's two moments are the rows of one array: both advance in the same NumPy calls
+        self.moments = np.zeros((len(keys), total), self.dtype)
+        self.state = {k: self.moments[r] for r, k in enumerate(keys)}
         self.state_views = {k: flat_views(b, self.shapes) for k, b in self.state.items()}
         self._param_views = list(zip(params, self.views, strict=True))
         self._param_grads = list(zip(params, self.grads, strict=True))
@@ -138,6 +140,10 @@ class FlatOptimizer:
                                      "T2": np.empty_like(self.flat)}
         if self.adam:  # eager Adam divides by a float64 scalar, so its denominator is float64
             namespace.update(D1=np.empty(self.flat.shape, np.float64), D2=np.empty(self.flat.shape, np.float64))
+            b1, b2 = self.group["betas"]
+            namespace.update(MOMENTS=self.moments, T22=np.empty_like(self.moments),
+                             BETAS=np.array([[b1], [b2]], self.dtype),
+                             ONE_MINUS_BETAS=np.array([[1 - b1], [1 - b2]], self.dtype))
         namespace.update({f"{k.upper()}": b for k, b in self.state.items()})
         targets: dict[int, str] = {}
         copies = []
@@ -191,9 +197,9 @@ class FlatOptimizer:
         end: list[str] = []
         after: dict[int, list[str]] = {}
         for r, (i, j) in enumerate(runs):
-            for name in ("P", "G", "T1", "T2", "D1", "D2", *(k.upper() for k in self.keys)):
-                if name in namespace:
-                    namespace[f"{name}_{r}"] = namespace[name][offsets[i]:offsets[j]]
+            for name in ("P", "G", "T1", "T2", "T22", "D1", "D2", "MOMENTS", *(k.upper() for k in self.keys)):
+                if name in namespace:  # the last axis runs over the parameters
+                    namespace[f"{name}_{r}"] = namespace[name][..., offsets[i]:offsets[j]]
             params = [slot.get(id(p)) for p in self.opt.params[i:j]]
             late = {g for g in grads[i:j] if g not in ready}
             at = placement(program, grads[i:j], params, late)
@@ -234,13 +240,20 @@ class FlatOptimizer:
             lines += [f"np.multiply(P, 1 - lr * {h['weight_decay']!r}, out=P)", "g = G"]
         else:
             lines += self._l2_lines()
-        lines += [f"np.multiply(EXP_AVG, {b1!r}, out=EXP_AVG)",
-                  f"np.multiply(g, {1 - b1!r}, out=T2)",
-                  "np.add(EXP_AVG, T2, out=EXP_AVG)",
-                  f"np.multiply(EXP_AVG_SQ, {b2!r}, out=EXP_AVG_SQ)",
-                  f"np.multiply(g, {1 - b2!r}, out=T2)",
-                  "np.multiply(T2, g, out=T2)",
-                  "np.add(EXP_AVG_SQ, T2, out=EXP_AVG_SQ)",
+        if type(b1) is float and type(b2) is float:  # NumPy casts Python floats to the moments' dtype
+            lines += ["np.multiply(MOMENTS, BETAS, out=MOMENTS)",  # m·β₁ and v·β₂, one call
+                      "np.multiply(g, ONE_MINUS_BETAS, out=T22)",  # (1 − β₁)g and (1 − β₂)g
+                      "np.multiply(T22[1], g, out=T22[1])",
+                      "np.add(MOMENTS, T22, out=MOMENTS)"]
+        else:
+            lines += [f"np.multiply(EXP_AVG, {b1!r}, out=EXP_AVG)",
+                      f"np.multiply(g, {1 - b1!r}, out=T2)",
+                      "np.add(EXP_AVG, T2, out=EXP_AVG)",
+                      f"np.multiply(EXP_AVG_SQ, {b2!r}, out=EXP_AVG_SQ)",
+                      f"np.multiply(g, {1 - b2!r}, out=T2)",
+                      "np.multiply(T2, g, out=T2)",
+                      "np.add(EXP_AVG_SQ, T2, out=EXP_AVG_SQ)"]
+        lines += [
                   "np.sqrt(EXP_AVG_SQ, out=D1)",
                   f"np.divide(D1, np.sqrt(1 - {b2!r} ** t), out=D1)",
                   f"np.add(D1, {h['eps']!r}, out=D1)",
