@@ -8,6 +8,8 @@ Tensor([2., 4.])
 """
 # ruff: noqa: I001  (tensor must load first: it wires its operators to the primitive table)
 
+from typing import Any as _Any  # private: `autodiff.Any` is not part of the API
+
 from .tensor import Tensor, tensor
 
 from .creation import (
@@ -157,7 +159,7 @@ __version__ = "0.1.0"
 _SYMBOLIC = ("to_sympy", "from_sympy", "check_against_sympy")
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> _Any:
     # the SymPy bridge loads SymPy (slow to import) only when first used
     if name in _SYMBOLIC:
         from . import symbolic

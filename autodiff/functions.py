@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import builtins
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from . import primitives as P, sampling as S
+from .aliases import Axis, TensorLike
 from .axes import alias, axis_keepdims, check_axis, normalize_axis, normalize_index
 from .primitive import composite
 from .tensor import Tensor, as_tensor
@@ -20,13 +23,13 @@ def _tensor(x: Any) -> Tensor:
     return x if isinstance(x, Tensor) else as_tensor(x)
 
 
-def getitem(x, index) -> Tensor:
+def getitem(x: TensorLike, index: Any) -> Tensor:
     """``x[index]`` with ints, slices, None, ..., integer and boolean arrays."""
     x = _tensor(x)
     return P.getitem_p(x, index=normalize_index(index, x.shape))
 
 
-def where(cond, a, b) -> Tensor:
+def where(cond: TensorLike, a: TensorLike, b: TensorLike) -> Tensor:
     """Elementwise ``a`` where ``cond`` else ``b``.
 
     The gradient is selected, not multiplied, so the branch not taken gets exact
@@ -41,14 +44,14 @@ def where(cond, a, b) -> Tensor:
     return P.where_p(cond, a, b)
 
 
-def _reduction(op: str, x: Any, axis: Any, keepdims: Any, aliases: dict) -> tuple[Tensor, Any, bool]:
+def _reduction(op: str, x: Any, axis: Any, keepdims: Any, aliases: dict[str, Any]) -> tuple[Tensor, Any, bool]:
     """The operand as a Tensor and NumPy-checked ``axis``/``keepdims`` (aliases resolved)."""
     x = _tensor(x)
     axis, keepdims = axis_keepdims(op, axis, keepdims, aliases)
     return x, check_axis(op, x.ndim, axis), keepdims
 
 
-def sum(x, axis=None, keepdims: bool = False, **aliases) -> Tensor:  # noqa: A001
+def sum(x: TensorLike, axis: Axis = None, keepdims: bool = False, **aliases: Any) -> Tensor:  # noqa: A001
     """Sum over ``axis`` (int, tuple or None).
 
     >>> import autodiff as ad
@@ -59,7 +62,7 @@ def sum(x, axis=None, keepdims: bool = False, **aliases) -> Tensor:  # noqa: A00
     return P.sum_p(x, axis=axis, keepdims=keepdims)
 
 
-def max(x, axis=None, keepdims: bool = False, **aliases) -> Tensor:  # noqa: A001
+def max(x: TensorLike, axis: Axis = None, keepdims: bool = False, **aliases: Any) -> Tensor:  # noqa: A001
     """Maximum over ``axis`` (``dim=``/``keepdim=`` too); tied maxima share the gradient equally.
 
     Unlike PyTorch's ``max(dim=...)`` this returns the values only; ``argmax`` gives the indices.
@@ -68,18 +71,18 @@ def max(x, axis=None, keepdims: bool = False, **aliases) -> Tensor:  # noqa: A00
     return P.max_p(x, axis=axis, keepdims=keepdims)
 
 
-def min(x, axis=None, keepdims: bool = False, **aliases) -> Tensor:  # noqa: A001
+def min(x: TensorLike, axis: Axis = None, keepdims: bool = False, **aliases: Any) -> Tensor:  # noqa: A001
     """Minimum over ``axis`` (values only; ``argmin`` gives the indices); ties share the gradient."""
     x, axis, keepdims = _reduction("min", x, axis, keepdims, aliases)
     return P.min_p(x, axis=axis, keepdims=keepdims)
 
 
-def reshape(x, shape) -> Tensor:
+def reshape(x: TensorLike, shape: int | Sequence[int]) -> Tensor:
     """``x`` with a new shape (one entry may be -1)."""
     return P.reshape_p(x, shape=tuple(shape) if isinstance(shape, (list, tuple)) else (shape,))
 
 
-def transpose(x, axes=None) -> Tensor:
+def transpose(x: TensorLike, axes: Sequence[int] | None = None) -> Tensor:
     """Permute the axes of ``x`` (reverse them when ``axes`` is None); negative axes count
     from the end, as in NumPy."""
     x = _tensor(x)
@@ -91,12 +94,14 @@ def transpose(x, axes=None) -> Tensor:
     return P.transpose_p(x, axes=perm)
 
 
-def broadcast_to(x, shape) -> Tensor:
+def broadcast_to(x: TensorLike, shape: Sequence[int]) -> Tensor:
     """``x`` broadcast to ``shape`` (the gradient sums back)."""
     return P.broadcast_to_p(x, shape=tuple(shape))
 
 
-def clip(x, lo=None, hi=None, *, a_min=None, a_max=None, min=None, max=None) -> Tensor:  # noqa: A002
+def clip(x: TensorLike, lo: TensorLike | None = None, hi: TensorLike | None = None, *,
+         a_min: TensorLike | None = None, a_max: TensorLike | None = None,
+         min: TensorLike | None = None, max: TensorLike | None = None) -> Tensor:  # noqa: A002
     """Limit values to [lo, hi] (NumPy's ``a_min``/``a_max`` or PyTorch's ``min``/``max`` too).
 
     With number (or array) bounds the gradient passes where lo <= x <= hi (as
@@ -120,12 +125,12 @@ def clip(x, lo=None, hi=None, *, a_min=None, a_max=None, min=None, max=None) -> 
     return P.clip_p(x, lo=lo, hi=hi)
 
 
-def astype(x, dtype) -> Tensor:
+def astype(x: TensorLike, dtype: DTypeLike) -> Tensor:
     """Cast ``x`` to ``dtype``; the gradient is cast back."""
     return P.astype_p(x, dtype=np.dtype(dtype))
 
 
-def linear(x, weight, bias=None) -> Tensor:
+def linear(x: TensorLike, weight: TensorLike, bias: TensorLike | None = None) -> Tensor:
     """``x @ weight + bias`` for ``weight`` of shape (in_features, out_features), as one node.
 
     >>> import autodiff as ad
@@ -137,19 +142,19 @@ def linear(x, weight, bias=None) -> Tensor:
     return P.matmul(x, weight) if bias is None else P.linear_p(x, weight, bias)
 
 
-def _joined(op: str, tensors: Any, axis: Any, dim: Any) -> tuple[list, int]:
+def _joined(op: str, tensors: Any, axis: Any, dim: Any) -> tuple[list[Tensor], int]:
     if isinstance(tensors, Tensor) or not isinstance(tensors, (list, tuple)) or not tensors:
         raise TypeError(f"{op}: expects a non-empty list or tuple of tensors, got {type(tensors).__name__}")
     return [_tensor(t) for t in tensors], alias(op, axis, dim, "axis", "dim", 0)
 
 
-def concatenate(tensors, axis: int = 0, *, dim: int | None = None) -> Tensor:
+def concatenate(tensors: Sequence[TensorLike], axis: int = 0, *, dim: int | None = None) -> Tensor:
     """Join tensors along an existing axis (``dim=`` too)."""
     ts, axis = _joined("concatenate", tensors, axis, dim)
     return P.concatenate_p(*ts, axis=axis)
 
 
-def stack(tensors, axis: int = 0, *, dim: int | None = None) -> Tensor:
+def stack(tensors: Sequence[TensorLike], axis: int = 0, *, dim: int | None = None) -> Tensor:
     """Join tensors along a new axis (``dim=`` too)."""
     ts, axis = _joined("stack", tensors, axis, dim)
     return P.stack_p(*ts, axis=axis)
@@ -185,7 +190,7 @@ def _einsum_spec(subscripts: str, shapes: list[tuple[int, ...]]) -> tuple[tuple[
     return tuple(expanded), out
 
 
-def _sublists(first: Any, rest: tuple) -> tuple[str, tuple]:
+def _sublists(first: Any, rest: tuple[Any, ...]) -> tuple[str, tuple[Any, ...]]:
     """NumPy's sublist form ``(op0, sub0, op1, sub1, ..., [out])`` as subscripts and operands."""
     items = (first, *rest)
     ops, subs = list(items[0::2]), list(items[1::2])
@@ -224,12 +229,12 @@ def einsum(subscripts: Any, *operands: Any) -> Tensor:
     return P.einsum_p(*ts, spec=_einsum_spec(subscripts, [t.shape for t in ts]))
 
 
-def _count(shape: tuple[int, ...], axis) -> int:
+def _count(shape: tuple[int, ...], axis: Axis) -> int:
     return math.prod(shape[a] for a in P._axes_set(shape, axis))
 
 
 @composite(sample=S.reduction())
-def mean(x, axis=None, keepdims: bool = False, **aliases) -> Tensor:
+def mean(x: TensorLike, axis: Axis = None, keepdims: bool = False, **aliases: Any) -> Tensor:
     """Arithmetic mean over ``axis``.
 
     >>> import autodiff as ad
@@ -241,8 +246,8 @@ def mean(x, axis=None, keepdims: bool = False, **aliases) -> Tensor:
 
 
 @composite(sample=S.reduction())
-def var(x, axis=None, keepdims: bool = False, ddof: float = 0, *, correction: float | None = None,
-        **aliases) -> Tensor:
+def var(x: TensorLike, axis: Axis = None, keepdims: bool = False, ddof: float = 0, *,
+        correction: float | None = None, **aliases: Any) -> Tensor:
     """Variance over ``axis``: Σ (x - mean)² / (n - ddof), NumPy's ddof=0 by default
     (``correction=`` is NumPy 2's and PyTorch's name for ddof; ``dim=``/``keepdim=`` too).
 
@@ -262,7 +267,7 @@ def var(x, axis=None, keepdims: bool = False, ddof: float = 0, *, correction: fl
     return P.sum_p(d * d, axis=axis, keepdims=keepdims) / (n - ddof)
 
 
-def logsumexp(x, axis=None, keepdims: bool = False, **aliases) -> Tensor:
+def logsumexp(x: TensorLike, axis: Axis = None, keepdims: bool = False, **aliases: Any) -> Tensor:
     """log(sum(exp(x))) over ``axis``, stable for logits of any magnitude.
 
     >>> import autodiff as ad
@@ -279,40 +284,43 @@ def _normalisation(op: str, x: Any, axis: Any, dim: Any) -> tuple[Tensor, int]:
     return x, normalize_axis(axis, x.ndim, op)
 
 
-def softmax(x, axis: int = -1, *, dim: int | None = None) -> Tensor:
+def softmax(x: TensorLike, axis: int = -1, *, dim: int | None = None) -> Tensor:
     """exp(x) / sum(exp(x)) along ``axis`` (``dim=`` too); stable for logits of magnitude 1e4."""
     x, axis = _normalisation("softmax", x, axis, dim)
     return P.softmax_p(x, axis=axis)
 
 
-def log_softmax(x, axis: int = -1, *, dim: int | None = None) -> Tensor:
+def log_softmax(x: TensorLike, axis: int = -1, *, dim: int | None = None) -> Tensor:
     """log(softmax(x)) computed as x - logsumexp(x): no overflow, no log(0)."""
     x, axis = _normalisation("log_softmax", x, axis, dim)
     return P.log_softmax_p(x, axis=axis)
 
 
 @composite(sample=S.with_params(S.elementwise(kinks=(0,)), alpha=0.1), conventions="leaky_relu'(0) = alpha")
-def leaky_relu(x, alpha: float = 0.01) -> Tensor:
+def leaky_relu(x: TensorLike, alpha: float = 0.01) -> Tensor:
     """x for x > 0, alpha * x otherwise."""
+    x = _tensor(x)
     return where(x > 0, x, x * alpha)
 
 
 @composite(sample=S.with_params(S.elementwise(kinks=(0,)), alpha=1.5), conventions="elu'(0) = alpha")
-def elu(x, alpha: float = 1.0) -> Tensor:
+def elu(x: TensorLike, alpha: float = 1.0) -> Tensor:
     """x for x > 0, alpha * (exp(x) - 1) otherwise (exp sees only x <= 0, so never overflows);
     elu'(0) = alpha, the left branch, as PyTorch."""
+    x = _tensor(x)
     negative = where(x > 0, 0.0, x)  # a select, not minimum: minimum's tie at 0 would halve elu'(0)
     return where(x > 0, x, (P.exp(negative) - 1) * alpha)
 
 
 @composite(sample=S.elementwise(-2, 8, kinks=(0, 6)), conventions="relu6'(0) = relu6'(6) = 0")
-def relu6(x) -> Tensor:
+def relu6(x: TensorLike) -> Tensor:
     """min(max(x, 0), 6); the gradient is 1 on (0, 6) and 0 elsewhere, as in PyTorch."""
+    x = _tensor(x)
     return where(x < 6, P.relu(x), 6)
 
 
 @composite(sample=S.dot_pair)
-def dot(a, b) -> Tensor:
+def dot(a: TensorLike, b: TensorLike) -> Tensor:
     """NumPy's ``dot``: matmul for 1-D and 2-D, a sum over the last axis of ``a`` and
     the second-to-last of ``b`` for higher dimensions."""
     a, b = _tensor(a), _tensor(b)
@@ -324,7 +332,7 @@ def dot(a, b) -> Tensor:
 
 
 @composite(sample=S.tensordot_pair)
-def tensordot(a, b, axes=2) -> Tensor:
+def tensordot(a: TensorLike, b: TensorLike, axes: int | Sequence[int | Sequence[int]] = 2) -> Tensor:
     """NumPy's ``tensordot`` composed of transpose, reshape and one matmul."""
     a, b = _tensor(a), _tensor(b)
     if isinstance(axes, (int, np.integer)):
@@ -347,13 +355,13 @@ def tensordot(a, b, axes=2) -> Tensor:
 
 
 @composite(sample=S.elementwise())
-def flatten(x) -> Tensor:
+def flatten(x: TensorLike) -> Tensor:
     """All elements as a 1-D tensor."""
     return P.reshape_p(x, shape=(-1,))
 
 
 @composite(sample=S.with_unit_axes)
-def squeeze(x, axis=None, *, dim=None) -> Tensor:
+def squeeze(x: TensorLike, axis: Axis = None, *, dim: Axis = None) -> Tensor:
     """Drop axes of length one (all of them, or those named by ``axis``; ``dim=`` too)."""
     x = _tensor(x)
     shape = x.shape
@@ -373,7 +381,7 @@ def squeeze(x, axis=None, *, dim=None) -> Tensor:
 
 
 @composite(sample=S.new_axis)
-def expand_dims(x, axis=None, *, dim=None) -> Tensor:
+def expand_dims(x: TensorLike, axis: Axis = None, *, dim: Axis = None) -> Tensor:
     """Insert axes of length one at the positions ``axis`` (int or tuple; ``dim=`` too)."""
     x = _tensor(x)
     shape = x.shape
@@ -389,7 +397,7 @@ def expand_dims(x, axis=None, *, dim=None) -> Tensor:
 
 
 @composite(sample=S.axis_pair)
-def swapaxes(x, axis1: int, axis2: int) -> Tensor:
+def swapaxes(x: TensorLike, axis1: int, axis2: int) -> Tensor:
     """Exchange two axes."""
     x = _tensor(x)
     axes = list(range(x.ndim))

@@ -15,7 +15,7 @@ import os
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -281,12 +281,15 @@ def defprim(name: str, forward: Callable[..., Any], *rules: Rule | None, any_rul
     return prim
 
 
+_Fn = TypeVar("_Fn", bound=Callable[..., Any])
+
+
 def composite(sample: Callable[..., Any] | None = None, smooth: bool = True, conventions: str = "",
-              name: str | None = None) -> Callable[[Callable[..., Any]], Any]:
+              name: str | None = None) -> Callable[[_Fn], _Fn]:
     """Register a function of functions.py as a composite (returned unchanged, so it
     costs nothing per call) with the ``sample``, smoothness and conventions its proof uses."""
 
-    def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
+    def wrap(fn: _Fn) -> _Fn:
         register(Composite(fn, name or fn.__name__, sample, smooth, conventions))
         return fn
 

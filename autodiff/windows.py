@@ -21,10 +21,11 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from . import symforms as S
 from .primitive import defprim
-from .sampling import Case
+from .sampling import Case, Draw
 from .tensor import Tensor, as_tensor
 
 Pairs = tuple[tuple[int, int], ...]
+Ints = tuple[int, ...]
 
 
 def out_size(n: int, k: int, stride: int, dilation: int, lo: int, hi: int) -> int:
@@ -32,7 +33,7 @@ def out_size(n: int, k: int, stride: int, dilation: int, lo: int, hi: int) -> in
     return (n + lo + hi - dilation * (k - 1) - 1) // stride + 1
 
 
-def _unfold(x, kernel, stride, dilation, padding, fill):
+def _unfold(x: np.ndarray, kernel: Ints, stride: Ints, dilation: Ints, padding: Pairs, fill: Any) -> np.ndarray:
     d = len(kernel)
     lead = x.ndim - d
     if any(lo or hi for lo, hi in padding):
@@ -45,7 +46,7 @@ def _unfold(x, kernel, stride, dilation, padding, fill):
     return np.ascontiguousarray(np.transpose(view, order))
 
 
-def _fold(g, kernel, stride, dilation, padding, size):
+def _fold(g: np.ndarray, kernel: Ints, stride: Ints, dilation: Ints, padding: Pairs, size: Ints) -> np.ndarray:
     d = len(kernel)
     lead, out = g.shape[: g.ndim - 2 * d], g.shape[g.ndim - d:]
     padded = tuple(n + lo + hi for n, (lo, hi) in zip(size, padding, strict=True))
@@ -58,16 +59,18 @@ def _fold(g, kernel, stride, dilation, padding, size):
     return np.ascontiguousarray(acc[(Ellipsis,) + crop])
 
 
-def _unfold_rule(g, z, x, kernel, stride, dilation, padding, fill):
+def _unfold_rule(g: Tensor, z: Tensor, x: Tensor, kernel: Ints, stride: Ints, dilation: Ints, padding: Pairs,
+                 fill: float) -> Tensor:
     return fold_p(g, kernel=kernel, stride=stride, dilation=dilation, padding=padding,
                   size=tuple(x.shape[x.ndim - len(kernel):]))
 
 
-def _fold_rule(g, z, x, kernel, stride, dilation, padding, size):
+def _fold_rule(g: Tensor, z: Tensor, x: Tensor, kernel: Ints, stride: Ints, dilation: Ints, padding: Pairs,
+               size: Ints) -> Tensor:
     return unfold_p(g, kernel=kernel, stride=stride, dilation=dilation, padding=padding, fill=0)
 
 
-def _config(draw) -> dict:
+def _config(draw: Draw) -> dict[str, Any]:
     """Window parameters for 1 or 2 spatial axes, and an input size with at least one window."""
     d = draw.integers(1, 2)
     kernel = tuple(draw.integers(1, 3) for _ in range(d))
@@ -78,14 +81,14 @@ def _config(draw) -> dict:
     return {"kernel": kernel, "stride": stride, "dilation": dilation, "padding": padding, "size": size}
 
 
-def _unfold_case(draw, dtype) -> Case:
+def _unfold_case(draw: Draw, dtype: Any) -> Case:
     p = _config(draw)
     lead = tuple(draw.integers(1, 2) for _ in range(draw.integers(0, 2)))
     x = draw.floats(lead + p.pop("size"), -2, 2, dtype)
     return Case([x], dict(p, fill=draw.choice([0, -1.5])))
 
 
-def _fold_case(draw, dtype) -> Case:
+def _fold_case(draw: Draw, dtype: Any) -> Case:
     p = _config(draw)
     lead = tuple(draw.integers(1, 2) for _ in range(draw.integers(0, 2)))
     out = tuple(out_size(n, k, s, dl, lo, hi) for n, k, s, dl, (lo, hi)
@@ -93,13 +96,14 @@ def _fold_case(draw, dtype) -> Case:
     return Case([draw.floats(lead + p["kernel"] + out, -2, 2, dtype)], p)
 
 
-def _unfold_objects(sp, x, kernel, stride, dilation, padding, fill):
+def _unfold_objects(sp: Any, x: np.ndarray, kernel: Ints, stride: Ints, dilation: Ints, padding: Pairs,
+                    fill: float) -> np.ndarray:
     return _unfold(S.objects(x), kernel, stride, dilation, padding, sp.nsimplify(fill))
 
 
-def _fold_objects(sp, g, kernel, stride, dilation, padding, size):
-    g = S.objects(g)
-    out = _fold(g, kernel, stride, dilation, padding, size)
+def _fold_objects(sp: Any, g: np.ndarray, kernel: Ints, stride: Ints, dilation: Ints, padding: Pairs,
+                  size: Ints) -> np.ndarray:
+    out = _fold(S.objects(g), kernel, stride, dilation, padding, size)
     return S.objects(out + sp.Integer(0))  # untouched positions: SymPy zeros rather than Python ints
 
 
@@ -127,7 +131,7 @@ def _ints(name: str, what: str, value: Any, d: int, least: int) -> tuple[int, ..
 
 
 def window_params(name: str, shape: tuple[int, ...], kernel_size: Any, stride: Any = 1, padding: Any = 0,
-                  dilation: Any = 1) -> dict:
+                  dilation: Any = 1) -> dict[str, Any]:
     """Checked window parameters for ``unfold``/``fold`` over the trailing axes of ``shape``.
 
     An int ``kernel_size`` means that size on every axis after the first two ((N, C, *spatial)

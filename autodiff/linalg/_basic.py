@@ -14,6 +14,7 @@ from ..primitives_array import transpose_p
 from ..sampling import Case, Draw
 from ._common import (
     LinAlgError,
+    Val,
     batch_shape,
     check_matrix,
     check_square,
@@ -50,10 +51,10 @@ inv_p = defprim("inv", _inv, lambda g, z, a: -(swap(z) @ g @ swap(z)),
 # ---------------------------------------------------------------- determinant
 def _det(a: np.ndarray) -> np.ndarray:
     check_square("det", a)
-    return np.linalg.det(a)
+    return np.asarray(np.linalg.det(a))
 
 
-def _det_rule(g, z, a):
+def _det_rule(g: Val, z: Val, a: Val) -> Val:
     if (values(z) == 0).any():
         raise LinAlgError(f"det: the gradient at a singular matrix (det = 0, batch of shape {a.shape}) is its "
                           f"adjugate, which autodiff does not compute; perturb the matrix or use slogdet on a "
@@ -63,10 +64,10 @@ def _det_rule(g, z, a):
 
 def _logabsdet(a: np.ndarray) -> np.ndarray:
     check_square("slogdet", a)
-    return np.linalg.slogdet(a)[1]
+    return np.asarray(np.linalg.slogdet(a)[1])
 
 
-def _logabsdet_rule(g, z, a):
+def _logabsdet_rule(g: Val, z: Val, a: Val) -> Val:
     if np.isinf(values(z)).any():
         raise LinAlgError(f"slogdet: log|det| is -inf at a singular matrix (batch of shape {a.shape}); it has no "
                           f"gradient there")
@@ -95,13 +96,13 @@ def _solve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         raise
 
 
-def _solve_gb(g, z, a, b):
+def _solve_gb(g: Val, z: Val, a: Val, b: Val) -> Val:
     if b.ndim == 1:  # NumPy 2: a 1-D b is one vector; a batched g must be solved as columns
         return solve_p(swap(a), col(g))[..., 0]
     return solve_p(swap(a), g)
 
 
-def _solve_ga(g, z, a, b):
+def _solve_ga(g: Val, z: Val, a: Val, b: Val) -> Val:
     gb = _solve_gb(g, z, a, b)
     if b.ndim == 1:
         return -(col(gb) * row(z))
@@ -117,8 +118,8 @@ def _solve_case(draw: Draw, dtype: Any) -> Case:
     return Case([a, draw.floats(b_shape, -2, 2, dtype)])
 
 
-def _solve_objects(sp, a, b):
-    return np.matmul(per_matrix(a, lambda m: m.inv(), a.shape[-2:]), b)
+def _solve_objects(sp: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.asarray(np.matmul(per_matrix(a, lambda m: m.inv(), a.shape[-2:]), b))
 
 
 solve_p = defprim("solve", _solve, _solve_ga, _solve_gb, sympy_array=_solve_objects, sample=_solve_case,
@@ -128,7 +129,7 @@ solve_p = defprim("solve", _solve, _solve_ga, _solve_gb, sympy_array=_solve_obje
 
 
 # ---------------------------------------------------------------------- trace
-def _trace_rule(g, z, x, offset, axis1, axis2):
+def _trace_rule(g: Val, z: Val, x: Val, offset: int, axis1: int, axis2: int) -> Val:
     a1, a2 = axis1 % x.ndim, axis2 % x.ndim
     rest = [i for i in range(x.ndim) if i not in (a1, a2)]
     mask = np.eye(x.shape[a1], x.shape[a2], k=offset, dtype=g.dtype)
@@ -163,7 +164,7 @@ def _pinv(a: np.ndarray, rcond: Any) -> np.ndarray:
     return np.linalg.pinv(a) if rcond is None else np.linalg.pinv(a, rcond=rcond)
 
 
-def _pinv_rule(g, z, a, rcond):
+def _pinv_rule(g: Val, z: Val, a: Val, rcond: Any) -> Val:
     """Golub and Pereyra's derivative of A⁺ (valid where the rank is locally constant),
     the projections I - A A⁺ and I - A⁺ A applied as products so no identity is built."""
     zt = swap(z)
@@ -181,7 +182,7 @@ def _pinv_case(draw: Draw, dtype: Any) -> Case:
     return Case([a.astype(dtype)], {"rcond": None})
 
 
-def _pinv_objects(sp, a, rcond):
+def _pinv_objects(sp: Any, a: np.ndarray, rcond: Any) -> np.ndarray:
     """The full-rank forms (the sampler draws full-rank matrices): (AᵀA)⁻¹Aᵀ or Aᵀ(AAᵀ)⁻¹."""
     tall = a.shape[-2] >= a.shape[-1]
     return per_matrix(a, lambda m: (m.T * m).inv() * m.T if tall else m.T * (m * m.T).inv(), swap(a).shape[-2:])

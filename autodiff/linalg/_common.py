@@ -9,7 +9,7 @@ Rules receive ndarrays during a plain backward pass and Tensors under
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeAlias, overload
 
 import numpy as np
 
@@ -18,6 +18,10 @@ from ..sampling import Draw
 from ..tensor import Tensor
 
 LinAlgError = np.linalg.LinAlgError
+
+#: What a derivative rule receives and returns: an ndarray in a plain backward pass, a
+#: Tensor under ``create_graph=True`` (the rules are written so that both work).
+Val: TypeAlias = Tensor | np.ndarray
 
 
 def values(x: Any) -> np.ndarray:
@@ -37,22 +41,35 @@ def check_matrix(name: str, a: np.ndarray) -> None:
         raise LinAlgError(f"{name}: expected a matrix (at least 2 axes), got shape {a.shape}")
 
 
-def swap(x: Any) -> Any:
+@overload
+def swap(x: Tensor) -> Tensor: ...
+@overload
+def swap(x: np.ndarray) -> np.ndarray: ...
+def swap(x: Val) -> Val:
     """The matrix transpose of a batch (last two axes swapped)."""
-    return x.swapaxes(-1, -2)
+    out: Val = x.swapaxes(-1, -2)  # Tensor.swapaxes is a dispatching method typed Any
+    return out
 
 
-def col(x: Any) -> Any:
+@overload
+def col(x: Tensor) -> Tensor: ...
+@overload
+def col(x: np.ndarray) -> np.ndarray: ...
+def col(x: Val) -> Val:
     """``x[..., :, None]``: a batch of vectors as column matrices."""
     return x[..., :, None]
 
 
-def row(x: Any) -> Any:
+@overload
+def row(x: Tensor) -> Tensor: ...
+@overload
+def row(x: np.ndarray) -> np.ndarray: ...
+def row(x: Val) -> Val:
     """``x[..., None, :]``: a batch of vectors as row matrices."""
     return x[..., None, :]
 
 
-def diag_embed(v: Any) -> Any:
+def diag_embed(v: Val) -> Val:
     """Diagonal matrices with ``v`` (shape (..., n)) on the diagonal."""
     n = v.shape[-1]
     return col(v) * np.eye(n, dtype=v.dtype)
@@ -63,7 +80,7 @@ def tril_mask(n: int, k: int, dtype: Any) -> np.ndarray:
     return np.tril(np.ones((n, n), dtype=dtype), k)
 
 
-def reciprocal_gaps(d: Any, scale: np.ndarray, name: str, numerator: Any, what: str) -> Any:
+def reciprocal_gaps(d: Val, scale: np.ndarray, name: str, numerator: Val, what: str) -> Val:
     """``1 / d`` off the diagonal, 0 on it, for the gap matrix ``d`` of a decomposition
     whose values have magnitude ``scale`` (shape (..., 1, 1)).
 
@@ -151,5 +168,5 @@ def per_matrix(x: np.ndarray, fn: Callable[[Any], Any], core: tuple[int, ...]) -
 
 
 __all__ = ["LinAlgError", "batch_shape", "generic", "check_matrix", "check_square", "col", "diag_embed", "orthogonal",
-           "per_matrix", "reciprocal_gaps", "row", "separated_values", "spd", "swap", "tril_mask", "values",
+           "per_matrix", "reciprocal_gaps", "row", "separated_values", "spd", "swap", "tril_mask", "Val", "values",
            "well_conditioned"]

@@ -23,6 +23,7 @@ from ..sampling import Case, Draw
 from ._basic import solve_p
 from ._common import (
     LinAlgError,
+    Val,
     batch_shape,
     check_matrix,
     check_square,
@@ -45,7 +46,8 @@ _SYM = "the input is symmetrized, (A + Aᵀ)/2, as JAX does (NumPy reads the low
 
 
 def _sym(a: np.ndarray) -> np.ndarray:
-    return (a + swap(a)) / 2
+    sym: np.ndarray = (a + swap(a)) / 2  # NumPy's stubs type this division Any
+    return sym
 
 
 # ------------------------------------------------------------------ cholesky
@@ -57,7 +59,7 @@ def _cholesky(a: np.ndarray) -> np.ndarray:
         raise LinAlgError(f"cholesky: a matrix of the batch of shape {a.shape} is not positive definite") from None
 
 
-def _cholesky_rule(g, z, a):
+def _cholesky_rule(g: Val, z: Val, a: Val) -> Val:
     """With P = Φ(Lᵀ g) (lower triangle, diagonal halved) symmetrized: L⁻ᵀ P L⁻¹."""
     n = z.shape[-1]
     p = (swap(z) @ g) * tril_mask(n, 0, g.dtype)
@@ -85,7 +87,7 @@ def _eigh_packed(a: np.ndarray) -> np.ndarray:
     return np.concatenate([w[..., None, :], v], axis=-2)
 
 
-def _eigh_rule(g, z, a):
+def _eigh_rule(g: Val, z: Val, a: Val) -> Val:
     """V (diag(g_w) + F ∘ skew(Vᵀ g_V)) Vᵀ with F_ij = 1 / (w_j - w_i)."""
     w, v = z[..., 0, :], z[..., 1:, :]
     gw, gv = g[..., 0, :], g[..., 1:, :]
@@ -101,7 +103,7 @@ def _eigvalsh(a: np.ndarray) -> np.ndarray:
     return np.linalg.eigvalsh(_sym(a))
 
 
-def _eigvalsh_rule(g, z, a):
+def _eigvalsh_rule(g: Val, z: Val, a: Val) -> Val:
     v = eigh_p(a)[..., 1:, :]
     return (v * row(g)) @ swap(v)
 
@@ -137,13 +139,13 @@ def _svd_packed(a: np.ndarray) -> np.ndarray:
     return np.concatenate([u, s[..., None, :], swap(vh)], axis=-2)
 
 
-def _check_rank(name: str, s: Any, tiny: np.ndarray, grads: list) -> None:
+def _check_rank(name: str, s: Val, tiny: np.ndarray, grads: list[Val]) -> None:
     if tiny.any() and any(values(gr).any() for gr in grads):
         raise LinAlgError(f"{name}: the singular vectors of a rank-deficient non-square matrix are not "
                           f"differentiable (singular values {values(s)[tiny][:4]} ...)")
 
 
-def _svd_rule(g, z, a):
+def _svd_rule(g: Val, z: Val, a: Val) -> Val:
     """PyTorch's svd_backward (real case), the 1/(s_k² - s_j²) terms guarded at repeated values."""
     m, n = a.shape[-2], a.shape[-1]
     k = min(m, n)
@@ -173,7 +175,7 @@ def _svdvals(a: np.ndarray) -> np.ndarray:
     return np.linalg.svd(a, compute_uv=False)
 
 
-def _svdvals_rule(g, z, a):
+def _svdvals_rule(g: Val, z: Val, a: Val) -> Val:
     m = a.shape[-2]
     packed = svd_p(a)
     return (packed[..., :m, :] * row(g)) @ swap(packed[..., m + 1:, :])
@@ -209,7 +211,7 @@ def _qr_packed(a: np.ndarray) -> np.ndarray:
     return np.concatenate([swap(q), r], axis=-1)
 
 
-def _qr_square_like(q, r, gq, gr):
+def _qr_square_like(q: Val, r: Val, gq: Val, gr: Val) -> Val:
     """The gradient for m >= n: (g_Q + Q copyltu(M)) R⁻ᵀ with M = R g_Rᵀ - g_Qᵀ Q."""
     n = r.shape[-1]
     mm = r @ swap(gr) - swap(gq) @ q
@@ -217,7 +219,7 @@ def _qr_square_like(q, r, gq, gr):
     return swap(solve_p(r, swap(gq + q @ copied)))
 
 
-def _qr_rule(g, z, a):
+def _qr_rule(g: Val, z: Val, a: Val) -> Val:
     m, n = a.shape[-2], a.shape[-1]
     q, r = swap(z[..., :, :m]), z[..., :, m:]
     gq, gr = swap(g[..., :, :m]), g[..., :, m:]
