@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from . import symforms as S
+from .aliases import Axis, TensorLike
 from .axes import alias, normalize_axis
 from .functions import _reduction, _tensor
 from .primitive import defprim
@@ -203,7 +204,7 @@ def _cast(x: Tensor, dtype: Any) -> Tensor:
     return astype(x, dtype)
 
 
-def cumsum(x: Any, axis: Any = None, dtype: Any = None, *, dim: Any = None) -> Tensor:
+def cumsum(x: TensorLike, axis: Any = None, dtype: Any = None, *, dim: Any = None) -> Tensor:
     """Running sum along ``axis`` (the flattened tensor when None, as NumPy; ``dim=`` too).
 
     >>> import autodiff as ad
@@ -214,7 +215,7 @@ def cumsum(x: Any, axis: Any = None, dtype: Any = None, *, dim: Any = None) -> T
     return cumsum_p(_cast(x, dtype), axis=ax)
 
 
-def cumprod(x: Any, axis: Any = None, dtype: Any = None, *, dim: Any = None) -> Tensor:
+def cumprod(x: TensorLike, axis: Any = None, dtype: Any = None, *, dim: Any = None) -> Tensor:
     """Running product along ``axis``; exact gradients with zeros (no division by them).
 
     >>> import autodiff as ad
@@ -225,7 +226,7 @@ def cumprod(x: Any, axis: Any = None, dtype: Any = None, *, dim: Any = None) -> 
     return cumprod_p(_cast(x, dtype), axis=ax)
 
 
-def logcumsumexp(x: Any, axis: Any = None, *, dim: Any = None) -> Tensor:
+def logcumsumexp(x: TensorLike, axis: Any = None, *, dim: Any = None) -> Tensor:
     """log(cumsum(exp(x))) along ``axis``, without overflow (PyTorch's ``logcumsumexp``).
 
     >>> import autodiff as ad
@@ -238,7 +239,7 @@ def logcumsumexp(x: Any, axis: Any = None, *, dim: Any = None) -> Tensor:
     return logcumsumexp_p(x, axis=ax)
 
 
-def prod(x: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False, **aliases: Any) -> Tensor:
+def prod(x: TensorLike, axis: Axis = None, dtype: Any = None, keepdims: bool = False, **aliases: Any) -> Tensor:
     """Product over ``axis`` (int, tuple or None; ``dim=``/``keepdim=`` too). The gradient
     is the product of the other elements, exact when some are zero.
 

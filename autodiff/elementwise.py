@@ -11,18 +11,20 @@ from __future__ import annotations
 
 import numpy as np
 
+from .aliases import TensorLike
 from .functions import clip
 from .primitives_math import deg2rad, rad2deg
 from .primitives_piecewise import nan_to_num_p, remainder, round_p, trunc
 from .tensor import Tensor
 
 
-def clamp(x, min=None, max=None) -> Tensor:  # noqa: A002  (PyTorch's argument names)
+def clamp(x: TensorLike, min: TensorLike | None = None,  # noqa: A002  (PyTorch's argument names)
+          max: TensorLike | None = None) -> Tensor:  # noqa: A002
     """PyTorch's name for :func:`clip`."""
     return clip(x, min, max)
 
 
-def round(x, decimals: int = 0) -> Tensor:  # noqa: A001
+def round(x: TensorLike, decimals: int = 0) -> Tensor:  # noqa: A001
     """Round to ``decimals`` digits, halves to even (NumPy's ``round``); zero gradient.
 
     >>> import autodiff as ad
@@ -34,7 +36,7 @@ def round(x, decimals: int = 0) -> Tensor:  # noqa: A001
     return round_p(x, decimals=int(decimals))
 
 
-def nan_to_num(x, copy: bool = True, nan: float = 0.0, posinf: float | None = None,
+def nan_to_num(x: TensorLike, copy: bool = True, nan: float = 0.0, posinf: float | None = None,
                neginf: float | None = None) -> Tensor:
     """NaN → ``nan``, +inf → ``posinf``, -inf → ``neginf`` (default: the dtype's largest
     finite values), as NumPy; replaced entries get a zero gradient. ``copy`` is accepted
@@ -42,17 +44,17 @@ def nan_to_num(x, copy: bool = True, nan: float = 0.0, posinf: float | None = No
     return nan_to_num_p(x, nan=nan, posinf=posinf, neginf=neginf)
 
 
-def around(x, decimals: int = 0) -> Tensor:
+def around(x: TensorLike, decimals: int = 0) -> Tensor:
     """NumPy's older name for :func:`round`."""
     return round(x, decimals)
 
 
-def rint(x) -> Tensor:
+def rint(x: TensorLike) -> Tensor:
     """Round to the nearest integer, halves to even; zero gradient."""
     return round_p(x, decimals=0)
 
 
-def fix(x) -> Tensor:
+def fix(x: TensorLike) -> Tensor:
     """Round toward zero (NumPy's ``fix``, the same as :func:`trunc`); zero gradient."""
     return trunc(x)
 

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from . import functions as F
+from .aliases import TensorLike
 from .axes import alias, normalize_axis
 from .functions import _tensor
 from .primitive import composite
@@ -51,7 +52,7 @@ def _take_case(draw: Draw, dtype: Any) -> Case:
 
 
 @composite(sample=_take_case, conventions="repeated indices accumulate (scatter-add)")
-def take(x: Any, indices: Any, axis: Any = None) -> Tensor:
+def take(x: TensorLike, indices: Any, axis: Any = None) -> Tensor:
     """Elements at ``indices`` along ``axis`` (of the flattened tensor when None), as NumPy's ``take``.
 
     >>> import autodiff as ad
@@ -68,7 +69,7 @@ def take(x: Any, indices: Any, axis: Any = None) -> Tensor:
     return getitem_p(x, index=(slice(None),) * axis + (idx,))
 
 
-def _along_axis(op: str, shape: tuple[int, ...], idx: np.ndarray, axis: int) -> tuple:
+def _along_axis(op: str, shape: tuple[int, ...], idx: np.ndarray, axis: int) -> tuple[Any, ...]:
     """The fancy index that reads ``idx`` along ``axis`` and every other axis in place."""
     if idx.ndim != len(shape):
         raise ValueError(f"{op}: indices must have as many axes as the tensor ({len(shape)}), got shape {idx.shape}")
@@ -94,7 +95,7 @@ def _along_case(draw: Draw, dtype: Any) -> Case:
 
 
 @composite(sample=_along_case, conventions="repeated indices accumulate (scatter-add)")
-def take_along_axis(x: Any, indices: Any, axis: Any = -1) -> Tensor:
+def take_along_axis(x: TensorLike, indices: Any, axis: Any = -1) -> Tensor:
     """``out[..., i, ...] = x[..., indices[..., i, ...], ...]`` along ``axis`` (PyTorch's ``gather``);
     ``axis=None`` reads the flattened tensor with 1-D indices, as NumPy.
 
@@ -110,7 +111,7 @@ def take_along_axis(x: Any, indices: Any, axis: Any = -1) -> Tensor:
     return getitem_p(x, index=_along_axis("take_along_axis", x.shape, idx, axis))
 
 
-def gather(x: Any, dim: int, index: Any) -> Tensor:
+def gather(x: TensorLike, dim: int, index: Any) -> Tensor:
     """PyTorch's ``gather(input, dim, index)``: ``take_along_axis(x, index, dim)``."""
     return take_along_axis(x, index, dim)
 
@@ -125,7 +126,7 @@ def _index_add_case(draw: Draw, dtype: Any) -> Case:
 
 
 @composite(sample=_index_add_case, conventions="repeated indices accumulate")
-def index_add(x: Any, axis: int, index: Any, source: Any, *, alpha: float = 1) -> Tensor:
+def index_add(x: TensorLike, axis: int, index: Any, source: TensorLike, *, alpha: float = 1) -> Tensor:
     """``x`` with ``alpha * source[..., k, ...]`` added at ``index[k]`` along ``axis`` (PyTorch's
     ``index_add(input, dim, index, source)``, differentiable in ``x`` and ``source``; repeated
     indices add up).
@@ -154,7 +155,7 @@ def _scatter_add_case(draw: Draw, dtype: Any) -> Case:
 
 
 @composite(sample=_scatter_add_case, conventions="repeated indices accumulate")
-def scatter_add(x: Any, axis: int, index: Any, src: Any) -> Tensor:
+def scatter_add(x: TensorLike, axis: int, index: Any, src: TensorLike) -> Tensor:
     """PyTorch's ``scatter_add(input, dim, index, src)``: ``out[..., index[..., i, ...], ...] +=
     src[..., i, ...]`` along ``axis`` (the transpose of ``take_along_axis``); differentiable in
     ``x`` and ``src``."""
@@ -174,7 +175,7 @@ def _diag_case(draw: Draw, dtype: Any) -> Case:
 
 
 @composite(sample=_diag_case)
-def diag(v: Any, k: int = 0) -> Tensor:
+def diag(v: TensorLike, k: int = 0) -> Tensor:
     """A 2-D tensor with the 1-D ``v`` on its ``k``-th diagonal, or the ``k``-th diagonal of a 2-D ``v``.
 
     >>> import autodiff as ad
@@ -199,7 +200,7 @@ def _diagonal_case(draw: Draw, dtype: Any) -> Case:
 
 
 @composite(sample=_diagonal_case)
-def diagonal(x: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Tensor:
+def diagonal(x: TensorLike, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Tensor:
     """The diagonal of the planes ``(axis1, axis2)``, as the last axis (NumPy's ``diagonal``)."""
     x = _tensor(x)
     if x.ndim < 2:
@@ -230,13 +231,13 @@ def _triangle(op: str, x: Any, k: int, lower: bool) -> Tensor:
 
 
 @composite(sample=_triangle_case)
-def tril(x: Any, k: int = 0) -> Tensor:
+def tril(x: TensorLike, k: int = 0) -> Tensor:
     """``x`` with the elements above the ``k``-th diagonal (of the last two axes) set to 0."""
     return _triangle("tril", x, k, lower=True)
 
 
 @composite(sample=_triangle_case)
-def triu(x: Any, k: int = 0) -> Tensor:
+def triu(x: TensorLike, k: int = 0) -> Tensor:
     """``x`` with the elements below the ``k``-th diagonal (of the last two axes) set to 0."""
     return _triangle("triu", x, k, lower=False)
 
@@ -254,14 +255,14 @@ def _pair_case(same_last: bool, max_dims: int = 2) -> Any:
 
 
 @composite(sample=_pair_case(False))
-def outer(a: Any, b: Any) -> Tensor:
+def outer(a: TensorLike, b: TensorLike) -> Tensor:
     """``a.ravel()[:, None] * b.ravel()[None, :]`` (inputs flattened, as NumPy)."""
     a, b = reshape_p(_tensor(a), shape=(-1, 1)), reshape_p(_tensor(b), shape=(1, -1))
     return a * b
 
 
 @composite(sample=_pair_case(True))
-def inner(a: Any, b: Any) -> Tensor:
+def inner(a: TensorLike, b: TensorLike) -> Tensor:
     """Sum over the last axes of ``a`` and ``b``; a scalar operand multiplies (NumPy's ``inner``)."""
     a, b = _tensor(a), _tensor(b)
     if a.ndim == 0 or b.ndim == 0:
@@ -272,7 +273,7 @@ def inner(a: Any, b: Any) -> Tensor:
 
 
 @composite(sample=_pair_case(False))
-def kron(a: Any, b: Any) -> Tensor:
+def kron(a: TensorLike, b: TensorLike) -> Tensor:
     """The Kronecker product: blocks ``a[i, j] * b`` (NumPy's ``kron``, any number of axes)."""
     a, b = _tensor(a), _tensor(b)
     d = max(a.ndim, b.ndim)
@@ -288,7 +289,7 @@ def _cross_case(draw: Draw, dtype: Any) -> Case:
 
 
 @composite(sample=_cross_case)
-def cross(a: Any, b: Any, axis: int = -1, *, dim: int | None = None) -> Tensor:
+def cross(a: TensorLike, b: TensorLike, axis: int = -1, *, dim: int | None = None) -> Tensor:
     """The cross product of 3-vectors along ``axis`` (``dim=`` too), broadcasting the rest."""
     a, b = _tensor(a), _tensor(b)
     axis = alias("cross", axis, dim, "axis", "dim", -1)

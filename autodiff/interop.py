@@ -78,7 +78,7 @@ def _unsupported(what: str, why: str) -> TypeError:
                      f"values without gradients")
 
 
-def _call(what: str, fn: Any, args: tuple, kwargs: dict) -> Any:
+def _call(what: str, fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     try:
         return fn(*args, **kwargs)
     except TypeError as e:
@@ -115,7 +115,8 @@ class ArrayInterop:
             return reduce(inputs[0], axis=kwargs.get("axis", 0), keepdims=kwargs.get("keepdims", False))
         raise _unsupported(what, f"the ufunc method {method!r} has no differentiable version")
 
-    def __array_function__(self, func: Any, types: tuple, args: tuple, kwargs: dict) -> Any:
+    def __array_function__(self, func: Any, types: tuple[type, ...], args: tuple[Any, ...],
+                           kwargs: dict[str, Any]) -> Any:
         name = func.__name__
         module = getattr(func, "__module__", "numpy") or "numpy"
         what = f"{module}.{name}"

@@ -5,15 +5,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
+from .aliases import TensorLike
 from .axes import normalize_axis
 from .functions import _tensor
 from .primitive import composite
 from .primitives import broadcast_to_p, concatenate_p, getitem_p, reshape_p
-from .sampling import Case, Draw
+from .sampling import Case, Draw, Sampler
 from .shapes import atleast_1d, atleast_2d, atleast_3d
 from .tensor import Tensor
 
@@ -47,23 +49,23 @@ def _stack_case(lo: int, axis: int) -> Any:
 
 
 # The registry calls an entry with the tensors as separate arguments: these wrappers take a list.
-def hstack(tensors: Any) -> Tensor:
+def hstack(tensors: Sequence[TensorLike]) -> Tensor:
     """Join along the second axis (the first for 1-D inputs), as NumPy's ``hstack``."""
     parts = [atleast_1d(t) for t in _tensors("hstack", tensors)]
     return _join("hstack", parts, 0 if parts[0].ndim == 1 else 1)
 
 
-def vstack(tensors: Any) -> Tensor:
+def vstack(tensors: Sequence[TensorLike]) -> Tensor:
     """Join along the first axis, 1-D inputs becoming rows (NumPy's ``vstack``, ``row_stack``)."""
     return _join("vstack", [atleast_2d(t) for t in _tensors("vstack", tensors)], 0)
 
 
-def dstack(tensors: Any) -> Tensor:
+def dstack(tensors: Sequence[TensorLike]) -> Tensor:
     """Join along the third axis, inputs made 3-D first (NumPy's ``dstack``)."""
     return _join("dstack", [atleast_3d(t) for t in _tensors("dstack", tensors)], 2)
 
 
-def column_stack(tensors: Any) -> Tensor:
+def column_stack(tensors: Sequence[TensorLike]) -> Tensor:
     """1-D inputs as columns, 2-D inputs as they are, joined along axis 1."""
     parts = []
     for t in _tensors("column_stack", tensors):
@@ -71,7 +73,7 @@ def column_stack(tensors: Any) -> Tensor:
     return _join("column_stack", parts, 1)
 
 
-def _registered(name: str, join: Any, sample: Any) -> None:
+def _registered(name: str, join: Callable[[Sequence[TensorLike]], Tensor], sample: Sampler) -> None:
     def joined(*tensors: Any) -> Tensor:
         return join(tensors)
 
@@ -91,7 +93,7 @@ def _pieces(x: Tensor, bounds: list[int], axis: int) -> list[Tensor]:
     return [getitem_p(x, index=lead + (slice(a, b),)) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
-def array_split(x: Any, indices_or_sections: Any, axis: int = 0) -> list[Tensor]:
+def array_split(x: TensorLike, indices_or_sections: Any, axis: int = 0) -> list[Tensor]:
     """Pieces along ``axis``: ``k`` nearly equal ones (the first ``n % k`` one longer) or cut
     at the listed indices; each piece's gradient flows back to its slice."""
     x = _tensor(x)
@@ -108,7 +110,7 @@ def array_split(x: Any, indices_or_sections: Any, axis: int = 0) -> list[Tensor]
     return _pieces(x, bounds, axis)
 
 
-def split(x: Any, indices_or_sections: Any, axis: int = 0) -> list[Tensor]:
+def split(x: TensorLike, indices_or_sections: Any, axis: int = 0) -> list[Tensor]:
     """Pieces along ``axis``: ``k`` equal ones (an error if they cannot be equal) or cut at the
     listed indices (NumPy's ``split``; ``Tensor.split`` keeps PyTorch's sizes)."""
     x = _tensor(x)
@@ -120,7 +122,7 @@ def split(x: Any, indices_or_sections: Any, axis: int = 0) -> list[Tensor]:
     return array_split(x, indices_or_sections, axis)
 
 
-def hsplit(x: Any, indices_or_sections: Any) -> list[Tensor]:
+def hsplit(x: TensorLike, indices_or_sections: Any) -> list[Tensor]:
     """``split`` along axis 1 (axis 0 for 1-D inputs)."""
     x = _tensor(x)
     if x.ndim == 0:
@@ -128,7 +130,7 @@ def hsplit(x: Any, indices_or_sections: Any) -> list[Tensor]:
     return split(x, indices_or_sections, 1 if x.ndim > 1 else 0)
 
 
-def vsplit(x: Any, indices_or_sections: Any) -> list[Tensor]:
+def vsplit(x: TensorLike, indices_or_sections: Any) -> list[Tensor]:
     """``split`` along axis 0 (inputs with at least 2 axes)."""
     x = _tensor(x)
     if x.ndim < 2:
@@ -136,7 +138,7 @@ def vsplit(x: Any, indices_or_sections: Any) -> list[Tensor]:
     return split(x, indices_or_sections, 0)
 
 
-def dsplit(x: Any, indices_or_sections: Any) -> list[Tensor]:
+def dsplit(x: TensorLike, indices_or_sections: Any) -> list[Tensor]:
     """``split`` along axis 2 (inputs with at least 3 axes)."""
     x = _tensor(x)
     if x.ndim < 3:

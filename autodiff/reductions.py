@@ -10,11 +10,12 @@ between two sorted values (NumPy's default method) and are differentiable in ``x
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 
 from . import functions as F
+from .aliases import Axis, TensorLike
 from .axes import alias, axis_keepdims, check_axis, normalize_axis
 from .functions import _reduction, _tensor
 from .indexing import _along_axis
@@ -39,7 +40,7 @@ def _std_case(draw: Draw, dtype: Any) -> Case:
 
 @composite(sample=_std_case, conventions="the gradient is 0 where the standard deviation is 0 (constant data), "
            "as abs'(0) = 0; ddof=n or more raises")
-def std(x: Any, axis: Any = None, keepdims: bool = False, ddof: float = 0, *, correction: float | None = None,
+def std(x: TensorLike, axis: Axis = None, keepdims: bool = False, ddof: float = 0, *, correction: float | None = None,
         **aliases: Any) -> Tensor:
     """Standard deviation over ``axis``: √var with ``ddof`` (``correction=``, ``dim=``, ``keepdim=`` too).
 
@@ -71,7 +72,7 @@ _TIES = "tied values: each keeps its own gradient at the position a stable sort 
 
 
 @composite(sample=_sort_case, conventions=_TIES)
-def sort(x: Any, axis: Any = -1, kind: Any = None, *, dim: Any = None, stable: Any = None) -> Tensor:
+def sort(x: TensorLike, axis: Any = -1, kind: Any = None, *, dim: Any = None, stable: Any = None) -> Tensor:
     """The values sorted ascending along ``axis`` (the flattened tensor when None); the gradient
     flows back through the permutation (``kind`` is accepted; the sort is always stable).
 
@@ -84,7 +85,7 @@ def sort(x: Any, axis: Any = -1, kind: Any = None, *, dim: Any = None, stable: A
     return getitem_p(x, index=_along_axis("sort", x.shape, order, axis))
 
 
-def argsort(x: Any, axis: Any = -1, kind: Any = None, *, dim: Any = None, stable: Any = None,
+def argsort(x: TensorLike, axis: Any = -1, kind: Any = None, *, dim: Any = None, stable: Any = None,
             descending: bool = False) -> Tensor:
     """Indices that sort ``x`` along ``axis`` (stable; an integer Tensor without gradient)."""
     x, axis = _axis_or_flat("argsort", _tensor(x), alias("argsort", axis, dim, "axis", "dim", -1))
@@ -92,7 +93,7 @@ def argsort(x: Any, axis: Any = -1, kind: Any = None, *, dim: Any = None, stable
     return _no_grad(np.argsort(data, axis=axis, kind="stable"))
 
 
-def _arg(op: str, fn: Any, x: Any, axis: Any, keepdims: Any, aliases: dict) -> Tensor:
+def _arg(op: str, fn: Any, x: Any, axis: Any, keepdims: Any, aliases: dict[str, Any]) -> Tensor:
     x = _tensor(x)
     axis, keepdims = axis_keepdims(op, axis, keepdims, aliases)
     if axis is not None:
@@ -102,34 +103,34 @@ def _arg(op: str, fn: Any, x: Any, axis: Any, keepdims: Any, aliases: dict) -> T
     return _no_grad(fn(x._data, axis=axis, keepdims=keepdims))
 
 
-def argmax(x: Any, axis: Any = None, keepdims: bool = False, **aliases: Any) -> Tensor:
+def argmax(x: TensorLike, axis: Any = None, keepdims: bool = False, **aliases: Any) -> Tensor:
     """Index of the (first) maximum along ``axis`` (of the flattened tensor when None); no gradient."""
     return _arg("argmax", np.argmax, x, axis, keepdims, aliases)
 
 
-def argmin(x: Any, axis: Any = None, keepdims: bool = False, **aliases: Any) -> Tensor:
+def argmin(x: TensorLike, axis: Any = None, keepdims: bool = False, **aliases: Any) -> Tensor:
     """Index of the (first) minimum along ``axis``; an integer Tensor without gradient."""
     return _arg("argmin", np.argmin, x, axis, keepdims, aliases)
 
 
-def _logical(op: str, ufunc: Any, x: Any, axis: Any, keepdims: Any, aliases: dict) -> Tensor:
+def _logical(op: str, ufunc: Any, x: Any, axis: Any, keepdims: Any, aliases: dict[str, Any]) -> Tensor:
     x = _tensor(x)
     axis, keepdims = axis_keepdims(op, axis, keepdims, aliases)
     axis = check_axis(op, x.ndim, axis)
     return _no_grad(ufunc.reduce(x._data.astype(bool), axis=axis, keepdims=keepdims))
 
 
-def all(x: Any, axis: Any = None, keepdims: bool = False, **aliases: Any) -> Tensor:  # noqa: A001
+def all(x: TensorLike, axis: Axis = None, keepdims: bool = False, **aliases: Any) -> Tensor:  # noqa: A001
     """Whether every element along ``axis`` is nonzero (a boolean Tensor)."""
     return _logical("all", np.logical_and, x, axis, keepdims, aliases)
 
 
-def any(x: Any, axis: Any = None, keepdims: bool = False, **aliases: Any) -> Tensor:  # noqa: A001
+def any(x: TensorLike, axis: Axis = None, keepdims: bool = False, **aliases: Any) -> Tensor:  # noqa: A001
     """Whether some element along ``axis`` is nonzero (a boolean Tensor)."""
     return _logical("any", np.logical_or, x, axis, keepdims, aliases)
 
 
-def count_nonzero(x: Any, axis: Any = None, *, keepdims: bool = False, **aliases: Any) -> Tensor:
+def count_nonzero(x: TensorLike, axis: Axis = None, *, keepdims: bool = False, **aliases: Any) -> Tensor:
     """The number of nonzero elements along ``axis`` (an integer Tensor)."""
     x = _tensor(x)
     axis, keepdims = axis_keepdims("count_nonzero", axis, keepdims, aliases)
@@ -158,7 +159,7 @@ def _quantile_case(draw: Draw, dtype: Any) -> Case:
 
 
 @composite(sample=_quantile_case, conventions=_TIES + "; a slice holding NaN gives NaN (gradient 0)")
-def quantile(x: Any, q: Any, axis: Any = None, keepdims: bool = False, *, method: str = "linear",
+def quantile(x: TensorLike, q: TensorLike, axis: Axis = None, keepdims: bool = False, *, method: str = "linear",
              **aliases: Any) -> Tensor:
     """The ``q``-th quantiles (q in [0, 1], a number or an array) over ``axis``, interpolating
     linearly between sorted values (NumPy's default); the q axes come first in the result.
@@ -172,7 +173,7 @@ def quantile(x: Any, q: Any, axis: Any = None, keepdims: bool = False, *, method
     return _quantile("quantile", x, q, axis, keepdims, aliases)
 
 
-def _quantile(op: str, x: Any, q: Any, axis: Any, keepdims: Any, aliases: dict) -> Tensor:
+def _quantile(op: str, x: Any, q: Any, axis: Any, keepdims: Any, aliases: dict[str, Any]) -> Tensor:
     x, axis, keepdims = _reduction(op, x, axis, keepdims, aliases)
     qv = np.asarray(q._data if isinstance(q, Tensor) else q, dtype=np.float64)
     if qv.ndim > 1 or not ((qv >= 0) & (qv <= 1)).all():
@@ -202,13 +203,14 @@ def _median_case(draw: Draw, dtype: Any) -> Case:
 
 
 @composite(sample=_median_case, conventions=_TIES + "; an even count averages the two middle values")
-def median(x: Any, axis: Any = None, keepdims: bool = False, **aliases: Any) -> Tensor:
+def median(x: TensorLike, axis: Axis = None, keepdims: bool = False, **aliases: Any) -> Tensor:
     """The median over ``axis`` (the mean of the two middle values for an even count, as NumPy;
     PyTorch's ``median`` returns the lower one instead)."""
     return _quantile("median", x, 0.5, axis, keepdims, aliases)
 
 
-def percentile(x: Any, q: Any, axis: Any = None, keepdims: bool = False, *, method: str = "linear") -> Tensor:
+def percentile(x: TensorLike, q: TensorLike, axis: Axis = None, keepdims: bool = False, *,
+               method: str = "linear") -> Tensor:
     """``quantile`` with ``q`` in percent (0 to 100)."""
     qv = np.asarray(q._data if isinstance(q, Tensor) else q, dtype=np.float64)
     return quantile(x, qv / 100, axis, keepdims, method=method)
@@ -236,8 +238,20 @@ def _weights(a: Tensor, w: Tensor, axis: Any) -> Tensor:
     return reshape_p(w, shape=tuple(-1 if i == axis else 1 for i in range(a.ndim)))
 
 
-def average(a: Any, axis: Any = None, weights: Any = None, returned: bool = False, *,
-            keepdims: bool = False) -> Any:
+@overload
+def average(a: TensorLike, axis: Axis = None, weights: TensorLike | None = None, returned: Literal[False] = False,
+            *, keepdims: bool = False) -> Tensor: ...
+@overload
+def average(a: TensorLike, axis: Axis, weights: TensorLike | None, returned: Literal[True],
+            *, keepdims: bool = False) -> tuple[Tensor, Tensor]: ...
+@overload
+def average(a: TensorLike, axis: Axis = None, weights: TensorLike | None = None, *, returned: Literal[True],
+            keepdims: bool = False) -> tuple[Tensor, Tensor]: ...
+@overload
+def average(a: TensorLike, axis: Axis = None, weights: TensorLike | None = None, returned: bool = False,
+            *, keepdims: bool = False) -> Tensor | tuple[Tensor, Tensor]: ...
+def average(a: TensorLike, axis: Axis = None, weights: TensorLike | None = None, returned: bool = False, *,
+            keepdims: bool = False) -> Tensor | tuple[Tensor, Tensor]:
     """Weighted mean Σ a·w / Σ w over ``axis``, differentiable in ``a`` and ``weights``; with
     ``returned=True`` also the sum of the weights (NumPy's ``average``).
 
@@ -281,7 +295,7 @@ def _nan_case(draw: Draw, dtype: Any) -> Case:
 
 
 @composite(sample=_nan_case, conventions="NaN elements count as 0 and get gradient 0")
-def nansum(x: Any, axis: Any = None, keepdims: bool = False, **aliases: Any) -> Tensor:
+def nansum(x: TensorLike, axis: Axis = None, keepdims: bool = False, **aliases: Any) -> Tensor:
     """Sum over ``axis`` treating NaN as 0 (their gradient is 0)."""
     x, axis, keepdims = _reduction("nansum", x, axis, keepdims, aliases)
     missing = np.isnan(x._data)
@@ -289,11 +303,11 @@ def nansum(x: Any, axis: Any = None, keepdims: bool = False, **aliases: Any) -> 
 
 
 @composite(sample=_nan_case, conventions="NaN elements are left out and get gradient 0; an all-NaN slice gives NaN")
-def nanmean(x: Any, axis: Any = None, keepdims: bool = False, **aliases: Any) -> Tensor:
+def nanmean(x: TensorLike, axis: Axis = None, keepdims: bool = False, **aliases: Any) -> Tensor:
     """Mean over ``axis`` of the elements that are not NaN (NaN for an all-NaN slice, as NumPy)."""
     x, axis, keepdims = _reduction("nanmean", x, axis, keepdims, aliases)
     missing = np.isnan(x._data)
-    count = np.sum(~missing, axis=axis, keepdims=keepdims).astype(x.dtype)
+    count: np.ndarray = np.sum(~missing, axis=axis, keepdims=keepdims).astype(x.dtype)
     with np.errstate(invalid="ignore", divide="ignore"):
         return sum_p(where_p(missing, 0, x), axis=axis, keepdims=keepdims) / count
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from .aliases import Axis, TensorLike
 from .axes import alias, check_axis, normalize_axis
 from .functions import _tensor
 from .primitive import composite
@@ -44,7 +45,7 @@ def _repeat_case(draw: Draw, dtype: Any) -> Case:
 
 
 @composite(sample=_repeat_case)
-def repeat(x: Any, repeats: Any, axis: Any = None, *, dim: Any = None) -> Tensor:
+def repeat(x: TensorLike, repeats: Any, axis: Any = None, *, dim: Any = None) -> Tensor:
     """Each element repeated ``repeats`` times along ``axis`` (the flattened tensor when None), as
     NumPy's ``repeat`` (not PyTorch's ``Tensor.repeat``, which is ``tile``).
 
@@ -73,7 +74,7 @@ def _tile_case(draw: Draw, dtype: Any) -> Case:
 
 
 @composite(sample=_tile_case)
-def tile(x: Any, reps: Any) -> Tensor:
+def tile(x: TensorLike, reps: Any) -> Tensor:
     """``x`` repeated ``reps`` times along each axis (NumPy's ``tile``, PyTorch's ``Tensor.repeat``).
 
     >>> import autodiff as ad
@@ -100,7 +101,7 @@ def _roll_case(draw: Draw, dtype: Any) -> Case:
 
 
 @composite(sample=_roll_case)
-def roll(x: Any, shift: Any, axis: Any = None, *, dims: Any = None) -> Tensor:
+def roll(x: TensorLike, shift: Any, axis: Axis = None, *, dims: Axis = None) -> Tensor:
     """Elements shifted by ``shift`` along ``axis`` (wrapping around; the flattened tensor when None)."""
     x = _tensor(x)
     axis = alias("roll", axis, dims, "axis", "dims", None)
@@ -122,7 +123,7 @@ def _flip_case(draw: Draw, dtype: Any) -> Case:
 
 
 @composite(sample=_flip_case)
-def flip(x: Any, axis: Any = None, *, dims: Any = None) -> Tensor:
+def flip(x: TensorLike, axis: Axis = None, *, dims: Axis = None) -> Tensor:
     """The order of elements reversed along ``axis`` (every axis when None; PyTorch's ``dims=`` too)."""
     x = _tensor(x)
     axis = alias("flip", axis, dims, "axis", "dims", None)
@@ -134,7 +135,7 @@ def flip(x: Any, axis: Any = None, *, dims: Any = None) -> Tensor:
     return getitem_p(x, index=tuple(index))
 
 
-def flipud(x: Any) -> Tensor:
+def flipud(x: TensorLike) -> Tensor:
     """Rows reversed (axis 0)."""
     x = _tensor(x)
     if x.ndim < 1:
@@ -142,7 +143,7 @@ def flipud(x: Any) -> Tensor:
     return flip(x, 0)
 
 
-def fliplr(x: Any) -> Tensor:
+def fliplr(x: TensorLike) -> Tensor:
     """Columns reversed (axis 1)."""
     x = _tensor(x)
     if x.ndim < 2:
@@ -156,7 +157,7 @@ def _rot90_case(draw: Draw, dtype: Any) -> Case:
 
 
 @composite(sample=_rot90_case)
-def rot90(x: Any, k: int = 1, axes: Any = (0, 1)) -> Tensor:
+def rot90(x: TensorLike, k: int = 1, axes: Any = (0, 1)) -> Tensor:
     """Rotate by 90 degrees ``k`` times in the plane ``axes`` (from the first toward the second)."""
     x = _tensor(x)
     if len(axes) != 2:
@@ -181,7 +182,7 @@ def _pad_case(draw: Draw, dtype: Any) -> Case:
     x = _floats(draw, dtype, max_dims=2)
     mode = draw.choice(["constant", "edge", "reflect", "symmetric", "wrap"])
     widths = draw.choice([1, (0, 2), tuple((draw.integers(0, 2), draw.integers(0, 2)) for _ in range(x.ndim))])
-    params: dict = {"pad_width": widths, "mode": mode}
+    params: dict[str, Any] = {"pad_width": widths, "mode": mode}
     if mode == "constant":
         params["constant_values"] = draw.choice([0, 1.5])
     return Case([x], params)
@@ -191,7 +192,7 @@ _PAD_MODES = ("constant", "edge", "reflect", "symmetric", "wrap")
 
 
 @composite(sample=_pad_case)
-def pad(x: Any, pad_width: Any, mode: str = "constant", constant_values: Any = 0) -> Tensor:
+def pad(x: TensorLike, pad_width: Any, mode: str = "constant", constant_values: Any = 0) -> Tensor:
     """``x`` padded by ``pad_width`` (an int, ``(before, after)`` or one pair per axis) with
     NumPy's modes ``constant`` (``constant_values``), ``edge``, ``reflect``, ``symmetric`` and ``wrap``.
 
@@ -246,7 +247,7 @@ def _moveaxis_case(draw: Draw, dtype: Any) -> Case:
 
 
 @composite(sample=_moveaxis_case)
-def moveaxis(x: Any, source: Any, destination: Any) -> Tensor:
+def moveaxis(x: TensorLike, source: TensorLike, destination: Any) -> Tensor:
     """Axes ``source`` moved to positions ``destination`` (ints or sequences), the others in order."""
     x = _tensor(x)
     src = [normalize_axis(a, x.ndim, "moveaxis") for a in np.atleast_1d(source).tolist()]
@@ -260,7 +261,7 @@ def moveaxis(x: Any, source: Any, destination: Any) -> Tensor:
     return transpose_p(x, axes=tuple(order))
 
 
-def ravel(x: Any) -> Tensor:
+def ravel(x: TensorLike) -> Tensor:
     """All elements as a 1-D tensor, in row-major order."""
     return reshape_p(_tensor(x), shape=(-1,))
 
@@ -272,7 +273,8 @@ def _diff_case(draw: Draw, dtype: Any) -> Case:
 
 
 @composite(sample=_diff_case)
-def diff(x: Any, n: int = 1, axis: int = -1, prepend: Any = None, append: Any = None) -> Tensor:
+def diff(x: TensorLike, n: int = 1, axis: int = -1, prepend: TensorLike | None = None,
+         append: TensorLike | None = None) -> Tensor:
     """The ``n``-th difference along ``axis``: ``x[1:] - x[:-1]`` applied ``n`` times
     (``prepend``/``append`` joined first, as NumPy)."""
     x = _tensor(x)
@@ -289,13 +291,13 @@ def diff(x: Any, n: int = 1, axis: int = -1, prepend: Any = None, append: Any = 
         if e.ndim == 0:
             e = broadcast_to_p(e, shape=x.shape[:axis] + (1,) + x.shape[axis + 1:])
         parts.append(e)
-    out = concatenate_p(*parts, axis=axis) if len(parts) > 1 else x
+    out: Tensor = concatenate_p(*parts, axis=axis) if len(parts) > 1 else x
     for _ in range(n):
         out = _on_axis(out, axis, slice(1, None)) - _on_axis(out, axis, slice(None, -1))
     return out
 
 
-def _at_least(x: Any, ndim: int) -> Tensor:
+def _at_least(x: TensorLike, ndim: int) -> Tensor:
     x = _tensor(x)
     if x.ndim >= ndim:
         return x

@@ -14,18 +14,24 @@ derivatives of every order exist.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from . import symforms as S
+from .aliases import TensorLike
 from .primitive import defprim
 from .sampling import Case, Draw
 from .tensor import Tensor, as_tensor
 
 Pairs = tuple[tuple[int, int], ...]
 Ints = tuple[int, ...]
+#: A window size, stride or dilation: one int for every axis, or one per axis.
+IntOrInts = int | Sequence[int]
+#: Padding: one int for every side, one int per axis (both sides), or one (lo, hi) pair per axis.
+Padding = int | Sequence[int] | Sequence[tuple[int, int]]
 
 
 def out_size(n: int, k: int, stride: int, dilation: int, lo: int, hi: int) -> int:
@@ -161,8 +167,8 @@ def window_params(name: str, shape: tuple[int, ...], kernel_size: Any, stride: A
     return {"kernel": kernel, "stride": stride_t, "dilation": dilation_t, "padding": pairs}
 
 
-def unfold(x: Any, kernel_size: Any, stride: Any = 1, padding: Any = 0, dilation: Any = 1,
-           fill: float = 0.0) -> Tensor:
+def unfold(x: TensorLike, kernel_size: IntOrInts, stride: IntOrInts = 1, padding: Padding = 0,
+           dilation: IntOrInts = 1, fill: float = 0.0) -> Tensor:
     """Every sliding window of the trailing axes of ``x``, copied (im2col).
 
     The result has shape ``(*lead, *kernel, *out)``; padding takes the value ``fill``
@@ -178,11 +184,15 @@ def unfold(x: Any, kernel_size: Any, stride: Any = 1, padding: Any = 0, dilation
     return unfold_p(x, **window_params("unfold", x.shape, kernel_size, stride, padding, dilation), fill=fill)
 
 
-def fold(x: Any, size: Any, kernel_size: Any, stride: Any = 1, padding: Any = 0, dilation: Any = 1) -> Tensor:
+def fold(x: TensorLike, size: IntOrInts, kernel_size: IntOrInts, stride: IntOrInts = 1, padding: Padding = 0,
+         dilation: IntOrInts = 1) -> Tensor:
     """Add windows of shape ``(*lead, *kernel, *out)`` back into an array whose trailing
     axes have ``size`` (overlapping windows add up; padding is dropped): ``unfold``'s transpose."""
     x = x if isinstance(x, Tensor) else as_tensor(x)
-    d = len(tuple(kernel_size)) if not isinstance(kernel_size, (int, np.integer)) else len(tuple(size))
+    if not isinstance(kernel_size, (int, np.integer)):
+        d = len(tuple(kernel_size))
+    else:  # the number of spatial axes is size's (one for an int size, which tuple() would reject)
+        d = 1 if isinstance(size, (int, np.integer)) else len(tuple(size))
     size_t = _ints("fold", "size", size, d, 1)
     lead = x.shape[: max(x.ndim - 2 * d, 0)]
     params = window_params("fold", lead + size_t, kernel_size, stride, padding, dilation)

@@ -14,11 +14,13 @@ Tensor([[ 3., -1.],
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from .. import functions as F
+from ..aliases import TensorLike
 from ..mode import state
 from ..primitives import matmul as _matmul
 from ..tensor import Tensor, as_tensor
@@ -62,7 +64,7 @@ def _t(x: Any) -> Tensor:
     return x if isinstance(x, Tensor) else as_tensor(x)
 
 
-def inv(a: Any) -> Tensor:
+def inv(a: TensorLike) -> Tensor:
     """The inverse of each square matrix; a singular one raises ``LinAlgError``.
 
     >>> import autodiff as ad
@@ -73,13 +75,13 @@ def inv(a: Any) -> Tensor:
     return inv_p(_t(a))
 
 
-def det(a: Any) -> Tensor:
+def det(a: TensorLike) -> Tensor:
     """The determinant of each square matrix (gradient ``det(A) A⁻ᵀ``; at an exactly
     singular matrix the gradient raises ``LinAlgError``)."""
     return det_p(_t(a))
 
 
-def slogdet(a: Any) -> SlogdetResult:
+def slogdet(a: TensorLike) -> SlogdetResult:
     """Sign and log of the absolute determinant; the sign carries no gradient.
 
     >>> import autodiff as ad
@@ -91,19 +93,19 @@ def slogdet(a: Any) -> SlogdetResult:
     return SlogdetResult(Tensor(np.linalg.slogdet(a._data)[0]), logabsdet)
 
 
-def solve(a: Any, b: Any) -> Tensor:
+def solve(a: TensorLike, b: TensorLike) -> Tensor:
     """``x`` with ``a @ x = b``; ``b`` is one vector only when 1-D (NumPy 2), batches broadcast."""
     return solve_p(_t(a), _t(b))
 
 
-def cholesky(a: Any, /, *, upper: bool = False) -> Tensor:
+def cholesky(a: TensorLike, /, *, upper: bool = False) -> Tensor:
     """Lower-triangular ``L`` with ``L @ L.T = a`` (``upper=True``: ``L.T``) for a symmetric
     positive-definite ``a``; the input is symmetrized first (see ``conventions``)."""
     low = cholesky_p(_t(a))
     return swap(low) if upper else low
 
 
-def eigh(a: Any, UPLO: str = "L") -> EighResult:  # noqa: N803  (NumPy's name)
+def eigh(a: TensorLike, UPLO: str = "L") -> EighResult:  # noqa: N803  (NumPy's name)
     """Eigenvalues (ascending) and eigenvectors of the symmetrized ``(a + a.T)/2``.
 
     ``UPLO`` is accepted for NumPy's signature; on a symmetric input either triangle gives
@@ -117,7 +119,7 @@ def eigh(a: Any, UPLO: str = "L") -> EighResult:  # noqa: N803  (NumPy's name)
     return EighResult(packed[..., 0, :], packed[..., 1:, :])
 
 
-def eigvalsh(a: Any, UPLO: str = "L") -> Tensor:  # noqa: N803
+def eigvalsh(a: TensorLike, UPLO: str = "L") -> Tensor:  # noqa: N803
     """Eigenvalues (ascending) of the symmetrized ``(a + a.T)/2``; gradient ``V diag(g) Vᵀ``."""
     if UPLO not in ("L", "U"):
         raise ValueError(f"eigvalsh: UPLO must be 'L' or 'U', got {UPLO!r}")
@@ -128,7 +130,7 @@ def _needs_grad(a: Tensor) -> bool:
     return state.grad_enabled and a.requires_grad
 
 
-def svd(a: Any, full_matrices: bool = True, compute_uv: bool = True, hermitian: bool = False) -> Any:
+def svd(a: TensorLike, full_matrices: bool = True, compute_uv: bool = True, hermitian: bool = False) -> Any:
     """Singular value decomposition ``A = U @ diag(S) @ Vh`` of each matrix (``hermitian``
     is accepted and computes the general SVD, equal in value).
 
@@ -151,12 +153,12 @@ def svd(a: Any, full_matrices: bool = True, compute_uv: bool = True, hermitian: 
     return SVDResult(packed[..., :m, :], packed[..., m, :], swap(packed[..., m + 1:, :]))
 
 
-def svdvals(x: Any, /) -> Tensor:
+def svdvals(x: TensorLike, /) -> Tensor:
     """Singular values (descending) of each matrix; gradient ``U diag(g) Vᵀ``."""
     return svdvals_p(_t(x))
 
 
-def qr(a: Any, mode: str = "reduced") -> Any:
+def qr(a: TensorLike, mode: str = "reduced") -> Any:
     """QR decomposition of each matrix: ``mode='reduced'`` (Q, R), ``'r'`` (R only) or
     ``'complete'`` (differentiable when Q is unique, m <= n)."""
     a = _t(a)
@@ -174,7 +176,7 @@ def qr(a: Any, mode: str = "reduced") -> Any:
     return r if mode == "r" else QRResult(swap(packed[..., :, :m]), r)
 
 
-def pinv(a: Any, rcond: Any = None, hermitian: bool = False, *, rtol: Any = None) -> Tensor:
+def pinv(a: TensorLike, rcond: Any = None, hermitian: bool = False, *, rtol: Any = None) -> Tensor:
     """Moore-Penrose pseudo-inverse (singular values below ``rcond``/``rtol`` times the
     largest count as 0); its derivative holds where the rank does not change. ``hermitian``
     is accepted and computes the general pseudo-inverse, equal in value."""
@@ -184,7 +186,7 @@ def pinv(a: Any, rcond: Any = None, hermitian: bool = False, *, rtol: Any = None
     return pinv_p(_t(a), rcond=cutoff if cutoff is None or np.ndim(cutoff) else float(cutoff))
 
 
-def trace(x: Any, offset: int = 0, axis1: int = -2, axis2: int = -1) -> Tensor:
+def trace(x: TensorLike, offset: int = 0, axis1: int = -2, axis2: int = -1) -> Tensor:
     """Sum of each matrix's ``offset`` diagonal over ``axis1``/``axis2`` (the last two
     axes by default, as ``np.linalg.trace``).
 
@@ -197,7 +199,8 @@ def trace(x: Any, offset: int = 0, axis1: int = -2, axis2: int = -1) -> Tensor:
     return trace_p(_t(x), offset=int(offset), axis1=int(axis1), axis2=int(axis2))
 
 
-def numpy_trace(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype: Any = None, out: Any = None) -> Tensor:
+def numpy_trace(a: TensorLike, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype: Any = None,
+                out: Any = None) -> Tensor:
     """``np.trace(t)`` on a Tensor: the trace with NumPy's defaults (the first two axes)."""
     if out is not None:
         raise TypeError("numpy.trace(..., out=...) is not supported on autodiff Tensors")
@@ -205,7 +208,7 @@ def numpy_trace(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype: 
     return result if dtype is None else F.astype(result, dtype)
 
 
-def cond(x: Any, p: Any = None) -> Tensor:
+def cond(x: TensorLike, p: Any = None) -> Tensor:
     """Condition number ``norm(x, p) * norm(inv(x), p)``; for ``p`` None, 2 or -2 the ratio of
     extreme singular values (any matrix shape), as NumPy."""
     x = _t(x)
@@ -218,12 +221,12 @@ def cond(x: Any, p: Any = None) -> Tensor:
     return norm(x, p, axes) * norm(inverse, p, axes)
 
 
-def matrix_transpose(x: Any, /) -> Tensor:
+def matrix_transpose(x: TensorLike, /) -> Tensor:
     """Each matrix of the batch transposed (the last two axes swapped)."""
     return swap(_t(x))
 
 
-def multi_dot(arrays: Any) -> Tensor:
+def multi_dot(arrays: Sequence[TensorLike]) -> Tensor:
     """``arrays[0] @ arrays[1] @ ...``, left to right (1-D ends as NumPy: first a row,
     last a column vector)."""
     items = [_t(a) for a in arrays]
@@ -235,7 +238,7 @@ def multi_dot(arrays: Any) -> Tensor:
     return out
 
 
-def vecdot(x1: Any, x2: Any, /, *, axis: int = -1) -> Tensor:
+def vecdot(x1: TensorLike, x2: TensorLike, /, *, axis: int = -1) -> Tensor:
     """The dot product of vectors along ``axis`` (batches broadcast)."""
     return F.sum(_t(x1) * _t(x2), axis=axis)
 

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from .. import functions as F, primitives as P
+from ..aliases import Axis, TensorLike
 from ..primitive import composite
 from ..sampling import Case, Draw
 from ..tensor import Tensor, as_tensor
@@ -116,7 +117,7 @@ def _norm_case(draw: Draw, dtype: Any) -> Case:
            conventions="2-norm (and Frobenius) of a zero vector: subgradient 0, second derivative 0 there (as "
            "PyTorch); inf/-inf, 1, 2 and nuc norms share gradients of ties as max/min do; ord=0 counts nonzeros "
            "(no gradient); orders p < 1 have NaN gradients at zero entries (|x|^p has infinite slope there)")
-def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A002
+def norm(x: TensorLike, ord: Any = None, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A002
     """Vector or matrix norm with NumPy's ``ord``, ``axis`` and ``keepdims``.
 
     Vectors (one axis): ``ord`` in None/2, 1, inf, -inf, 0 (count of nonzeros), any
@@ -146,7 +147,7 @@ def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> T
                      f"a matrix)")
 
 
-def vector_norm(x: Any, axis: Any = None, keepdims: bool = False, ord: Any = 2) -> Tensor:  # noqa: A002
+def vector_norm(x: TensorLike, axis: Axis = None, keepdims: bool = False, ord: Any = 2) -> Tensor:  # noqa: A002
     """NumPy 2's ``linalg.vector_norm``: the norm over ``axis`` (all axes, flattened, for None)."""
     x = _float(x)
     if axis is None:
@@ -161,7 +162,7 @@ def vector_norm(x: Any, axis: Any = None, keepdims: bool = False, ord: Any = 2) 
     return F.reshape(out, tuple(1 if i in axes else n for i, n in enumerate(x.shape))) if keepdims else out
 
 
-def matrix_norm(x: Any, keepdims: bool = False, ord: Any = "fro") -> Tensor:  # noqa: A002
+def matrix_norm(x: TensorLike, keepdims: bool = False, ord: Any = "fro") -> Tensor:  # noqa: A002
     """NumPy 2's ``linalg.matrix_norm``: the norm of each matrix over the last two axes."""
     x = _float(x)
     if x.ndim < 2:
@@ -176,7 +177,7 @@ def _power_case(draw: Draw, dtype: Any) -> Case:
 
 
 @composite(sample=_power_case, conventions="n = 0 gives identity matrices (no gradient); n < 0 inverts first")
-def matrix_power(a: Any, n: int) -> Tensor:
+def matrix_power(a: TensorLike, n: int) -> Tensor:
     """``a`` multiplied by itself ``n`` times (``n < 0``: the inverse's power), by
     repeated squaring, for each square matrix of the batch.
 

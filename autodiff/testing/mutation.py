@@ -92,7 +92,7 @@ def _patched_sums() -> Iterator[None]:
         add.forward, sub.forward = saved
 
 
-def _on_tensors(rule: Callable[..., Any], args: tuple, params: dict) -> Any:
+def _on_tensors(rule: Callable[..., Any], args: tuple[Any, ...], params: dict[str, Any]) -> Any:
     """Run a rule on Tensors even inside a plain backward (so its + and - go through
     the add/sub primitives), returning what the caller expects."""
     if not state.raw:

@@ -208,7 +208,7 @@ def _fd2(p: _Problem) -> CheckResult:
     return _compare("fd2", p.hvp(), _central(p.gv_value, p.xs), RTOL, ATOL, p.names)
 
 
-def _symbolic(p: _Problem) -> tuple[Any, list[np.ndarray], dict]:
+def _symbolic(p: _Problem) -> tuple[Any, list[np.ndarray], dict[Any, float]]:
     """The loss as a SymPy expression of one symbol per differentiated element, those
     symbols, and the drawn values."""
     import sympy as sp
@@ -226,7 +226,7 @@ def _symbolic(p: _Problem) -> tuple[Any, list[np.ndarray], dict]:
     return expr, symbols, values
 
 
-def _evaluate(exprs: list[Any], values: dict) -> np.ndarray:
+def _evaluate(exprs: list[Any], values: dict[Any, float]) -> np.ndarray:
     """The expressions at the drawn point: symbols replaced by 30-digit Floats, then
     evaluated (no code generation: piecewise forms stay cheap)."""
     import sympy as sp

@@ -29,13 +29,13 @@ from ..primitive import REGISTRY, Primitive
 from ..tensor import Tensor
 
 
-def _elements(dtype, min_value: float, max_value: float):
+def _elements(dtype: Any, min_value: float, max_value: float) -> st.SearchStrategy[float]:
     width: Literal[32, 64] = 32 if np.dtype(dtype) == np.float32 else 64
     return st.floats(min_value, max_value, allow_nan=False, allow_infinity=False, width=width)
 
 
 @st.composite
-def tensors(draw, shape: tuple[int, ...] | None = None, dtype: Any = np.float64, min_value: float = -3.0,
+def tensors(draw: st.DrawFn, shape: tuple[int, ...] | None = None, dtype: Any = np.float64, min_value: float = -3.0,
             max_value: float = 3.0, requires_grad: bool = False, max_dims: int = 3, max_side: int = 4) -> Tensor:
     """A Tensor of ``dtype`` with values in [min_value, max_value] and a drawn (or given) shape."""
     if shape is None:
@@ -45,7 +45,7 @@ def tensors(draw, shape: tuple[int, ...] | None = None, dtype: Any = np.float64,
 
 
 @st.composite
-def broadcastable_tensors(draw, n: int = 2, dtype: Any = np.float64, min_value: float = -3.0,
+def broadcastable_tensors(draw: st.DrawFn, n: int = 2, dtype: Any = np.float64, min_value: float = -3.0,
                           max_value: float = 3.0, requires_grad: bool = False, max_dims: int = 3,
                           max_side: int = 4) -> tuple[Tensor, ...]:
     """``n`` Tensors whose shapes broadcast together (NumPy's rules), e.g. (3, 1) and (4,)."""
@@ -100,9 +100,9 @@ class Program:
     """
 
     inputs: list[np.ndarray]
-    steps: list[tuple[str, tuple[int, ...], dict]] = field(default_factory=list)
+    steps: list[tuple[str, tuple[int, ...], dict[str, Any]]] = field(default_factory=list)
 
-    def __call__(self, *xs: Any) -> Tensor:
+    def __call__(self, *xs: Tensor) -> Tensor:
         nodes = list(xs)
         for name, operands, params in self.steps:
             nodes.append(_step(name)(*[nodes[i] for i in operands], **params))
@@ -119,7 +119,7 @@ class Program:
 
 
 @st.composite
-def expressions(draw, n_inputs: int | tuple[int, int] = (1, 3), max_steps: int = 8,
+def expressions(draw: st.DrawFn, n_inputs: int | tuple[int, int] = (1, 3), max_steps: int = 8,
                 ops: Sequence[str] | None = None, dtype: Any = np.float64, max_dims: int = 2,
                 max_side: int = 3) -> Program:
     """A random differentiable :class:`Program` over the registry's smooth menus
@@ -146,7 +146,7 @@ def expressions(draw, n_inputs: int | tuple[int, int] = (1, 3), max_steps: int =
             partners = [j for j, v in enumerate(values)
                         if _broadcasts(values[first].shape, v.shape)]
             operands: tuple[int, ...] = (first, draw(st.sampled_from(partners)))
-            params: dict = {}
+            params: dict[str, Any] = {}
         elif name in REDUCE:
             ndim = values[first].ndim
             axis = draw(st.none() | st.integers(0, ndim - 1)) if ndim else None
