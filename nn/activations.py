@@ -40,7 +40,7 @@ class GELU(Module):
 class _Plain(Module):
     """An activation without arguments: ``forward`` applies ``fn``."""
 
-    fn: ClassVar[Callable[[TensorLike], Tensor]]
+    fn: ClassVar[staticmethod[[TensorLike], Tensor]]  # each subclass sets staticmethod(F.<name>)
 
     def forward(self, x: TensorLike) -> Tensor:
         return type(self).fn(x)

@@ -152,7 +152,7 @@ class BatchNorm1d(Module):
             mean = ad.reshape(self.running_mean, view)
             var = ad.reshape(self.running_var, view)
         out: Tensor = (x - mean) / ad.sqrt(var + self.eps)
-        if self.weight is not None:
+        if self.weight is not None and self.bias is not None:  # affine: both exist
             out = out * ad.reshape(self.weight, view) + ad.reshape(self.bias, view)
         return out
 
