@@ -7,10 +7,13 @@ reshape to one square matrix around ``inv``/``solve``).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from .. import functions as F
+from ..aliases import TensorLike
 from ..primitives import matmul
 from ..tensor import Tensor, as_tensor
 from ._basic import inv_p, pinv_p, solve_p
@@ -36,7 +39,7 @@ def _check(a: Tensor, b: Tensor) -> None:
         raise LinAlgError(f"lstsq: a of shape {a.shape} is empty; there is nothing to solve")
 
 
-def lstsq(a: Any, b: Any, rcond: Any = None) -> tuple[Tensor, Tensor, int, Tensor]:
+def lstsq(a: TensorLike, b: TensorLike, rcond: Any = None) -> tuple[Tensor, Tensor, int, Tensor]:
     """The least-squares solution of ``a @ x = b``: ``(x, residuals, rank, s)`` as
     ``np.linalg.lstsq`` returns them (singular values at or below ``rcond`` times the
     largest count as zero; ``rcond=None`` is NumPy's default, machine precision times
@@ -50,7 +53,7 @@ def lstsq(a: Any, b: Any, rcond: Any = None) -> tuple[Tensor, Tensor, int, Tenso
     >>> [round(v, 6) for v in x.tolist()], rank
     ([1.166667, 0.5], 2)
     """
-    a, b = (v if isinstance(v, Tensor) else as_tensor(v) for v in (a, b))
+    a, b = as_tensor(a), as_tensor(b)
     _check(a, b)
     cutoff = _cutoff(rcond, a)
     x = matmul(pinv_p(a, rcond=cutoff), b)
@@ -68,7 +71,7 @@ def lstsq(a: Any, b: Any, rcond: Any = None) -> tuple[Tensor, Tensor, int, Tenso
     return x, residuals, rank, s
 
 
-def tensorinv(a: Any, ind: int = 2) -> Tensor:
+def tensorinv(a: TensorLike, ind: int = 2) -> Tensor:
     """The inverse of ``a`` for ``tensordot(..., axes=ind)``, as ``np.linalg.tensorinv``:
     ``a`` of shape ``I + J`` (``I = a.shape[:ind]``) read as one square matrix, inverted,
     and shaped ``J + I``; its gradient is inv's.
@@ -85,10 +88,11 @@ def tensorinv(a: Any, ind: int = 2) -> Tensor:
         raise LinAlgError(f"tensorinv: a of shape {a.shape} with ind={ind} is not square: the first {ind} axes "
                           f"hold {math.prod(rows)} elements, the others {math.prod(cols)}")
     n = math.prod(rows)
-    return inv_p(a.reshape(n, n)).reshape(cols + rows)
+    out: Tensor = inv_p(a.reshape(n, n)).reshape(cols + rows)  # Tensor.reshape dispatches by name: typed Any
+    return out
 
 
-def tensorsolve(a: Any, b: Any, axes: Any = None) -> Tensor:
+def tensorsolve(a: TensorLike, b: TensorLike, axes: int | Sequence[int] | None = None) -> Tensor:
     """``x`` with ``tensordot(a, x, axes=x.ndim) == b``, as ``np.linalg.tensorsolve``: the
     axes listed in ``axes`` move to the end of ``a`` first; ``a`` is then one square matrix
     (``b``'s elements by ``x``'s) and the system is solved with ``solve``.
@@ -97,16 +101,17 @@ def tensorsolve(a: Any, b: Any, axes: Any = None) -> Tensor:
     >>> ad.linalg.tensorsolve(np.eye(6).reshape(2, 3, 6), np.ones((2, 3))).shape
     (6,)
     """
-    a, b = (v if isinstance(v, Tensor) else as_tensor(v) for v in (a, b))
+    a, b = as_tensor(a), as_tensor(b)
     if axes is not None:
         moved = [int(k) % a.ndim for k in np.atleast_1d(axes)]
-        a = a.transpose([k for k in range(a.ndim) if k not in moved] + moved)
+        a = F.transpose(a, [k for k in range(a.ndim) if k not in moved] + moved)
     x_shape = a.shape[b.ndim:]
     n = math.prod(x_shape)
     if a.shape[:b.ndim] != b.shape or math.prod(a.shape[:b.ndim]) != n:
         raise LinAlgError(f"tensorsolve: a of shape {a.shape} (after moving axes={axes!r}) must start with b's "
                           f"shape {b.shape} and be square: b's elements ({b.size}) equal to x's ({n})")
-    return solve_p(a.reshape(n, n), b.reshape(n)).reshape(x_shape)
+    out: Tensor = solve_p(a.reshape(n, n), b.reshape(n)).reshape(x_shape)  # (Tensor.reshape is typed Any)
+    return out
 
 
 __all__ = ["lstsq", "tensorinv", "tensorsolve"]
