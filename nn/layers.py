@@ -151,7 +151,7 @@ class BatchNorm1d(Module):
         else:
             mean = ad.reshape(self.running_mean, view)
             var = ad.reshape(self.running_var, view)
-        out: Tensor = (x - mean) / ad.sqrt(var + self.eps)
+        out: Tensor = ad.sub(x, mean) / ad.sqrt(var + self.eps)  # x may be an ndarray: sub types as Tensor
         if self.weight is not None and self.bias is not None:  # affine: both exist
             out = out * ad.reshape(self.weight, view) + ad.reshape(self.bias, view)
         return out
