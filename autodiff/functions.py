@@ -44,7 +44,8 @@ def where(cond: TensorLike, a: TensorLike, b: TensorLike) -> Tensor:
     return P.where_p(cond, a, b)
 
 
-def _reduction(op: str, x: Any, axis: Any, keepdims: Any, aliases: dict[str, Any]) -> tuple[Tensor, Any, bool]:
+def _reduction(op: str, x: Any, axis: Any, keepdims: Any,
+               aliases: dict[str, Any]) -> tuple[Tensor, int | tuple[int, ...] | None, bool]:
     """The operand as a Tensor and NumPy-checked ``axis``/``keepdims`` (aliases resolved)."""
     x = _tensor(x)
     axis, keepdims = axis_keepdims(op, axis, keepdims, aliases)
@@ -229,7 +230,7 @@ def einsum(subscripts: Any, *operands: Any) -> Tensor:
     return P.einsum_p(*ts, spec=_einsum_spec(subscripts, [t.shape for t in ts]))
 
 
-def _count(shape: tuple[int, ...], axis: Axis) -> int:
+def _count(shape: tuple[int, ...], axis: int | tuple[int, ...] | None) -> int:
     return math.prod(shape[a] for a in P._axes_set(shape, axis))
 
 
