@@ -160,9 +160,15 @@ def whole_step(flat: FlatOptimizer, program: Program, captured: list[Tensor], ki
     error = _compile_now(kernel, lowered, passed, [namespace[p] for p in buffers], scalar_exprs)
     if error:
         return None, error
-    call = [f"np.ascontiguousarray(a{s})" for s in passed] + buffers
+    by_slot = {v.slot: v for v in lowered.values if v.kind == "input"}
+    # C order for numba's one compiled signature (np.ascontiguousarray would make a 0-d array 1-d)
+    call = [f"np.ascontiguousarray(a{s})" if by_slot[s].shape else f"a{s}" for s in passed] + buffers
     args = ", ".join([f"a{k}" for k in range(lowered.n_inputs)] + ["lr", "t"])
-    wrapper = (f"def compiled({args}):\n    return kernel({', '.join(call + scalar_exprs)})\n\n\n"
+    # 0-d results (new values of 0-d buffers) come back from numba as Python numbers: 0-d arrays of their dtype again
+    outs = [f"r[{k}]" if k < 2 or lowered.values[o].shape else f"np.asarray(r[{k}], np.{lowered.values[o].dtype.name})"
+            for k, o in enumerate(lowered.outputs)]
+    wrapper = (f"def compiled({args}):\n    r = kernel({', '.join(call + scalar_exprs)})\n"
+               f"    return ({', '.join(outs)},)\n\n\n"
                f"def scalars(lr, t):\n    return ({', '.join(scalar_exprs)},)\n")
     fn = build(wrapper, namespace, "compiled")
     note = "# one numba kernel: forward, backward and the optimizer update; called by the wrapper below\n"

@@ -149,3 +149,24 @@ def test_fit_regression_with_momentum_inside_numba(monkeypatch):
     y[9, 0] = np.inf
     with pytest.raises(FloatingPointError, match=r"the loss became inf at epoch 7, batch 3 "):
         run_epoch(step, nn.MSELoss(), None, 6, nn.DataLoader(X, y, batch_size=4))
+
+
+def test_batchnorm_buffers_are_read_and_written_by_the_kernel():
+    # A bias right before BatchNorm has a gradient of pure rounding noise (the batch mean is
+    # removed), so parameters are compared against the model's largest magnitude here.
+    def make():
+        return nn.Sequential(nn.Linear(4, 6, seed=0), nn.BatchNorm1d(6), nn.Tanh(), nn.Linear(6, 3, seed=1))
+
+    eager, model = make(), make()
+    eager_opt, opt = OPTIMIZERS["momentum"](eager.parameters()), OPTIMIZERS["momentum"](model.parameters())
+    step = nn.compile_step(model, nn.CrossEntropyLoss(), opt, backend="numba")
+    rng = np.random.default_rng(6)
+    for _ in range(6):
+        X, y = rng.normal(size=(8, 4)), rng.integers(0, 3, 8)
+        _close(step(X, y), _eager_step(eager, nn.CrossEntropyLoss(), eager_opt, X, y), np.float64)
+    assert step.source.startswith(KERNEL)
+    scale = max(float(np.max(np.abs(p.data))) for p in eager.parameters())
+    for (name, a), (_, b) in zip(eager.state_dict().items(), model.state_dict().items(), strict=True):
+        a, b = np.asarray(a), np.asarray(b)
+        assert a.dtype == b.dtype and a.shape == b.shape, name
+        assert np.max(np.abs(a - b), initial=0.0) <= BOUND[np.float64] * scale, name

@@ -3,12 +3,13 @@
 The NumPy code generator (:mod:`.codegen`) emits one NumPy call per op; here each op is
 lowered to code numba compiles: elementwise ops become scalar expressions inside
 explicit loops (a chain of them, each result read once, becomes one loop), reductions
-become accumulating loops, ``matmul``/``linear`` become ``np.dot`` on 2-D blocks, and
-the fused softmax cross-entropy (and its gradient) becomes two passes per row.
+become accumulating loops, ``matmul``/``linear`` and the fused softmax cross-entropy
+(and its gradient) become calls to the shared numba functions of :mod:`.numba_kernels`
+(``np.dot`` on 2-D blocks; two passes per row).
 
 Only source text is produced; numba itself is never imported by this module, so the
 package imports without it. An op without a lowering raises :class:`Unsupported`
-naming it: callers then compile the whole step with the NumPy backend instead.
+naming it: callers then compile the step with the NumPy code generator instead.
 Reductions sum in loop order (NumPy sums pairwise) and numba's libm may round
 ``exp``/``log``/``tanh`` differently from NumPy's: results agree with eager ones to a
 few ulp per operation, not to the bit.
@@ -62,8 +63,8 @@ class _Lowering:
     def name(self, i: int) -> str:
         """The kernel's name for value ``i`` (an array, or a scalar local for 0-d values)."""
         v = self.program.values[i]
-        if i in self.inputs:
-            return self.inputs[i]
+        if i in self.inputs:  # a 0-d input is a 0-d array: its number is a[()]
+            return self.inputs[i] + ("[()]" if not v.shape else "")
         if v.kind == "const":
             if v.data is not None and v.data.ndim == 0:
                 return typed_literal(v.data)
@@ -180,9 +181,6 @@ def lower_program(program: Program, inputs: dict[int, str], targets: dict[int, s
     """The kernel body computing ``program``: ``inputs`` names the program's inputs inside
     the kernel, ``targets`` the arrays some values are written into (gradients into the
     flat gradient buffer). Raises :class:`Unsupported` naming the first op it cannot lower."""
-    for i in inputs:
-        if not program.values[i].shape:
-            raise Unsupported(f"a 0-d input (%{i}): numba reads it as an array, not a number")
     low = _Lowering(program, inputs, targets)
     low.inlined = plan_inlining(program, set(program.outputs) | set(targets))
     for op in program.ops:

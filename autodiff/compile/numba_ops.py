@@ -29,6 +29,7 @@ _COMPARE = {"greater": "({0} > {1})", "less": "({0} < {1})", "greater_equal": "(
 _UNARY = {"negative": "(-{0})", "exp": "np.exp({0})", "log": "np.log({0})", "tanh": "np.tanh({0})",
           "sqrt": "np.sqrt({0})", "absolute": "np.abs({0})", "sin": "np.sin({0})", "cos": "np.cos({0})",
           "log1p": "np.log1p({0})", "expm1": "np.expm1({0})"}
+_INTEGER = {"add", "subtract", "multiply", "maximum", "minimum", "negative"}
 # Primitives whose forward is not a bare ufunc but which lower to one scalar expression.
 ELEMENTWISE_EXTRA = {"relu", "sigmoid", "broadcast_to"}
 REDUCTIONS = {"sum": ("+", "0"), "max": ("max", "-np.inf"), "min": ("min", "np.inf")}
@@ -68,6 +69,8 @@ def elementwise_template(op: Op, program: Program, helpers: dict[str, str]) -> t
         name = getattr(op.prim.forward, "__name__", op.name)
         if name in _COMPARE:
             return _COMPARE[name], np.result_type(*operands)
+        if out in (np.dtype(np.int64), np.dtype(np.uint64)) and name in _INTEGER:  # wraps around as NumPy's does
+            return (_BINARY if len(op.args) == 2 else _UNARY)[name], out
         raise Unsupported(f"a {out} result")
     if op.name == "relu":
         return f"np.maximum({{0}}, {typed_literal(out.type(0))})", out
