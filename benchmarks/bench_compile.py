@@ -184,20 +184,22 @@ def torch_adam_fit(params, lr):
     return run
 
 
+def jax_loss(ps, X, y):
+    """The ReLU MLP's mean softmax cross-entropy in jax.numpy."""
+    h = X
+    for k in range(0, len(ps), 2):
+        h = h @ ps[k] + ps[k + 1]
+        if k < len(ps) - 2:
+            h = jax.nn.relu(h)
+    return -jnp.mean(jax.nn.log_softmax(h)[jnp.arange(len(y)), y])
+
+
 def jax_adam_fit(params, lr, b1=0.9, b2=0.999, eps=1e-8):
     """The digits run with a jax.jit Adam step (compiled once per batch shape, before timing)."""
 
-    def loss_fn(ps, X, y):
-        h = X
-        for k in range(0, len(ps), 2):
-            h = h @ ps[k] + ps[k + 1]
-            if k < len(ps) - 2:
-                h = jax.nn.relu(h)
-        return -jnp.mean(jax.nn.log_softmax(h)[jnp.arange(len(y)), y])
-
     @jax.jit
     def step(ps, m, v, t, X, y):
-        grads = jax.grad(loss_fn)(ps, X, y)
+        grads = jax.grad(jax_loss)(ps, X, y)
         m = [b1 * mk + (1 - b1) * g for mk, g in zip(m, grads, strict=True)]
         v = [b2 * vk + (1 - b2) * g * g for vk, g in zip(v, grads, strict=True)]
         ps = [p - (lr / (1 - b1 ** t)) * mk / (jnp.sqrt(vk) / jnp.sqrt(1 - b2 ** t) + eps)
@@ -222,17 +224,9 @@ def jax_adam_fit(params, lr, b1=0.9, b2=0.999, eps=1e-8):
 
 
 def jax_step(params, lr):
-    def loss_fn(ps, X, y):
-        h = X
-        for k in range(0, len(ps), 2):
-            h = h @ ps[k] + ps[k + 1]
-            if k < len(ps) - 2:
-                h = jax.nn.relu(h)
-        return -jnp.mean(jax.nn.log_softmax(h)[jnp.arange(len(y)), y])
-
     @jax.jit
     def update(ps, X, y):
-        loss, grads = jax.value_and_grad(loss_fn)(ps, X, y)
+        loss, grads = jax.value_and_grad(jax_loss)(ps, X, y)
         return loss, [p - lr * g for p, g in zip(ps, grads, strict=True)]
 
     state = {"ps": [jnp.asarray(p) for p in params]}

@@ -151,7 +151,8 @@ def ours_mlp_step(X, y, params):
     loss = -ad.log_softmax(z)[np.arange(len(y)), y].mean()
     loss.backward()
     for p in params:
-        p.data -= LR * p.grad.data
+        w = p.numpy(writable=True)  # the parameter's own array, updated in place like the hand step's
+        w -= LR * p.grad.numpy()
         p.grad = None
     return loss
 

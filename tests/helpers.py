@@ -1,4 +1,5 @@
-"""Shared test helpers: compare autodiff's vector-Jacobian product with finite differences."""
+"""Shared test helpers: compare autodiff's vector-Jacobian product with finite differences;
+the optimizers the compiled-step tests run with a flat fused update."""
 
 from __future__ import annotations
 
@@ -6,6 +7,16 @@ import numpy as np
 
 import autodiff as ad
 from autodiff.testing import numerical_grad
+from nn import optim
+
+# optimizers a compiled step fuses into one flat update (SGD and its momenta, Adam, AdamW)
+FLAT_OPTIMIZERS = {
+    "sgd": lambda ps: optim.SGD(ps, lr=0.1),
+    "momentum": lambda ps: optim.SGD(ps, lr=0.05, momentum=0.9, weight_decay=0.01),
+    "nesterov": lambda ps: optim.SGD(ps, lr=0.05, momentum=0.9, nesterov=True),
+    "adam": lambda ps: optim.Adam(ps, lr=0.01, weight_decay=0.001),
+    "adamw": lambda ps: optim.AdamW(ps, lr=0.01),
+}
 
 
 def vjp_both_ways(f, arrays, seed: int = 0):

@@ -9,13 +9,10 @@ import autodiff as ad
 import nn
 from autodiff.compile import TraceError
 from nn import optim
+from tests.helpers import FLAT_OPTIMIZERS
 
 OPTIMIZERS = {
-    "sgd": lambda ps: optim.SGD(ps, lr=0.1),
-    "momentum": lambda ps: optim.SGD(ps, lr=0.05, momentum=0.9, weight_decay=0.01),
-    "nesterov": lambda ps: optim.SGD(ps, lr=0.05, momentum=0.9, nesterov=True),
-    "adam": lambda ps: optim.Adam(ps, lr=0.01, weight_decay=0.001),
-    "adamw": lambda ps: optim.AdamW(ps, lr=0.01),
+    **FLAT_OPTIMIZERS,
     "rmsprop": lambda ps: optim.RMSprop(ps, lr=0.01, momentum=0.5),
     "adagrad": lambda ps: optim.Adagrad(ps, lr=0.1),
 }

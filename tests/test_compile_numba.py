@@ -17,20 +17,14 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import nn
-from nn import optim
+from tests.helpers import FLAT_OPTIMIZERS
 
 numba = pytest.importorskip("numba")
 
 BOUND = {np.float64: 1e-11, np.float32: 2e-5}
 KERNEL = "# one numba kernel"
 
-OPTIMIZERS = {
-    "sgd": lambda ps: optim.SGD(ps, lr=0.1),
-    "momentum": lambda ps: optim.SGD(ps, lr=0.05, momentum=0.9, weight_decay=0.01),
-    "nesterov": lambda ps: optim.SGD(ps, lr=0.05, momentum=0.9, nesterov=True),
-    "adam": lambda ps: optim.Adam(ps, lr=0.01, weight_decay=0.001),
-    "adamw": lambda ps: optim.AdamW(ps, lr=0.01),
-}
+OPTIMIZERS = FLAT_OPTIMIZERS
 
 
 def _close(a, b, dtype):

@@ -10,6 +10,7 @@ import nn
 from autodiff.primitives import softmax_cross_entropy_grad_p, softmax_cross_entropy_p
 from nn import optim
 from nn.flat import FlatOptimizer
+from tests.helpers import FLAT_OPTIMIZERS
 
 
 def _loss_and_grad(x, labels):
@@ -68,13 +69,7 @@ def test_a_compiled_step_on_one_batch_is_traced_once_until_the_batch_changes():
     assert step.traces == 2
 
 
-OPTIMIZERS = {
-    "sgd": lambda ps: optim.SGD(ps, lr=0.1),
-    "momentum": lambda ps: optim.SGD(ps, lr=0.05, momentum=0.9, weight_decay=0.01),
-    "nesterov": lambda ps: optim.SGD(ps, lr=0.05, momentum=0.9, nesterov=True),
-    "adam": lambda ps: optim.Adam(ps, lr=0.01, weight_decay=0.001),
-    "adamw": lambda ps: optim.AdamW(ps, lr=0.01),
-}
+OPTIMIZERS = FLAT_OPTIMIZERS
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
