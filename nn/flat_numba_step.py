@@ -157,9 +157,6 @@ def whole_step(flat: FlatOptimizer, program: Program, captured: list[Tensor], ki
     namespace: dict[str, Any] = {"np": np, "kernel": kernel, "P": flat.flat, "G": flat.gflat, **body.const_args,
                                  **{k.upper(): b for k, b in flat.state.items()}}
     buffers = params[len(passed):len(params) - len(scalars)]
-    error = _compile_now(kernel, lowered, passed, [namespace[p] for p in buffers], scalar_exprs)
-    if error:
-        return None, error
     by_slot = {v.slot: v for v in lowered.values if v.kind == "input"}
     # C order for numba's one compiled signature (np.ascontiguousarray would make a 0-d array 1-d)
     call = [f"np.ascontiguousarray(a{s})" if by_slot[s].shape else f"a{s}" for s in passed] + buffers
@@ -171,6 +168,10 @@ def whole_step(flat: FlatOptimizer, program: Program, captured: list[Tensor], ki
                f"    return ({', '.join(outs)},)\n\n\n"
                f"def scalars(lr, t):\n    return ({', '.join(scalar_exprs)},)\n")
     fn = build(wrapper, namespace, "compiled")
+    sample_scalars = list(namespace["scalars"](0.001, 2))  # the wrapper's own scalar expressions, at sample values
+    error = _compile_now(kernel, lowered, passed, [namespace[p] for p in buffers], sample_scalars)
+    if error:
+        return None, error
     note = "# one numba kernel: forward, backward and the optimizer update; called by the wrapper below\n"
     compiled = Compiled(lowered, fn, note + source + "\n" + wrapper, captured, kinds)
     setattr(compiled, "numba_kernel", NumbaKernel(kernel, [namespace[p] for p in buffers], passed,  # noqa: B010
@@ -178,13 +179,12 @@ def whole_step(flat: FlatOptimizer, program: Program, captured: list[Tensor], ki
     return compiled, ""
 
 
-def _compile_now(kernel: Any, program: Program, passed: list[int], buffers: list[Any], scalar_exprs: list[str]) -> str:
-    """Compile the kernel for the step's argument types now, so that a typing failure
-    falls back before any step runs. Returns the error text ("" when it compiled)."""
+def _compile_now(kernel: Any, program: Program, passed: list[int], buffers: list[Any], scalars: list[Any]) -> str:
+    """Compile the kernel for the step's argument types now (``scalars``: sample values of
+    the update's scalar arguments), so that a typing failure falls back before any step
+    runs. Returns the error text ("" when it compiled)."""
     by_slot = {v.slot: v for v in program.values if v.kind == "input"}
-    samples: list[Any] = [np.empty(by_slot[s].shape, by_slot[s].dtype) for s in passed] + buffers
-    env = {"np": np, "lr": 0.001, "t": 2}
-    samples += [eval(e, env) for e in scalar_exprs]  # noqa: S307  (our own expressions, see _update)
+    samples: list[Any] = [np.empty(by_slot[s].shape, by_slot[s].dtype) for s in passed] + buffers + scalars
     try:
         kernel.compile(tuple(_typeof(a) for a in samples))
     except numba.core.errors.NumbaError as e:
