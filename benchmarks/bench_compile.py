@@ -102,23 +102,27 @@ def numpy_sgd_step(params, X, y, lr):
     return loss
 
 
-def numpy_adam_fit(params, X, y, lr, batch_size, epochs, seed, b1=0.9, b2=0.999, eps=1e-8):
+def batch_indices(n, batch_size, epochs, seed):
+    """Each step's sample indices: a fresh permutation per epoch from one seeded Generator,
+    so every contender of the digits run sees the same batches."""
     rng = np.random.default_rng(seed)
+    for _ in range(epochs):
+        order = rng.permutation(n)
+        for start in range(0, n, batch_size):
+            yield order[start:start + batch_size]
+
+
+def numpy_adam_fit(params, X, y, lr, batch_size, epochs, seed, b1=0.9, b2=0.999, eps=1e-8):
     m = [np.zeros_like(p) for p in params]
     v = [np.zeros_like(p) for p in params]
-    t = 0
-    for _ in range(epochs):
-        order = rng.permutation(len(X))
-        for start in range(0, len(X), batch_size):
-            idx = order[start:start + batch_size]
-            t += 1
-            _, grads = numpy_grads(params, X[idx], y[idx])
-            for p, g, mk, vk in zip(params, grads, m, v, strict=True):
-                mk *= b1
-                mk += (1 - b1) * g
-                vk *= b2
-                vk += (1 - b2) * g * g
-                p -= (lr / (1 - b1 ** t)) * mk / (np.sqrt(vk) / np.sqrt(1 - b2 ** t) + eps)
+    for t, idx in enumerate(batch_indices(len(X), batch_size, epochs, seed), start=1):
+        _, grads = numpy_grads(params, X[idx], y[idx])
+        for p, g, mk, vk in zip(params, grads, m, v, strict=True):
+            mk *= b1
+            mk += (1 - b1) * g
+            vk *= b2
+            vk += (1 - b2) * g * g
+            p -= (lr / (1 - b1 ** t)) * mk / (np.sqrt(vk) / np.sqrt(1 - b2 ** t) + eps)
 
 
 # --------------------------------------------------------------------------- chainrule
@@ -167,19 +171,16 @@ def torch_adam_fit(params, lr):
         ts = [torch.tensor(p.copy(), requires_grad=True) for p in params]
         opt = torch.optim.Adam(ts, lr=lr)
         Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
-        rng = np.random.default_rng(seed)
-        for _ in range(epochs):
-            order = torch.from_numpy(rng.permutation(len(X)))
-            for start in range(0, len(X), batch_size):
-                idx = order[start:start + batch_size]
-                h = Xt[idx]
-                for k in range(0, len(ts), 2):
-                    h = h @ ts[k] + ts[k + 1]
-                    if k < len(ts) - 2:
-                        h = torch.relu(h)
-                opt.zero_grad()
-                torch.nn.functional.cross_entropy(h, yt[idx]).backward()
-                opt.step()
+        for idx in batch_indices(len(X), batch_size, epochs, seed):
+            idx = torch.from_numpy(idx)
+            h = Xt[idx]
+            for k in range(0, len(ts), 2):
+                h = h @ ts[k] + ts[k + 1]
+                if k < len(ts) - 2:
+                    h = torch.relu(h)
+            opt.zero_grad()
+            torch.nn.functional.cross_entropy(h, yt[idx]).backward()
+            opt.step()
 
     return run
 
@@ -210,14 +211,8 @@ def jax_adam_fit(params, lr, b1=0.9, b2=0.999, eps=1e-8):
         ps = [jnp.asarray(p) for p in params]
         m = [jnp.zeros_like(p) for p in ps]
         v = [jnp.zeros_like(p) for p in ps]
-        rng = np.random.default_rng(seed)
-        t = 0
-        for _ in range(epochs):
-            order = rng.permutation(len(X))
-            for start in range(0, len(X), batch_size):
-                idx = order[start:start + batch_size]
-                t += 1
-                ps, m, v = step(ps, m, v, float(t), X[idx], y[idx])
+        for t, idx in enumerate(batch_indices(len(X), batch_size, epochs, seed), start=1):
+            ps, m, v = step(ps, m, v, float(t), X[idx], y[idx])
         jax.block_until_ready(ps)
 
     return run

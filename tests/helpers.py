@@ -42,3 +42,12 @@ def assert_vjp_matches(f, arrays, rtol: float = 1e-5, atol: float = 1e-6) -> Non
         assert a.dtype == np.asarray(x).dtype, f"input {k}: gradient dtype {a.dtype}, input dtype {x.dtype}"
         assert a.shape == np.shape(x), f"input {k}: gradient shape {a.shape}, input shape {np.shape(x)}"
         np.testing.assert_allclose(a.numpy(), n, rtol=rtol, atol=atol, err_msg=f"input {k}")
+
+
+def eager_step(model, loss_fn, opt, X, y) -> float:
+    """One eager training step (zero_grad, forward, backward, step); the loss as a float."""
+    opt.zero_grad()
+    loss = loss_fn(model(X), y)
+    loss.backward()
+    opt.step()
+    return loss.item()

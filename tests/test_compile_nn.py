@@ -9,7 +9,7 @@ import autodiff as ad
 import nn
 from autodiff.compile import TraceError
 from nn import optim
-from tests.helpers import FLAT_OPTIMIZERS
+from tests.helpers import FLAT_OPTIMIZERS, eager_step
 
 OPTIMIZERS = {
     **FLAT_OPTIMIZERS,
@@ -23,14 +23,6 @@ def _data(n=24, d=6, classes=3, seed=0):
     return rng.normal(size=(n, d)), rng.integers(0, classes, n)
 
 
-def _eager_step(model, loss_fn, opt, X, y):
-    opt.zero_grad()
-    loss = loss_fn(model(X), y)
-    loss.backward()
-    opt.step()
-    return loss.item()
-
-
 def _train_both(make_model, make_opt, loss_fn, X, y, steps, fuse, dtype=np.float64):
     eager_model, compiled_model = make_model(), make_model()
     eager_opt, compiled_opt = make_opt(eager_model.parameters()), make_opt(compiled_model.parameters())
@@ -38,7 +30,7 @@ def _train_both(make_model, make_opt, loss_fn, X, y, steps, fuse, dtype=np.float
     losses = []
     for k in range(steps):
         Xk = (X + 0.1 * k).astype(dtype)
-        losses.append((_eager_step(eager_model, loss_fn, eager_opt, Xk, y), step(Xk, y)))
+        losses.append((eager_step(eager_model, loss_fn, eager_opt, Xk, y), step(Xk, y)))
     return eager_model, compiled_model, losses, step
 
 
@@ -75,7 +67,7 @@ def test_a_changed_learning_rate_is_read_at_run_time():
     before = len(step._cache)
     step.optimizer.lr = 0.5
     eager_opt = optim.SGD(eager.parameters(), lr=0.5)
-    _eager_step(eager, nn.CrossEntropyLoss(), eager_opt, X, y)
+    eager_step(eager, nn.CrossEntropyLoss(), eager_opt, X, y)
     step(X, y)
     assert len(step._cache) == before
     for p, q in zip(eager.parameters(), compiled.parameters(), strict=True):
@@ -146,7 +138,7 @@ def test_batchnorm_eval_mode_reads_the_current_running_statistics():
             for model in (eager, compiled):
                 model[1].running_mean = np.full(8, 0.5)
                 model[1].running_var = np.full(8, 2.0)
-        assert _eager_step(eager, nn.CrossEntropyLoss(), eager_opt, X + k, y) == step(X + k, y)
+        assert eager_step(eager, nn.CrossEntropyLoss(), eager_opt, X + k, y) == step(X + k, y)
     assert type(step._last).__name__ == "Compiled"
 
 
@@ -177,9 +169,9 @@ def test_eager_steps_and_compiled_steps_mix():
     step = nn.compile_step(b, nn.CrossEntropyLoss(), ob)
     loss = nn.CrossEntropyLoss()
     for k in range(8):
-        _eager_step(a, loss, oa, X, y)
+        eager_step(a, loss, oa, X, y)
         if k % 3 == 2:
-            _eager_step(b, loss, ob, X, y)
+            eager_step(b, loss, ob, X, y)
         else:
             step(X, y)
     for p, q in zip(a.parameters(), b.parameters(), strict=True):

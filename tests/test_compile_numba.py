@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import nn
-from tests.helpers import FLAT_OPTIMIZERS
+from tests.helpers import FLAT_OPTIMIZERS, eager_step
 
 numba = pytest.importorskip("numba")
 
@@ -33,14 +33,6 @@ def _close(a, b, dtype):
     assert np.max(np.abs(a - b), initial=0.0) <= BOUND[dtype] * scale, (a, b)
 
 
-def _eager_step(model, loss_fn, opt, X, y):
-    opt.zero_grad()
-    loss = loss_fn(model(X), y)
-    loss.backward()
-    opt.step()
-    return loss.item()
-
-
 def _train_both(sizes, activation, opt_name, dtype, loss_fn, batch, steps, seed):
     rng = np.random.default_rng(seed)
     eager = nn.MLP(sizes, activation=activation, seed=seed, dtype=dtype)
@@ -53,7 +45,7 @@ def _train_both(sizes, activation, opt_name, dtype, loss_fn, batch, steps, seed)
             y = rng.integers(0, sizes[-1], batch)
         else:
             y = rng.normal(size=(batch, sizes[-1])).astype(dtype)
-        _close(step(X, y), _eager_step(eager, loss_fn, eager_opt, X, y), dtype)
+        _close(step(X, y), eager_step(eager, loss_fn, eager_opt, X, y), dtype)
     return eager, model, step
 
 
@@ -157,7 +149,7 @@ def test_batchnorm_buffers_are_read_and_written_by_the_kernel():
     rng = np.random.default_rng(6)
     for _ in range(6):
         X, y = rng.normal(size=(8, 4)), rng.integers(0, 3, 8)
-        _close(step(X, y), _eager_step(eager, nn.CrossEntropyLoss(), eager_opt, X, y), np.float64)
+        _close(step(X, y), eager_step(eager, nn.CrossEntropyLoss(), eager_opt, X, y), np.float64)
     assert step.source.startswith(KERNEL)
     scale = max(float(np.max(np.abs(p.data))) for p in eager.parameters())
     for (name, a), (_, b) in zip(eager.state_dict().items(), model.state_dict().items(), strict=True):
