@@ -57,12 +57,23 @@ def check_axis(op: str, ndim: int, axis: Any) -> Any:
 
 
 # ------------------------------------------------ the table's primitives with params
+def _index_values(i: Tensor) -> np.ndarray:
+    """An index Tensor's array; a boolean mask's values shape the result (its nonzero
+    positions), so a compiled program guards them."""
+    if i.dtype != bool:
+        return i._data
+    from .compile.decide import static_values
+
+    return static_values(i)
+
+
 def normalize_index(index: Any, shape: tuple[int, ...]) -> tuple[Any, ...]:
     """Tensors to arrays, lists to integer arrays, boolean masks (checked against the axes
     they cover, as NumPy does) to their nonzero indices."""
     if not isinstance(index, tuple):
         index = (index,)
-    items = [i._data if isinstance(i, Tensor) else np.asarray(i) if isinstance(i, list) else i for i in index]
+    items = [_index_values(i) if isinstance(i, Tensor) else np.asarray(i) if isinstance(i, list) else i
+             for i in index]
     width = [i.ndim if isinstance(i, np.ndarray) and i.dtype == bool else
              0 if i is None or i is Ellipsis else 1 for i in items]
     out: list[Any] = []

@@ -17,6 +17,7 @@ import numpy as np
 from . import symforms as S
 from .aliases import Axis, TensorLike
 from .axes import alias, normalize_axis
+from .compile.decide import decide, derive
 from .functions import _reduction, _tensor
 from .primitive import defprim
 from .primitives import _unreduce, broadcast_to_p, concatenate_p, exp, getitem_p, reshape_p, sum_p, transpose_p, where_p
@@ -90,10 +91,14 @@ def _leave_one_out(x: Any) -> Any:
 _DIVIDE_FROM = 32  # axis length from which the O(n) division formula is used (when no |x| < 1e-3)
 
 
+def _no_small_values(x: np.ndarray) -> bool:
+    return bool((np.abs(x) >= 1e-3).all())
+
+
 def _cumprod_rule(g: Any, z: Any, x: Any, axis: int) -> Any:
     """Σ_{k≥i} gₖ Π_{j≤k, j≠i} xⱼ: term by term (exact with zeros, O(n²)); by division only on
     long axes free of small values (dividing by a tiny xᵢ ruins the second derivative)."""
-    if x.shape[axis] > _DIVIDE_FROM and (np.abs(_values(x)) >= 1e-3).all():
+    if x.shape[axis] > _DIVIDE_FROM and decide(_no_small_values, x):
         return _cumsum_rule(g * z, z, x, axis) / x
     xt, gt = _to_last(x, axis), _to_last(g, axis)
     n = xt.shape[-1]
@@ -159,16 +164,32 @@ prod_p = defprim("prod", lambda x, axis, keepdims: np.prod(x, axis=axis, keepdim
 def _logcumsumexp_rule(g: Any, z: Any, x: Any, axis: int) -> Any:
     """Σ_{k≥i} gₖ exp(xᵢ - zₖ), each factor ≤ 1; one shift per slice when the slice's range
     allows it without overflow, else the n × n weights."""
-    xv, zv = _values(x), _values(z)
-    top = np.max(zv, axis=axis, keepdims=True) if zv.size else zv
-    if zv.size == 0 or (np.isfinite(xv).all() and (top - xv).max() < 0.5 * np.log(np.finfo(zv.dtype).max)):
+    if z.size == 0:
+        return exp(x - z) * _cumsum_rule(g, z, x, axis)
+    if decide(_one_shift_fits, x, z, axis=axis):
+        top = derive(_top, z, axis=axis)  # an op of a compiled program, recomputed at every call
         return exp(x - top) * _cumsum_rule(g * exp(top - z), z, x, axis)
     xt, zt, gt = _to_last(x, axis), _to_last(z, axis), _to_last(g, axis)
-    n = xt.shape[-1]
-    later = np.triu(np.ones((n, n), dtype=bool))
-    live = later & np.isfinite(_values(xt))[..., :, None]  # exp(-inf - z) = 0: no -inf - (-inf)
+    live = derive(_live, xt)  # exp(-inf - z) = 0: no -inf - (-inf)
     gap = where_p(live, _expand_at(xt, xt.ndim) - _expand_at(zt, zt.ndim - 1), -np.inf)
     return _from_last(sum_p(exp(gap) * _expand_at(gt, gt.ndim - 1), axis=xt.ndim, keepdims=False), axis)
+
+
+def _top(z: np.ndarray, axis: int) -> np.ndarray:
+    top: np.ndarray = np.max(z, axis=axis, keepdims=True)
+    return top
+
+
+def _one_shift_fits(x: np.ndarray, z: np.ndarray, axis: int) -> bool:
+    """Whether one shift per slice keeps every exp finite (all x finite, a moderate range)."""
+    return bool(np.isfinite(x).all() and (_top(z, axis) - x).max() < 0.5 * np.log(np.finfo(z.dtype).max))
+
+
+def _live(xt: np.ndarray) -> np.ndarray:
+    """The (..., n, n) pairs i <= k whose xᵢ is finite."""
+    n = xt.shape[-1]
+    out: np.ndarray = np.triu(np.ones((n, n), dtype=bool)) & np.isfinite(xt)[..., :, None]
+    return out
 
 
 def _logcumsumexp_objects(sp: Any, x: Any, axis: int) -> np.ndarray:

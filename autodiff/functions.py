@@ -29,6 +29,10 @@ def getitem(x: TensorLike, index: Any) -> Tensor:
     return P.getitem_p(x, index=normalize_index(index, x.shape))
 
 
+def _truthy(c: np.ndarray) -> np.ndarray:
+    return np.asarray(c, dtype=bool)
+
+
 def where(cond: TensorLike, a: TensorLike, b: TensorLike) -> Tensor:
     """Elementwise ``a`` where ``cond`` else ``b``.
 
@@ -39,7 +43,11 @@ def where(cond: TensorLike, a: TensorLike, b: TensorLike) -> Tensor:
     No gradient flows into ``cond`` (the selection is piecewise constant in it): a
     condition that is a float Tensor is read as NumPy does (nonzero is True).
     """
-    if not isinstance(cond, Tensor) or cond.dtype != bool:
+    if isinstance(cond, Tensor) and cond.dtype != bool:
+        from .compile.decide import derive
+
+        cond = derive(_truthy, cond)  # an op of a compiled program, never a constant
+    elif not isinstance(cond, Tensor):
         cond = Tensor._leaf(np.asarray(np.asarray(cond), dtype=bool))
     return P.where_p(cond, a, b)
 

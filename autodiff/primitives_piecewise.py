@@ -36,8 +36,12 @@ def _zeros(g: Val) -> Val:
 
 
 def _test(fn: Callable[[np.ndarray], np.ndarray], x: Val) -> Val:
-    """A boolean test of the values (``np.isnan`` ...) as a constant of the same kind as ``x``."""
-    return Tensor._leaf(fn(x._data)) if isinstance(x, Tensor) else fn(x)
+    """A boolean test of the values (``np.isnan`` ...), of the same kind as ``x``: an op of a
+    compiled program (recomputed at every call), never a constant."""
+    from .compile.decide import derive
+
+    out: Val = derive(fn, x)
+    return out
 
 
 _STEP = "piecewise constant: SymPy leaves the derivative of floor/sign unevaluated"

@@ -17,6 +17,7 @@ import numpy as np
 from . import functions as F
 from .aliases import Axis, TensorLike
 from .axes import alias, axis_keepdims, check_axis, normalize_axis
+from .compile.decide import decide, derive, static_values
 from .functions import _reduction, _tensor
 from .indexing import _along_axis
 from .primitive import composite
@@ -49,9 +50,9 @@ def std(x: TensorLike, axis: Axis = None, keepdims: bool = False, ddof: float = 
     1.291
     """
     v = F.var(x, axis, keepdims, ddof, correction=correction, **aliases)
-    positive = v._data > 0
-    if positive.all():
+    if decide(_all_positive, v):
         return sqrt(v)
+    positive = derive(np.greater, v, 0)
     return where_p(positive, sqrt(where_p(positive, v, 1)), 0)
 
 
@@ -81,16 +82,19 @@ def sort(x: TensorLike, axis: Any = -1, kind: Any = None, *, dim: Any = None, st
     Tensor([1., 2., 3.])
     """
     x, axis = _axis_or_flat("sort", _tensor(x), alias("sort", axis, dim, "axis", "dim", -1))
-    order = np.argsort(x._data, axis=axis, kind="stable")
-    return getitem_p(x, index=_along_axis("sort", x.shape, order, axis))
+    order = derive(np.argsort, x, axis=axis, kind="stable")  # recomputed at every call when compiled
+    return getitem_p(x, index=_along_axis("sort", x.shape, order._data, axis))
 
 
 def argsort(x: TensorLike, axis: Any = -1, kind: Any = None, *, dim: Any = None, stable: Any = None,
             descending: bool = False) -> Tensor:
     """Indices that sort ``x`` along ``axis`` (stable; an integer Tensor without gradient)."""
     x, axis = _axis_or_flat("argsort", _tensor(x), alias("argsort", axis, dim, "axis", "dim", -1))
-    data = -x._data if descending else x._data
-    return _no_grad(np.argsort(data, axis=axis, kind="stable"))
+    return derive(_argsort, x, axis=axis, descending=descending)
+
+
+def _argsort(x: np.ndarray, axis: int, descending: bool) -> np.ndarray:
+    return np.argsort(-x if descending else x, axis=axis, kind="stable")
 
 
 def _arg(op: str, fn: Any, x: Any, axis: Any, keepdims: Any, aliases: dict[str, Any]) -> Tensor:
@@ -100,7 +104,8 @@ def _arg(op: str, fn: Any, x: Any, axis: Any, keepdims: Any, aliases: dict[str, 
         axis = normalize_axis(axis, x.ndim, op)
     if x.size == 0:
         raise ValueError(f"{op}: attempt to get {op} of an empty tensor (shape {x.shape})")
-    return _no_grad(fn(x._data, axis=axis, keepdims=keepdims))
+    out: Tensor = derive(fn, x, axis=axis, keepdims=keepdims)
+    return out
 
 
 def argmax(x: TensorLike, axis: Any = None, keepdims: bool = False, **aliases: Any) -> Tensor:
@@ -117,7 +122,12 @@ def _logical(op: str, ufunc: Any, x: Any, axis: Any, keepdims: Any, aliases: dic
     x = _tensor(x)
     axis, keepdims = axis_keepdims(op, axis, keepdims, aliases)
     axis = check_axis(op, x.ndim, axis)
-    return _no_grad(ufunc.reduce(x._data.astype(bool), axis=axis, keepdims=keepdims))
+    out: Tensor = derive(_truth, x, ufunc=ufunc, axis=axis, keepdims=keepdims)
+    return out
+
+
+def _truth(x: np.ndarray, ufunc: Any, axis: Any, keepdims: bool) -> np.ndarray:
+    return np.asarray(ufunc.reduce(x.astype(bool), axis=axis, keepdims=keepdims))
 
 
 def all(x: TensorLike, axis: Axis = None, keepdims: bool = False, **aliases: Any) -> Tensor:  # noqa: A001
@@ -135,7 +145,11 @@ def count_nonzero(x: TensorLike, axis: Axis = None, *, keepdims: bool = False, *
     x = _tensor(x)
     axis, keepdims = axis_keepdims("count_nonzero", axis, keepdims, aliases)
     axis = check_axis("count_nonzero", x.ndim, axis)
-    return _no_grad(np.count_nonzero(x._data, axis=axis, keepdims=keepdims))
+    return derive(_count_nonzero, x, axis=axis, keepdims=keepdims)
+
+
+def _count_nonzero(x: np.ndarray, axis: Any, keepdims: bool) -> np.ndarray:
+    return np.asarray(np.count_nonzero(x, axis=axis, keepdims=keepdims))
 
 
 # -------------------------------------------------------- median, quantile
@@ -175,7 +189,7 @@ def quantile(x: TensorLike, q: TensorLike, axis: Axis = None, keepdims: bool = F
 
 def _quantile(op: str, x: Any, q: Any, axis: Any, keepdims: Any, aliases: dict[str, Any]) -> Tensor:
     x, axis, keepdims = _reduction(op, x, axis, keepdims, aliases)
-    qv = np.asarray(q._data if isinstance(q, Tensor) else q, dtype=np.float64)
+    qv = np.asarray(static_values(q), dtype=np.float64)  # q shapes the program: guarded when compiled
     if qv.ndim > 1 or not ((qv >= 0) & (qv <= 1)).all():
         raise ValueError(f"quantile: q must be a number or 1-D array in [0, 1], got {q!r}")
     flat, lead, kept_shape = _grouped(op, x, axis)
@@ -189,11 +203,23 @@ def _quantile(op: str, x: Any, q: Any, axis: Any, keepdims: Any, aliases: dict[s
     a, b = getitem_p(v, index=front + (lo,)), getitem_p(v, index=front + (hi,))
     step = b - a
     out = where_p(t >= 0.5, b - step * (1 - t), a + step * t)  # NumPy's _lerp, to the last bit
-    nan = np.isnan(flat._data).any(axis=-1, keepdims=True)
-    if nan.any():
-        out = where_p(nan, np.nan, out)
+    if decide(_has_nan, flat):
+        out = where_p(derive(_nan_slices, flat), np.nan, out)
     out = transpose_p(out, axes=(len(lead),) + tuple(range(len(lead))))  # q first
     return reshape_p(out, shape=qv.shape + (kept_shape if keepdims else lead))
+
+
+def _has_nan(x: np.ndarray) -> bool:
+    return bool(np.isnan(x).any())
+
+
+def _nan_slices(x: np.ndarray) -> np.ndarray:
+    nan: np.ndarray = np.isnan(x).any(axis=-1, keepdims=True)
+    return nan
+
+
+def _all_positive(v: np.ndarray) -> bool:
+    return bool((v > 0).all())
 
 
 def _median_case(draw: Draw, dtype: Any) -> Case:
@@ -212,8 +238,12 @@ def median(x: TensorLike, axis: Axis = None, keepdims: bool = False, **aliases: 
 def percentile(x: TensorLike, q: TensorLike, axis: Axis = None, keepdims: bool = False, *,
                method: str = "linear") -> Tensor:
     """``quantile`` with ``q`` in percent (0 to 100)."""
-    qv = np.asarray(q._data if isinstance(q, Tensor) else q, dtype=np.float64)
-    return quantile(x, qv / 100, axis, keepdims, method=method)
+    return quantile(x, derive(_from_percent, q), axis, keepdims, method=method)
+
+
+def _from_percent(q: np.ndarray) -> np.ndarray:
+    levels: np.ndarray = np.asarray(q, dtype=np.float64) / 100
+    return levels
 
 
 # ------------------------------------------------------------ average, nan*
@@ -267,7 +297,7 @@ def average(a: TensorLike, axis: Axis = None, weights: TensorLike | None = None,
         return (avg, _no_grad(np.array(total))) if returned else avg
     w = _weights(a, _tensor(weights), axis)
     scale = sum_p(w + a * 0, axis=axis, keepdims=keepdims)  # the weights broadcast over a, then summed
-    if (scale._data == 0).any():
+    if decide(_has_zero, scale):
         raise ZeroDivisionError("average: weights sum to zero, cannot be normalized")
     avg = sum_p(a * w, axis=axis, keepdims=keepdims) / scale
     return (avg, scale) if returned else avg
@@ -278,6 +308,15 @@ def _weighted_average(a: Any, weights: Any, axis: Any = None) -> Tensor:
     """Weighted mean Σ a·w / Σ w over ``axis``, differentiable in ``a`` and the weights
     (``average(a, axis, weights)`` called with the two differentiable inputs first)."""
     return average(a, axis, weights)
+
+
+def _has_zero(x: np.ndarray) -> bool:
+    return bool((x == 0).any())
+
+
+def _count_present(x: np.ndarray, axis: Any, keepdims: bool) -> np.ndarray:
+    """How many elements are not NaN, in x's dtype."""
+    return np.asarray(np.sum(~np.isnan(x), axis=axis, keepdims=keepdims).astype(x.dtype))
 
 
 def _nan_case(draw: Draw, dtype: Any) -> Case:
@@ -298,16 +337,17 @@ def _nan_case(draw: Draw, dtype: Any) -> Case:
 def nansum(x: TensorLike, axis: Axis = None, keepdims: bool = False, **aliases: Any) -> Tensor:
     """Sum over ``axis`` treating NaN as 0 (their gradient is 0)."""
     x, axis, keepdims = _reduction("nansum", x, axis, keepdims, aliases)
-    missing = np.isnan(x._data)
-    return sum_p(where_p(missing, 0, x) if missing.any() else x, axis=axis, keepdims=keepdims)
+    if not decide(_has_nan, x):
+        return sum_p(x, axis=axis, keepdims=keepdims)
+    return sum_p(where_p(derive(np.isnan, x), 0, x), axis=axis, keepdims=keepdims)
 
 
 @composite(sample=_nan_case, conventions="NaN elements are left out and get gradient 0; an all-NaN slice gives NaN")
 def nanmean(x: TensorLike, axis: Axis = None, keepdims: bool = False, **aliases: Any) -> Tensor:
     """Mean over ``axis`` of the elements that are not NaN (NaN for an all-NaN slice, as NumPy)."""
     x, axis, keepdims = _reduction("nanmean", x, axis, keepdims, aliases)
-    missing = np.isnan(x._data)
-    count: np.ndarray = np.sum(~missing, axis=axis, keepdims=keepdims).astype(x.dtype)
+    missing = derive(np.isnan, x)
+    count = derive(_count_present, x, axis=axis, keepdims=keepdims)
     with np.errstate(invalid="ignore", divide="ignore"):
         return sum_p(where_p(missing, 0, x), axis=axis, keepdims=keepdims) / count
 

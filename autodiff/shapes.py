@@ -15,6 +15,7 @@ import numpy as np
 
 from .aliases import Axis, TensorLike
 from .axes import alias, check_axis, normalize_axis
+from .compile.decide import static_values
 from .functions import _tensor
 from .primitive import composite
 from .primitives import broadcast_to_p, concatenate_p, getitem_p, reshape_p, scatter_p, transpose_p
@@ -58,7 +59,7 @@ def repeat(x: TensorLike, repeats: Any, axis: Any = None, *, dim: Any = None) ->
     if axis is None:
         x, axis = reshape_p(x, shape=(-1,)), 0
     axis = normalize_axis(axis, x.ndim, "repeat")
-    counts = np.asarray(repeats._data if isinstance(repeats, Tensor) else repeats)
+    counts = np.asarray(static_values(repeats))  # counts shape the result: guarded when compiled
     if counts.dtype.kind not in "iu" or (counts < 0).any():
         raise ValueError(f"repeat: repeats must be non-negative integers, got {repeats!r}")
     try:

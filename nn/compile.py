@@ -20,7 +20,7 @@ from autodiff import Tensor
 from autodiff.compile.codegen import labels_checked
 from autodiff.compile.jit import Compiled, Jitted, _signature
 from autodiff.compile.program import Program
-from autodiff.compile.trace import Recorder
+from autodiff.compile.trace import GuardFailed, Recorder
 
 from .flat import FlatOptimizer, fusable
 from .losses import CrossEntropyLoss
@@ -133,7 +133,8 @@ class CompiledStep(Jitted):
         flat, fast = self.flat, self._fast
         if (fast is not None and flat is not None
                 and fast.key == (X.shape, X.dtype, y.shape, y.dtype, self.model.training)
-                and self._same_hyper(fast.hyper) and flat.sync() and fast.captured_match()):
+                and self._same_hyper(fast.hyper) and flat.sync() and fast.captured_match()
+                and (fast.entry.only_for is None or fast.entry.accepts([X, y]))):
             return self._fast_call(fast, flat, X, y)
         self._refresh()
         flat = self.flat
@@ -141,21 +142,32 @@ class CompiledStep(Jitted):
             flat.sync()
         key = self._key((X, y), {})
         cached = self._cache.get(key)
-        entry = cached if isinstance(cached, Compiled) and cached.captured_match() else None
-        if entry is not None:
+        if isinstance(cached, Compiled) and cached.captured_match():
             self._check_labels(y)
         outs, _ = self._run(key, (X, y), {})
+        entry = self.ran  # the compiled program that ran (None: traced or eager, a guard failed, say)
         loss, self.output = outs[0], outs[1]
         if entry is not None and flat is not None:
             flat.after_step()
             self._fast = _Fast(self, X, y, entry)
         else:
-            for p, g, reached in zip(self.params, outs[2:2 + len(self.params)], self._reached, strict=True):
-                p.grad = Tensor._leaf(np.array(g, dtype=p.dtype, copy=True)) if reached else None
-            self.optimizer.step()
+            self._apply(outs)
         if entry is not None:
             self._write_back(entry, outs)
         return float(loss)
+
+    def _apply(self, outs: Sequence[Any]) -> None:
+        """The optimizer's own step on gradients computed outside the flat update."""
+        for p, g, reached in zip(self.params, outs[2:2 + len(self.params)], self._reached, strict=True):
+            p.grad = Tensor._leaf(np.array(g, dtype=p.dtype, copy=True)) if reached else None
+        self.optimizer.step()
+
+    def _eager_step(self, X: np.ndarray, y: np.ndarray) -> float:
+        """One step run eagerly (forward, backward, the optimizer's own update)."""
+        outs, _ = self._eager((X, y), {})
+        self.output = outs[1]
+        self._apply(outs)
+        return float(outs[0])
 
     def _fast_call(self, fast: _Fast, flat: FlatOptimizer, X: np.ndarray, y: np.ndarray) -> float:
         """A call of the compiled flat step whose guards all held."""
@@ -167,6 +179,10 @@ class CompiledStep(Jitted):
         except ValueError:  # the loss kernel refused the labels: the step's own message
             self._check_labels(y)
             raise
+        except GuardFailed:  # a decision taken while tracing does not hold here: an eager step
+            self._fast = None
+            self.guard_failures += 1
+            return self._eager_step(X, y)
         self.output = outs[1]
         flat.after_step()
         if fast.writes:

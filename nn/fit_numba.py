@@ -75,7 +75,7 @@ def _entry(step: Any, X: np.ndarray, y: np.ndarray, rows: int) -> NumbaKernel | 
     entry = step._cache.get(step._key((xb, yb), {}))
     kernel = getattr(entry, "numba_kernel", None)
     if type(entry) is not Compiled or not isinstance(kernel, NumbaKernel) or kernel.passed != [0, 1] \
-            or not entry.captured_match():
+            or not entry.captured_match() or entry.only_for is not None:  # (verified for one batch only)
         return None
     return kernel
 

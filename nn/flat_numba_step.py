@@ -139,6 +139,8 @@ def _kernel(source: str) -> Any:
 def whole_step(flat: FlatOptimizer, program: Program, captured: list[Tensor], kinds: Any, n_params: int,
                n_args: int = 2) -> tuple[Compiled | None, str]:
     """The step as one numba kernel, or (None, why not)."""
+    if program.guards:  # the kernel would not re-check them; the NumPy step does
+        return None, f"the program has {len(program.guards)} guard(s) ({', '.join(g.what for g in program.guards)})"
     grads = program.outputs[2:2 + n_params]
     lowered = Program(program.values, program.ops, program.outputs[:2] + program.outputs[2 + n_params:],
                       program.n_inputs, program.notes, program.state_writes)

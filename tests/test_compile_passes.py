@@ -56,17 +56,18 @@ def test_a_call_identical_to_the_traced_one_is_not_traced_again():
     assert f.traces == 2  # the second distinct call verified the program; the third ran it
 
 
-def test_a_compiled_step_on_one_batch_is_traced_once_until_the_batch_changes():
+def test_a_compiled_step_on_one_batch_compiles_once_the_parameters_changed():
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(8, 4)), rng.integers(0, 3, 8)
     model = nn.MLP([4, 5, 3], seed=0)
     step = nn.compile_step(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1))
     for _ in range(4):
         step(X, y)
-    assert step.traces == 1
-    step(X + 1, y)
+    assert step.traces == 2 and step.ran is not None  # the second step's parameters differ: it verified
+    step(X + 1, y)  # verified for that one batch only: a new batch is traced and compared first
+    assert step.traces == 3 and step.ran is None
     step(X + 2, y)
-    assert step.traces == 2
+    assert step.traces == 3 and step.ran is not None
 
 
 OPTIMIZERS = FLAT_OPTIMIZERS

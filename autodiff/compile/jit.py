@@ -2,15 +2,22 @@
 compiled straight-line program.
 
 A program is compiled from the second trace of a signature: two calls with different
-inputs must give the same program, constants included (a call with the very inputs of
-the first trace runs eagerly, untraced, until a different one comes). A constant that differs was
+inputs must give the same program, constants included. A constant that differs was
 computed from an input outside the primitive table (NumPy on ``.data``, say), and
 replaying it would be a silent wrong number, so it raises :class:`TraceError` (or runs
 eagerly with ``fallback=True``). The first calls run eagerly while being traced.
+
+A call identical to the traced one (the same arguments and the same parameters and
+buffers read from the closure) could verify nothing by a second trace: it runs the
+traced program unverified, which is exact for those very values (the program was
+recorded from them); any other call traces again and verifies before the program is
+trusted. A decision a rule took on values while traced is a guard of the program
+(``autodiff.compile.decide``): when one does not hold, that call runs eagerly.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable
 from typing import Any
@@ -19,20 +26,21 @@ import numpy as np
 
 from .. import primitives as P
 from ..mode import state
+from ..pytree import tree_flatten, tree_unflatten
 from ..tensor import Tensor
 from .codegen import build, generate
 from .program import Program, Ref
-from .trace import Recorder, TraceError, active, recording, user_site
+from .trace import GuardFailed, Recorder, TraceError, active, recording, user_site
 
 
 def _flatten(out: Any) -> tuple[list[Any], Any]:
-    if isinstance(out, (tuple, list)):
-        return list(out), type(out)
-    return [out], None
+    """The output's leaves and structure (a pytree: ``value_and_grad`` with several argnums
+    returns a tuple inside a tuple, whose leaves must each be a value of the program)."""
+    return tree_flatten(out)
 
 
 def _unflatten(leaves: list[Any], kind: Any) -> Any:
-    return leaves[0] if kind is None else kind(leaves)
+    return tree_unflatten(kind, leaves)
 
 
 def _signature(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
@@ -62,6 +70,14 @@ class Compiled:
                  kinds: Any) -> None:
         self.program, self.fn, self.source, self.captured, self.kinds = program, fn, source, captured, kinds
         self.captured_sig = [(t._data.shape, t._data.dtype) for t in captured]
+        # the arguments of both verifying traces when they were the same (only the parameters
+        # differed: full-batch training); other arguments are verified by a trace first
+        self.only_for: list[np.ndarray] | None = None
+        self.traced: Program = program  # the program as traced (before compile() took it apart)
+
+    def accepts(self, arrays: list[np.ndarray]) -> bool:
+        """Whether the program was verified for these arguments (any, unless ``only_for``)."""
+        return self.only_for is None or _same_arrays(self.only_for, arrays)
 
     def captured_match(self) -> bool:
         """Whether the Tensors read at every call still have the traced shapes and dtypes."""
@@ -69,10 +85,18 @@ class Compiled:
 
 
 class _Traced:
-    """A signature traced once: not yet verified (its inputs, to recognise the same call)."""
+    """A signature traced once, not yet verified: its program, a copy of every input it was
+    traced with (arguments, then the values read from the closure: to recognise the same
+    call), those closure values, and the program compiled for identical calls only."""
 
-    def __init__(self, program: Program, inputs: list[np.ndarray]) -> None:
-        self.program, self.inputs = program, inputs
+    def __init__(self, program: Program, bound: list[np.ndarray], captured: list[Any], kinds: Any) -> None:
+        self.program, self.bound, self.captured, self.kinds = program, bound, captured, kinds
+        self.replay: Compiled | None = None
+
+    def same_call(self, args: tuple[Any, ...]) -> bool:
+        """Whether these arguments and the closure's current values are the traced ones."""
+        now = _arrays(args) + [c._data for c in self.captured]
+        return len(now) == len(self.bound) and _same_arrays(self.bound, now)
 
 
 class Jitted:
@@ -99,7 +123,9 @@ class Jitted:
         self.verify = verify
         self._cache: dict[tuple[Any, ...], Any] = {}
         self._last: Compiled | _Traced | None = None
-        self.traces = 0  # how many times f was traced (a call identical to the traced one runs eagerly)
+        self.traces = 0  # how many times f was traced
+        self.guard_failures = 0  # compiled calls abandoned (run eagerly) because a guard did not hold
+        self.ran: Compiled | None = None  # the compiled program the last call ran (None: eager or traced)
         functools.update_wrapper(self, f)
 
     # ------------------------------------------------------------- calling
@@ -119,12 +145,23 @@ class Jitted:
     def _run(self, key: tuple[Any, ...], args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[list[Any], Any]:
         """The output leaves (arrays or Tensors) and their structure: compiled, traced or eager."""
         entry = self._cache.get(key)
+        self.ran = None
         if type(entry) is Compiled and entry.captured_match():
-            arrays = [a._data if isinstance(a, Tensor) else np.asarray(a) for a in args]
-            return list(entry.fn(*arrays, *[t._data for t in entry.captured], *self.runtime_inputs())), entry.kinds
-        if entry == "eager":
+            if entry.only_for is None or entry.accepts(_arrays(args)):
+                return self._replay(entry, args, kwargs)
+        elif entry == "eager":
             return self._eager(args, kwargs)
         return self._trace_call(key, entry, args, kwargs)
+
+    def _replay(self, entry: Compiled, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[list[Any], Any]:
+        """Run a compiled program; when one of its guards fails, run ``f`` eagerly instead."""
+        try:
+            outs = list(entry.fn(*_arrays(args), *[t._data for t in entry.captured], *self.runtime_inputs()))
+        except GuardFailed:
+            self.guard_failures += 1
+            return self._eager(args, kwargs)
+        self.ran = entry
+        return outs, entry.kinds
 
     def _eager(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[list[Any], Any]:
         """Run ``f`` uncompiled, on the same kind of arguments a trace gives it."""
@@ -137,12 +174,15 @@ class Jitted:
 
     def _trace_call(self, key: tuple[Any, ...], entry: Any, args: tuple[Any, ...],
                     kwargs: dict[str, Any]) -> tuple[list[Any], Any]:
-        inputs = [np.array(a._data if isinstance(a, Tensor) else a) for a in args]
-        if self.verify and isinstance(entry, _Traced) and _same_arrays(entry.inputs, inputs):
-            return self._eager(args, kwargs)  # the traced call again: a second trace could verify nothing
+        if self.verify and isinstance(entry, _Traced) and entry.same_call(args):
+            # the traced call again: a second trace could verify nothing, and the traced
+            # program is exact for these very values
+            if entry.replay is None:
+                entry.replay = self.compile(dataclasses.replace(entry.program), entry.captured, entry.kinds)
+            return self._replay(entry.replay, args, kwargs)
         self.traces += 1
         try:
-            program, outs, kinds, captured = self.trace(args, kwargs)
+            program, outs, kinds, captured, bound = self.trace(args, kwargs)
         except TraceError:
             if not self.fallback:
                 raise
@@ -150,22 +190,29 @@ class Jitted:
             return self._eager(args, kwargs)
         if not self.verify:
             self._cache[key] = self._last = self.compile(program, captured, kinds)
-        elif isinstance(entry, _Traced):
-            problem = differences(entry.program, program)
+        elif (base := _baseline(entry)) is not None and _decided_alike(base, program):
+            problem = differences(base, program)
             if problem is None:
-                self._cache[key] = self._last = self.compile(program, captured, kinds)
+                compiled = self.compile(dataclasses.replace(program), captured, kinds)
+                compiled.traced = program
+                n = len(args)
+                if isinstance(entry, _Traced) and _same_arrays(entry.bound[:n], bound[:n]):
+                    compiled.only_for = bound[:n]  # the same arguments twice: verified for other parameters only
+                self._cache[key] = self._last = compiled
             elif self.fallback:
                 self._cache[key] = "eager"
             else:
                 raise TraceError(f"jit: {problem}; pass fallback=True to run this function eagerly")
-        else:
-            self._cache[key] = self._last = _Traced(program, inputs)
+        else:  # the first trace, or one whose rules decided differently: verify it with the next call
+            self._cache[key] = self._last = _Traced(program, bound, captured, kinds)
         return [o._data if isinstance(o, Tensor) else o for o in outs], kinds
 
     # ------------------------------------------------------------- tracing
-    def trace(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Program, list[Any], Any, list[Any]]:
+    def trace(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Program, list[Any], Any, list[Any],
+                                                                            list[np.ndarray]]:
         """Run ``f`` once on ``args`` while recording: the program, the outputs, their
-        structure, and the Tensors it reads from its closure (parameters)."""
+        structure, the Tensors it reads from its closure (parameters), and a copy of every
+        input as traced."""
         rec = Recorder()
         tensors = _as_tensors(args)
         for k, t in enumerate(tensors):
@@ -179,7 +226,7 @@ class Jitted:
         program = rec.program(leaves + written)
         program.state_writes = targets
         self.optimize(program)
-        return program, leaves, kinds, captured
+        return program, leaves, kinds, captured, rec.bound
 
     def prepare(self, rec: Recorder) -> None:
         """Register inputs read from state before ``f`` runs (none for jit)."""
@@ -228,6 +275,20 @@ def _scalar_dtype(a: Any) -> Any:
     return None
 
 
+def _baseline(entry: Any) -> Program | None:
+    """The program a new trace is verified against: a first trace's, or a program's verified
+    only for the arguments it was traced with (whose parameters still fit)."""
+    if isinstance(entry, _Traced):
+        return entry.program
+    if isinstance(entry, Compiled) and entry.only_for is not None and entry.captured_match():
+        return entry.traced
+    return None
+
+
+def _arrays(args: tuple[Any, ...]) -> list[np.ndarray]:
+    return [a._data if isinstance(a, Tensor) else np.asarray(a) for a in args]
+
+
 def _same_arrays(xs: list[np.ndarray], ys: list[np.ndarray]) -> bool:
     return all(np.array_equal(x, y, equal_nan=x.dtype.kind in "fc") for x, y in zip(xs, ys, strict=True))
 
@@ -246,6 +307,28 @@ def _same_param(a: Any, b: Any) -> bool:
         return False
 
 
+def _decided_alike(p1: Program, p2: Program) -> bool:
+    """Whether the rules of two traces took the same decisions on values (their guards).
+    When they did not, the programs legitimately differ (each is valid where its guards
+    hold) and the newer one must be verified against a later trace of its own kind. A
+    guard's constant operands are part of its decision (``static_values`` compares the
+    values with the traced ones, a constant)."""
+    if [g.expected for g in p1.guards] != [g.expected for g in p2.guards]:
+        return False
+    for g1, g2 in zip(p1.guards, p2.guards, strict=True):
+        c1, c2 = _guard_constants(p1, g1.value), _guard_constants(p2, g2.value)
+        if len(c1) != len(c2) or not all(_same_param(a, b) for a, b in zip(c1, c2, strict=True)):
+            return False
+    return True
+
+
+def _guard_constants(program: Program, flag: int) -> list[Any]:
+    op = next((op for op in program.ops if op.out == flag), None)
+    if op is None:
+        return []
+    return [program.values[a].data for a in op.args if program.values[a].kind == "const"]
+
+
 def differences(p1: Program, p2: Program) -> str | None:
     """Why two traces of one signature differ (None when they are the same program)."""
     if len(p1.ops) != len(p2.ops) or len(p1.values) != len(p2.values):
@@ -261,6 +344,8 @@ def differences(p1: Program, p2: Program) -> str | None:
                 return (f"an operand of {o1.name} at {o1.site} was computed outside the primitive table from an "
                         f"input (it changed between two calls), so the compiled program would bake in one "
                         f"call's value")
+    if [(g.value, g.expected) for g in p1.guards] != [(g.value, g.expected) for g in p2.guards]:
+        return "the decisions taken on values (guards) depend on input values"
     if p1.outputs != p2.outputs:
         return "the outputs depend on input values"
     for o in p1.outputs:

@@ -181,6 +181,8 @@ def lower_program(program: Program, inputs: dict[int, str], targets: dict[int, s
     """The kernel body computing ``program``: ``inputs`` names the program's inputs inside
     the kernel, ``targets`` the arrays some values are written into (gradients into the
     flat gradient buffer). Raises :class:`Unsupported` naming the first op it cannot lower."""
+    if program.guards:  # a kernel would not re-check the decisions taken while tracing
+        raise Unsupported(f"{len(program.guards)} guard(s) ({', '.join(g.what for g in program.guards)})")
     low = _Lowering(program, inputs, targets)
     low.inlined = plan_inlining(program, set(program.outputs) | set(targets))
     for op in program.ops:

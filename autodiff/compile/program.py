@@ -75,6 +75,17 @@ class Op:
         return found
 
 
+@dataclass(frozen=True)
+class Guard:
+    """A decision a rule took on values while traced: the 0-d boolean ``value`` (an op of
+    the program, recomputed at every call) must equal ``expected``, else the compiled call
+    is abandoned and the function runs eagerly (see ``autodiff.compile.trace.decide``)."""
+
+    value: int
+    expected: bool
+    what: str = ""
+
+
 def _collect_refs(obj: Any, found: list[int]) -> None:
     if isinstance(obj, Ref):
         found.append(obj.index)
@@ -107,11 +118,12 @@ class Program:
     n_inputs: int
     notes: list[str] = field(default_factory=list)
     state_writes: list[Any] = field(default_factory=list)  # what the trailing outputs are written back to
+    guards: list[Guard] = field(default_factory=list)  # decisions on values every call re-checks
 
     # -------------------------------------------------------------- passes
     def eliminate_dead_code(self) -> Program:
         """Drop every op whose result no output needs."""
-        live = set(self.outputs)
+        live = set(self.outputs) | {g.value for g in self.guards}
         kept = []
         for op in reversed(self.ops):
             if op.out in live:
@@ -213,6 +225,7 @@ class Program:
             op.args = tuple(find(a) for a in op.args)
             op.params = {k: sub(v) for k, v in op.params.items()}
         self.outputs = [find(o) for o in self.outputs]
+        self.guards = [Guard(find(g.value), g.expected, g.what) for g in self.guards]
         self.ops = [op for op in self.ops if op.out not in mapping]
 
     def uses(self) -> dict[int, int]:
@@ -221,7 +234,7 @@ class Program:
         for op in self.ops:
             for r in op.refs():
                 counts[r] = counts.get(r, 0) + 1
-        for o in self.outputs:
+        for o in [*self.outputs, *(g.value for g in self.guards)]:
             counts[o] = counts.get(o, 0) + 1
         return counts
 
@@ -239,6 +252,7 @@ class Program:
             params = _params_text(op.params)
             args = " ".join(f"%{a}" for a in op.args)
             lines.append(f"  %{op.out}:{self.values[op.out].type()} = {op.name}{params} {args}".rstrip())
+        lines += [f"guard:   %{g.value} is {g.expected} ({g.what})" for g in self.guards]
         lines.append("outputs: " + " ".join(f"%{o}" for o in self.outputs))
         return "\n".join(lines + [f"# {n}" for n in self.notes])
 

@@ -28,7 +28,7 @@ import numpy as np
 from .. import primitives as _prims
 from ..primitive import Primitive, _wrap
 from ..tensor import Tensor
-from .program import Op, Program, Ref, Value, _collect_refs, is_impure
+from .program import Guard, Op, Program, Ref, Value, _collect_refs, is_impure
 
 _tensor_module = importlib.import_module("autodiff.operators")  # where Tensor's comparisons live
 _AUTODIFF_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -37,6 +37,11 @@ _AUTODIFF_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 class TraceError(RuntimeError):
     """A function cannot be compiled: it reads a traced value in Python, or computes
     outside the primitive table something the compiled program would bake in."""
+
+
+class GuardFailed(Exception):
+    """Raised by compiled code when a decision taken while tracing does not hold for this
+    call's values (``Program.guards``); the caller then runs the function eagerly."""
 
 
 def user_site() -> str:
@@ -63,13 +68,15 @@ def _inside_autodiff(filename: str) -> bool:
 
 # Comparisons and masks are not primitives (they carry no gradient) but are operations:
 # a ReLU mask must be recomputed every step, so the program records them like any op.
-_UFUNC_PRIMS: dict[Any, Primitive] = {}
+_OP_PRIMS: dict[Any, Primitive] = {}
 
 
-def _ufunc_prim(ufunc: Any) -> Primitive:
-    prim = _UFUNC_PRIMS.get(ufunc)
+def op_primitive(fn: Any) -> Primitive:
+    """The unregistered primitive (no derivative rules) through which a trace records a
+    computation on values that carries no gradient: a comparison, a mask, an argmax."""
+    prim = _OP_PRIMS.get(fn)
     if prim is None:
-        prim = _UFUNC_PRIMS[ufunc] = Primitive(ufunc, ufunc.__name__)
+        prim = _OP_PRIMS[fn] = Primitive(fn, str(getattr(fn, "__name__", "derived")))
     return prim
 
 
@@ -84,6 +91,8 @@ class Recorder:
         self._by_array: dict[int, int] = {}
         self._alive: list[Any] = []  # ids stay unique while their objects live
         self.captured: list[Any] = []  # parameters read from the closure, bound at every call
+        self.guards: list[Guard] = []  # decisions rules took on dynamic values (see decide)
+        self.bound: list[np.ndarray] = []  # a copy of every input's array as traced, by slot
 
     # ---------------------------------------------------------- values
     def _new(self, kind: str, arr: np.ndarray, **extra: Any) -> int:
@@ -97,6 +106,7 @@ class Recorder:
         """Register an argument (or parameter) bound at run time."""
         slot = sum(1 for v in self.values if v.kind == "input")
         i = self._new("input", t._data, slot=slot, label=label)
+        self.bound.append(np.array(t._data, copy=True))
         self._by_tensor[id(t)] = i
         self._alive.append(t)
         self.dynamic.add(i)
@@ -178,7 +188,7 @@ class Recorder:
         self._alive.clear()
         self._by_array.clear()
         self._by_tensor.clear()
-        return Program(self.values, self.ops, outs, n_inputs)
+        return Program(self.values, self.ops, outs, n_inputs, guards=self.guards)
 
 
 # --------------------------------------------------------------- the hooks
@@ -214,7 +224,7 @@ def _compare(ufunc: Any, a: Any, b: Any) -> Tensor:
     rec = active()
     if rec is not None:
         inputs = tuple(x if isinstance(x, Tensor) else Tensor._leaf(np.asarray(x)) for x in (a, b))
-        rec.record(_ufunc_prim(ufunc), inputs, {}, out)
+        rec.record(op_primitive(ufunc), inputs, {}, out)
         for x, t in zip((a, b), inputs, strict=True):
             if isinstance(x, (int, float)) and not isinstance(x, bool):
                 rec.values[rec.of_tensor(t)].weak = True
@@ -225,7 +235,7 @@ def _invert(self: Tensor) -> Tensor:
     out: Tensor = _ORIGINAL["invert"](self)
     rec = active()
     if rec is not None:
-        rec.record(_ufunc_prim(np.logical_not), (self,), {}, out)
+        rec.record(op_primitive(np.logical_not), (self,), {}, out)
     return out
 
 
@@ -233,7 +243,7 @@ def _sign(x: Any) -> Any:
     out = _ORIGINAL["sign"](x)
     rec = active()
     if rec is not None and isinstance(x, Tensor):
-        rec.record(_ufunc_prim(np.sign), (x,), {}, out)
+        rec.record(op_primitive(np.sign), (x,), {}, out)
     return out
 
 

@@ -21,6 +21,7 @@ import numpy as np
 
 from .. import functions as F
 from ..aliases import TensorLike
+from ..compile.decide import derive
 from ..mode import state
 from ..primitives import matmul as _matmul
 from ..tensor import Tensor, as_tensor
@@ -90,7 +91,19 @@ def slogdet(a: TensorLike) -> SlogdetResult:
     """
     a = _t(a)
     logabsdet = logabsdet_p(a)
-    return SlogdetResult(Tensor(np.linalg.slogdet(a._data)[0]), logabsdet)
+    return SlogdetResult(derive(_slogdet_sign, a), logabsdet)
+
+
+def _slogdet_sign(a: np.ndarray) -> np.ndarray:
+    return np.asarray(np.linalg.slogdet(a)[0])
+
+
+def _full_svd(a: np.ndarray, part: int) -> np.ndarray:
+    return np.asarray(np.linalg.svd(a, full_matrices=True)[part])
+
+
+def _complete_qr(a: np.ndarray, part: int) -> np.ndarray:
+    return np.asarray(np.linalg.qr(a, mode="complete")[part])
 
 
 def solve(a: TensorLike, b: TensorLike) -> Tensor:
@@ -146,8 +159,7 @@ def svd(a: TensorLike, full_matrices: bool = True, compute_uv: bool = True, herm
         if _needs_grad(a):
             raise ValueError(f"svd: full_matrices=True on a non-square matrix {a.shape} is not differentiable (the "
                              f"extra singular vectors are any orthonormal completion); pass full_matrices=False")
-        u, s, vh = np.linalg.svd(a._data, full_matrices=True)
-        return SVDResult(Tensor(u), Tensor(s), Tensor(vh))
+        return SVDResult(*(derive(_full_svd, a, part=k) for k in range(3)))
     m = a.shape[-2] if a.ndim >= 2 else 0
     packed = svd_p(a)
     return SVDResult(packed[..., :m, :], packed[..., m, :], swap(packed[..., m + 1:, :]))
@@ -168,8 +180,7 @@ def qr(a: TensorLike, mode: str = "reduced") -> Any:
         if _needs_grad(a):
             raise ValueError(f"qr: mode='complete' on a tall matrix {a.shape} is not differentiable (Q's extra "
                              f"columns are any orthonormal completion); use mode='reduced'")
-        q_full, r_full = np.linalg.qr(a._data, mode="complete")
-        return QRResult(Tensor(q_full), Tensor(r_full))
+        return QRResult(derive(_complete_qr, a, part=0), derive(_complete_qr, a, part=1))
     m = a.shape[-2] if a.ndim >= 2 else 0
     packed = qr_p(a)
     r = packed[..., :, m:]

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from ..compile.decide import decide, has_inf, has_zero
 from ..primitive import defprim
 from ..primitives_array import transpose_p
 from ..sampling import Case, Draw
@@ -22,7 +23,6 @@ from ._common import (
     per_matrix,
     row,
     swap,
-    values,
     well_conditioned,
 )
 
@@ -55,7 +55,7 @@ def _det(a: np.ndarray) -> np.ndarray:
 
 
 def _det_rule(g: Val, z: Val, a: Val) -> Val:
-    if (values(z) == 0).any():
+    if decide(has_zero, z):
         raise LinAlgError(f"det: the gradient at a singular matrix (det = 0, batch of shape {a.shape}) is its "
                           f"adjugate, which autodiff does not compute; perturb the matrix or use slogdet on a "
                           f"nonsingular one")
@@ -68,7 +68,7 @@ def _logabsdet(a: np.ndarray) -> np.ndarray:
 
 
 def _logabsdet_rule(g: Val, z: Val, a: Val) -> Val:
-    if np.isinf(values(z)).any():
+    if decide(has_inf, z):
         raise LinAlgError(f"slogdet: log|det| is -inf at a singular matrix (batch of shape {a.shape}); it has no "
                           f"gradient there")
     return g[..., None, None] * swap(inv_p(a))

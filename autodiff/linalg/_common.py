@@ -13,6 +13,7 @@ from typing import Any, TypeAlias, overload
 
 import numpy as np
 
+from ..compile.decide import decide, derive
 from ..primitives import where_p
 from ..sampling import Draw
 from ..tensor import Tensor
@@ -80,7 +81,7 @@ def tril_mask(n: int, k: int, dtype: Any) -> np.ndarray:
     return np.tril(np.ones((n, n), dtype=dtype), k)
 
 
-def reciprocal_gaps(d: Val, scale: np.ndarray, name: str, numerator: Val, what: str) -> Val:
+def reciprocal_gaps(d: Val, scale: Val, name: str, numerator: Val, what: str) -> Val:
     """``1 / d`` off the diagonal, 0 on it, for the gap matrix ``d`` of a decomposition
     whose values have magnitude ``scale`` (shape (..., 1, 1)).
 
@@ -89,21 +90,45 @@ def reciprocal_gaps(d: Val, scale: np.ndarray, name: str, numerator: Val, what: 
     which case ``numerator`` (what ``1 / d`` multiplies) vanishes there too and the term
     is 0. A nonzero numerator over a vanished gap raises instead of returning inf/NaN.
     """
-    dv, nv = values(d), values(numerator)
-    n = dv.shape[-1]
-    off = ~np.eye(n, dtype=bool)
-    eps = np.finfo(dv.dtype).eps if dv.dtype.kind == "f" else np.finfo(np.float64).eps
-    tiny = off & (np.abs(dv) <= 100 * n * eps * np.maximum(scale, np.finfo(dv.dtype).tiny))
-    if tiny.any():
-        nscale = np.max(np.abs(nv), axis=(-2, -1), keepdims=True, initial=0.0)
-        if (np.abs(nv) > 1e3 * n * eps * nscale)[np.broadcast_to(tiny, nv.shape)].any():
-            raise LinAlgError(
-                f"{name}: the derivative of the {what} is undefined at repeated values (gaps "
-                f"{np.sort(np.abs(dv[tiny]))[:4]} ...), and the gradient reaching them depends on the choice of "
-                f"basis; differentiate only basis-independent quantities (values, projectors, products) there"
-            )
-    safe = where_p(tiny | ~off, 1, d)
-    return where_p(tiny | ~off, 0, 1 / safe)
+    if decide(_basis_dependent, d, scale, numerator):
+        dv = values(d)
+        gaps = np.abs(dv[_vanished(dv, values(scale))])
+        raise LinAlgError(
+            f"{name}: the derivative of the {what} is undefined at repeated values (gaps "
+            f"{np.sort(gaps)[:4]} ...), and the gradient reaching them depends on the choice of "
+            f"basis; differentiate only basis-independent quantities (values, projectors, products) there"
+        )
+    skip = derive(_vanished_or_diagonal, d, scale)  # an op of a compiled program: recomputed at every call
+    safe = where_p(skip, 1, d)
+    return where_p(skip, 0, 1 / safe)
+
+
+def _eps(dtype: np.dtype) -> float:
+    return float(np.finfo(dtype).eps if dtype.kind == "f" else np.finfo(np.float64).eps)
+
+
+def _vanished(d: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """The off-diagonal gaps that vanish relative to ``scale`` (repeated values)."""
+    n = d.shape[-1]
+    tiny: np.ndarray = ~np.eye(n, dtype=bool) & (
+        np.abs(d) <= 100 * n * _eps(d.dtype) * np.maximum(scale, np.finfo(d.dtype).tiny))
+    return tiny
+
+
+def _vanished_or_diagonal(d: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """Where ``1 / d`` is replaced by 0: the diagonal and the vanished gaps."""
+    out: np.ndarray = _vanished(d, scale) | np.eye(d.shape[-1], dtype=bool)
+    return out
+
+
+def _basis_dependent(d: np.ndarray, scale: np.ndarray, numerator: np.ndarray) -> bool:
+    """Whether a vanished gap meets a numerator that does not vanish (relative to the largest)."""
+    tiny = _vanished(d, scale)
+    if not tiny.any():
+        return False
+    n = d.shape[-1]
+    nscale = np.max(np.abs(numerator), axis=(-2, -1), keepdims=True, initial=0.0)
+    return bool((np.abs(numerator) > 1e3 * n * _eps(d.dtype) * nscale)[np.broadcast_to(tiny, numerator.shape)].any())
 
 
 # ------------------------------------------------------------------ sampling

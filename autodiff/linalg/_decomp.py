@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from ..compile.decide import decide, derive
 from ..primitive import defprim
 from ..primitives_array import concatenate_p
 from ..sampling import Case, Draw
@@ -93,8 +94,7 @@ def _eigh_rule(g: Val, z: Val, a: Val) -> Val:
     gw, gv = g[..., 0, :], g[..., 1:, :]
     m = swap(v) @ gv
     k = (m - swap(m)) * 0.5
-    scale = np.max(np.abs(values(w)), axis=-1, keepdims=True, initial=0.0)[..., None]
-    f = reciprocal_gaps(row(w) - col(w), scale, "eigh", k, "eigenvectors")
+    f = reciprocal_gaps(row(w) - col(w), derive(_largest_magnitude, w), "eigh", k, "eigenvectors")
     return v @ (diag_embed(gw) + f * k) @ swap(v)
 
 
@@ -139,10 +139,33 @@ def _svd_packed(a: np.ndarray) -> np.ndarray:
     return np.concatenate([u, s[..., None, :], swap(vh)], axis=-2)
 
 
-def _check_rank(name: str, s: Val, tiny: np.ndarray, grads: list[Val]) -> None:
-    if tiny.any() and any(values(gr).any() for gr in grads):
+def _largest_magnitude(w: np.ndarray) -> np.ndarray:
+    """max |w| over the last axis, shaped (..., 1, 1)."""
+    top: np.ndarray = np.max(np.abs(w), axis=-1, keepdims=True, initial=0.0)[..., None]
+    return top
+
+
+def _largest_squared(s: np.ndarray) -> np.ndarray:
+    """(max s)² over the last axis, shaped (..., 1, 1)."""
+    top: np.ndarray = np.max(s, axis=-1, keepdims=True, initial=0.0)[..., None] ** 2
+    return top
+
+
+def _rank_deficient(s: np.ndarray, k: int) -> np.ndarray:
+    """Which singular values are (numerically) zero."""
+    top = np.max(s, axis=-1, keepdims=True, initial=0.0)
+    tiny: np.ndarray = s <= 100 * k * np.finfo(s.dtype).eps * np.maximum(top, np.finfo(s.dtype).tiny)
+    return tiny
+
+
+def _vectors_used_at_zero(s: np.ndarray, grad: np.ndarray, k: int) -> bool:
+    return bool(_rank_deficient(s, k).any() and grad.any())
+
+
+def _check_rank(name: str, s: Val, grad: Val, k: int) -> None:
+    if decide(_vectors_used_at_zero, s, grad, k=k):
         raise LinAlgError(f"{name}: the singular vectors of a rank-deficient non-square matrix are not "
-                          f"differentiable (singular values {values(s)[tiny][:4]} ...)")
+                          f"differentiable (singular values {values(s)[_rank_deficient(values(s), k)][:4]} ...)")
 
 
 def _svd_rule(g: Val, z: Val, a: Val) -> Val:
@@ -153,18 +176,14 @@ def _svd_rule(g: Val, z: Val, a: Val) -> Val:
     gu, gs, gv = g[..., :m, :], g[..., m, :], g[..., m + 1:, :]
     uhgu, vhgv = swap(u) @ gu, swap(v) @ gv
     numer = (uhgu - swap(uhgu)) * row(s) + col(s) * (vhgv - swap(vhgv))
-    sv = values(s)
-    scale = np.max(sv, axis=-1, keepdims=True, initial=0.0)[..., None] ** 2
-    f = reciprocal_gaps(row(s * s) - col(s * s), scale, "svd", numer, "singular vectors")
+    f = reciprocal_gaps(row(s * s) - col(s * s), derive(_largest_squared, s), "svd", numer, "singular vectors")
     inner = numer * f + diag_embed(gs)
-    top = np.max(sv, axis=-1, keepdims=True, initial=0.0)
-    tiny = sv <= 100 * k * np.finfo(sv.dtype).eps * np.maximum(top, np.finfo(sv.dtype).tiny)
     if m > k:
-        _check_rank("svd", s, tiny, [gu])
+        _check_rank("svd", s, gu, k)
         gus = gu / row(s)
         return (u @ inner + gus - u @ (swap(u) @ gus)) @ swap(v)
     if n > k:
-        _check_rank("svd", s, tiny, [gv])
+        _check_rank("svd", s, gv, k)
         sgv = swap(gv) / col(s)
         return u @ (inner @ swap(v) + sgv - (sgv @ v) @ swap(v))
     return u @ inner @ swap(v)
@@ -211,6 +230,13 @@ def _qr_packed(a: np.ndarray) -> np.ndarray:
     return np.concatenate([swap(q), r], axis=-1)
 
 
+def _zero_on_diagonal(r: np.ndarray, size: int) -> bool:
+    """Whether R has a (numerically) zero diagonal entry: A is rank-deficient."""
+    diag = np.abs(np.diagonal(r, axis1=-2, axis2=-1))
+    top = np.max(np.abs(r), axis=(-2, -1), initial=0.0)[..., None]
+    return bool((diag <= 100 * size * np.finfo(r.dtype).eps * top).any())
+
+
 def _qr_square_like(q: Val, r: Val, gq: Val, gr: Val) -> Val:
     """The gradient for m >= n: (g_Q + Q copyltu(M)) R⁻ᵀ with M = R g_Rᵀ - g_Qᵀ Q."""
     n = r.shape[-1]
@@ -223,10 +249,7 @@ def _qr_rule(g: Val, z: Val, a: Val) -> Val:
     m, n = a.shape[-2], a.shape[-1]
     q, r = swap(z[..., :, :m]), z[..., :, m:]
     gq, gr = swap(g[..., :, :m]), g[..., :, m:]
-    rv = values(r)
-    diag = np.abs(np.diagonal(rv, axis1=-2, axis2=-1))
-    top = np.max(np.abs(rv), axis=(-2, -1), initial=0.0)[..., None]
-    if (diag <= 100 * max(m, n) * np.finfo(rv.dtype).eps * top).any():
+    if decide(_zero_on_diagonal, r, size=max(m, n)):
         raise LinAlgError(f"qr: not differentiable at a rank-deficient matrix (shape {a.shape}): R has a "
                           f"(numerically) zero diagonal entry")
     if m >= n:

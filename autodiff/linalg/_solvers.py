@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import functions as F
 from ..aliases import TensorLike
+from ..compile.decide import derive, static_values
 from ..primitives import matmul
 from ..tensor import Tensor, as_tensor
 from ._basic import inv_p, pinv_p, solve_p
@@ -27,6 +28,11 @@ def _cutoff(rcond: Any, a: Tensor) -> float:
         dtype = a.dtype if a.dtype.kind == "f" else np.dtype(np.float64)
         return float(np.finfo(dtype).eps * max(a.shape))
     return float(rcond)
+
+
+def _rank(s: np.ndarray, cutoff: float) -> np.ndarray:
+    """The number of singular values above ``cutoff`` times the largest."""
+    return np.asarray(np.count_nonzero(s > cutoff * s.max()) if s.size else 0)
 
 
 def _check(a: Tensor, b: Tensor) -> None:
@@ -58,8 +64,7 @@ def lstsq(a: TensorLike, b: TensorLike, rcond: Any = None) -> tuple[Tensor, Tens
     cutoff = _cutoff(rcond, a)
     x = matmul(pinv_p(a, rcond=cutoff), b)
     s = svdvals_p(a)
-    sv = s._data
-    rank = int(np.count_nonzero(sv > cutoff * sv.max())) if sv.size else 0
+    rank = int(static_values(derive(_rank, s, cutoff=cutoff)))  # it shapes the results: guarded when compiled
     m, n = a.shape
     if rank == n and m > n:
         r = matmul(a, x) - b
