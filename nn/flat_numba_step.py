@@ -16,6 +16,7 @@ with the NumPy code and a numba update instead.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
@@ -28,6 +29,7 @@ from autodiff.compile.numba_codegen import KernelBody, Unsupported, lower_progra
 from autodiff.compile.numba_kernels import KERNELS as OP_KERNELS
 from autodiff.compile.program import Program
 
+from . import numba_lowerings  # noqa: F401  (registers the lowering of nn's dropout mask)
 from .flat_numba import KERNELS
 
 if TYPE_CHECKING:
@@ -131,7 +133,7 @@ def _kernel_source(body: KernelBody, params: list[str], prologue: list[str], upd
 def _kernel(source: str) -> Any:
     kernel = _KERNELS.get(source)
     if kernel is None:
-        namespace: dict[str, Any] = {"np": np, "numba": numba, **KERNELS, **OP_KERNELS}
+        namespace: dict[str, Any] = {"np": np, "math": math, "numba": numba, **KERNELS, **OP_KERNELS}
         kernel = _KERNELS[source] = build(source, namespace, "kernel")
     return kernel
 

@@ -22,11 +22,11 @@ from typing import Any
 
 import numpy as np
 
+from .numba_elementwise import elementwise_template, is_elementwise
 from .numba_ops import (
-    ELEMENTWISE_EXTRA,
+    CUSTOM_LOWERINGS,
     REDUCTIONS,
     Unsupported,
-    elementwise_template,
     lower_matrix_op,
     lower_reduction,
     lower_softmax_ce,
@@ -39,11 +39,12 @@ __all__ = ["KernelBody", "Unsupported", "lower_program"]
 
 @dataclass
 class KernelBody:
-    """The lowered program: ``lines`` of the kernel body, the arrays it reads as extra
-    arguments (``const_args``: name -> array), and the expressions of its outputs."""
+    """The lowered program: ``lines`` of the kernel body, the arrays (and other objects,
+    such as a dropout layer's Generator) it reads as extra arguments (``const_args``:
+    name -> object), and the expressions of its outputs."""
 
     lines: list[str]
-    const_args: dict[str, np.ndarray]
+    const_args: dict[str, Any]
     outputs: list[str]
     helpers: list[str] = field(default_factory=list)
 
@@ -54,7 +55,7 @@ class _Lowering:
     inputs: dict[int, str]
     targets: dict[int, str]
     names: dict[int, str] = field(default_factory=dict)
-    const_args: dict[str, np.ndarray] = field(default_factory=dict)
+    const_args: dict[str, Any] = field(default_factory=dict)
     inlined: dict[int, Op] = field(default_factory=dict)
     helpers: dict[str, str] = field(default_factory=dict)
     lines: list[str] = field(default_factory=list)
@@ -85,6 +86,15 @@ class _Lowering:
             return name
         raise Unsupported(f"a parameter of type {type(obj).__name__} where an array was expected")
 
+    def object_arg(self, obj: Any) -> str:
+        """The kernel argument holding ``obj`` (one argument per object, however often it is read)."""
+        for name, held in self.const_args.items():
+            if held is obj:
+                return name
+        name = f"k{len(self.const_args)}"
+        self.const_args[name] = obj
+        return name
+
     def element(self, i: int, idx: list[str], shape: tuple[int, ...], dtype: np.dtype) -> str:
         """Value ``i`` at the loop indices ``idx`` of an iteration over ``shape``
         (broadcast as NumPy broadcasts it), cast to ``dtype`` when it differs."""
@@ -103,8 +113,8 @@ class _Lowering:
 
     def expression(self, op: Op, idx: list[str], shape: tuple[int, ...]) -> str:
         """An elementwise op's value at one position, as a scalar expression."""
-        template, compute = elementwise_template(op, self.program, self.helpers)
-        return template.format(*(self.element(a, idx, shape, compute) for a in op.args))
+        template, dtypes = elementwise_template(op, self.program, self.helpers)
+        return template.format(*(self.element(a, idx, shape, d) for a, d in zip(op.args, dtypes, strict=True)))
 
     # ------------------------------------------------------------- ops
     def emit(self, op: Op) -> None:
@@ -112,7 +122,11 @@ class _Lowering:
         out = self.program.values[op.out]
         name = self.name(op.out)
         dest = self.targets.get(op.out)
-        if op.name in ELEMENTWISE_EXTRA or _is_ufunc_op(op):
+        custom = CUSTOM_LOWERINGS.get(op.prim)
+        if custom is not None:
+            self.lines += custom(op, self.program, name, dest, self.object_arg)
+            return
+        if is_elementwise(op):
             elementwise_template(op, self.program, self.helpers)  # raises Unsupported before any line
             self.loop(op, name, dest, out.shape, out.dtype)
             return
@@ -147,15 +161,6 @@ class _Lowering:
         self.lines += lines
 
 
-def _is_ufunc_op(op: Op) -> bool:
-    f = op.prim.forward
-    return isinstance(f, np.ufunc) and f.signature is None and not op.params
-
-
-def _fusable(op: Op) -> bool:
-    return op.name in ELEMENTWISE_EXTRA or _is_ufunc_op(op)
-
-
 def plan_inlining(program: Program, keep: set[int]) -> dict[int, Op]:
     """Elementwise results read once, by an elementwise op of the same shape or as the
     operand of a reduction, become part of their reader's loop (never stored)."""
@@ -163,7 +168,7 @@ def plan_inlining(program: Program, keep: set[int]) -> dict[int, Op]:
     producers = {op.out: op for op in program.ops}
     inlined: dict[int, Op] = {}
     for op in program.ops:
-        if _fusable(op):
+        if is_elementwise(op):
             shape = program.values[op.out].shape
         elif op.name in REDUCTIONS:
             shape = program.values[op.args[0]].shape
@@ -171,7 +176,7 @@ def plan_inlining(program: Program, keep: set[int]) -> dict[int, Op]:
             continue
         for a in op.args:
             src = producers.get(a)
-            if (src is not None and _fusable(src) and a not in keep and uses.get(a) == 1
+            if (src is not None and is_elementwise(src) and a not in keep and uses.get(a) == 1
                     and program.values[a].shape == shape):
                 inlined[a] = src
     return inlined

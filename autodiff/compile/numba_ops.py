@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from ..primitive import Primitive
 from .program import Op, Program
 
 
@@ -20,18 +21,19 @@ class Unsupported(Exception):
     """An op (or an operand's shape or dtype) the numba lowering has no code for."""
 
 
-# ufunc name -> scalar template; comparisons compute in the operands' common dtype.
-_BINARY = {"add": "({0} + {1})", "subtract": "({0} - {1})", "multiply": "({0} * {1})",
-           "divide": "({0} / {1})", "maximum": "np.maximum({0}, {1})", "minimum": "np.minimum({0}, {1})",
-           "power": "({0} ** {1})"}
-_COMPARE = {"greater": "({0} > {1})", "less": "({0} < {1})", "greater_equal": "({0} >= {1})",
-            "less_equal": "({0} <= {1})", "equal": "({0} == {1})", "not_equal": "({0} != {1})"}
-_UNARY = {"negative": "(-{0})", "exp": "np.exp({0})", "log": "np.log({0})", "tanh": "np.tanh({0})",
-          "sqrt": "np.sqrt({0})", "absolute": "np.abs({0})", "sin": "np.sin({0})", "cos": "np.cos({0})",
-          "log1p": "np.log1p({0})", "expm1": "np.expm1({0})"}
-_INTEGER = {"add", "subtract", "multiply", "maximum", "minimum", "negative"}
-# Primitives whose forward is not a bare ufunc but which lower to one scalar expression.
-ELEMENTWISE_EXTRA = {"relu", "sigmoid", "broadcast_to"}
+# A lowering of its own for a primitive defined outside autodiff (nn's dropout mask):
+# ``lower(op, program, name, dest, object_arg) -> lines`` computes the op into ``name``
+# (writing into the array ``dest`` when it is given); ``object_arg(obj)`` names a
+# kernel argument that passes ``obj`` (a Generator, say) at every call.
+CustomLowering = Callable[[Op, Program, str, "str | None", Callable[[Any], str]], list[str]]
+CUSTOM_LOWERINGS: dict[Primitive, CustomLowering] = {}
+
+
+def register_lowering(prim: Primitive, lower: CustomLowering) -> None:
+    """Give ``prim`` a numba lowering (see ``CUSTOM_LOWERINGS``); raises Unsupported in it to refuse a case."""
+    CUSTOM_LOWERINGS[prim] = lower
+
+
 REDUCTIONS = {"sum": ("+", "0"), "max": ("max", "-np.inf"), "min": ("min", "np.inf")}
 
 
@@ -47,40 +49,6 @@ def typed_literal(a: np.ndarray | np.generic | float | int) -> str:
     x = float(arr)
     text = repr(x) if math.isfinite(x) else ("np.nan" if math.isnan(x) else ("np.inf" if x > 0 else "-np.inf"))
     return f"np.{arr.dtype.name}({text})"
-
-
-def _sigmoid_helper(dtype: np.dtype, helpers: dict[str, str]) -> str:
-    """The stable logistic function of ``autodiff``'s sigmoid, as a numba function for one dtype."""
-    name = f"_sigmoid_{dtype.name}"
-    one, zero = typed_literal(dtype.type(1)), typed_literal(dtype.type(0))
-    helpers[name] = (f"@numba.njit(error_model='numpy', cache=False)\ndef {name}(x):\n"
-                     f"    e = np.exp(-np.abs(x))\n"
-                     f"    return {one} / ({one} + e) if x >= {zero} else e / ({one} + e)\n")
-    return name
-
-
-def elementwise_template(op: Op, program: Program, helpers: dict[str, str]) -> tuple[str, np.dtype]:
-    """The op as a scalar template over its operands, and the dtype they are cast to."""
-    out = program.values[op.out].dtype
-    operands = [program.values[a].dtype for a in op.args]
-    if op.name == "broadcast_to":
-        return "{0}", out
-    if out.kind != "f" and op.name != "relu":
-        name = getattr(op.prim.forward, "__name__", op.name)
-        if name in _COMPARE:
-            return _COMPARE[name], np.result_type(*operands)
-        if out in (np.dtype(np.int64), np.dtype(np.uint64)) and name in _INTEGER:  # wraps around as NumPy's does
-            return (_BINARY if len(op.args) == 2 else _UNARY)[name], out
-        raise Unsupported(f"a {out} result")
-    if op.name == "relu":
-        return f"np.maximum({{0}}, {typed_literal(out.type(0))})", out
-    if op.name == "sigmoid":
-        return f"{_sigmoid_helper(out, helpers)}({{0}})", out
-    name = op.prim.forward.__name__
-    template = _BINARY.get(name) if len(op.args) == 2 else _UNARY.get(name)
-    if template is None:
-        raise Unsupported(f"no numba lowering for the ufunc {name} with {len(op.args)} operand(s)")
-    return template, out
 
 
 def _axes(axis: Any, ndim: int) -> tuple[int, ...]:
@@ -124,17 +92,21 @@ def lower_reduction(op: Op, program: Program, name: str, dest: str | None,
     return lines
 
 
-def _float_2d(program: Program, op: Op, *values: int) -> np.dtype:
-    dtypes = {program.values[v].dtype for v in values}
-    shapes = [program.values[v].shape for v in values]
-    if len(dtypes) != 1 or next(iter(dtypes)).kind != "f" or any(len(s) != 2 for s in shapes):
-        raise Unsupported(f"np.dot needs 2-D operands of one float dtype, got "
-                          f"{[program.values[v].type() for v in values]}")
-    return next(iter(dtypes))
+def _float_rows(program: Program, op: Op) -> tuple[np.dtype, int]:
+    """The one float dtype of a matmul/linear, and the rows of its result as a 2-D block:
+    ``x`` (and the result) may have leading batch axes, the matrix must be 2-D."""
+    x, w, out = (program.values[v] for v in (op.args[0], op.args[1], op.out))
+    dtypes = {x.dtype, w.dtype, out.dtype}
+    if (len(dtypes) != 1 or x.dtype.kind != "f" or len(w.shape) != 2 or len(x.shape) < 2
+            or out.shape != (*x.shape[:-1], w.shape[1])):
+        raise Unsupported(f"np.dot needs operands of one float dtype, a 2-D matrix and a 2-D (or batched) "
+                          f"left operand, got {[program.values[v].type() for v in op.args[:2]]}")
+    return x.dtype, int(np.prod(x.shape[:-1], dtype=np.int64))
 
 
 def lower_matrix_op(op: Op, program: Program, name: str, dest: str | None, args: list[str]) -> list[str]:
-    """matmul and linear as ``np.dot`` into the result; transpose and reshape as views."""
+    """matmul and linear as ``np.dot`` into the result (leading axes of the left operand
+    folded into its rows); transpose and reshape as views."""
     out = program.values[op.out]
     if op.name == "transpose":
         axes = op.params.get("axes")
@@ -146,15 +118,18 @@ def lower_matrix_op(op: Op, program: Program, name: str, dest: str | None, args:
         return [f"{name} = np.ascontiguousarray({args[0]}).reshape({out.shape!r})"]
     if op.name not in ("matmul", "linear") or (op.name == "matmul" and op.params):
         raise Unsupported(f"no numba lowering for {op.name}")
-    dtype = _float_2d(program, op, op.args[0], op.args[1], op.out)
-    into = dest or name
+    dtype, rows = _float_rows(program, op)
+    into, x = dest or name, args[0]
     lines = [f"{name} = {dest}" if dest is not None else f"{name} = np.empty({out.shape!r}, np.{dtype.name})"]
+    if len(out.shape) > 2:  # C-contiguous blocks of rows (a view where the operand already is C-contiguous)
+        x = f"np.ascontiguousarray({x}).reshape(({rows}, {program.values[op.args[0]].shape[-1]}))"
+        into = f"{into}.reshape(({rows}, {out.shape[-1]}))"
     if op.name == "matmul":
-        return [*lines, f"matmul_into({args[0]}, {args[1]}, {into})"]
+        return [*lines, f"matmul_into({x}, {args[1]}, {into})"]
     b = program.values[op.args[2]]
-    if b.dtype != dtype or b.shape not in ((out.shape[1],), (1, out.shape[1])):
+    if b.dtype != dtype or b.shape not in ((out.shape[-1],), (1, out.shape[-1])):
         raise Unsupported(f"a bias of type {b.type()} for a result {out.type()}")
-    return [*lines, f"linear_into({args[0]}, {args[1]}, {args[2]}, {into})"]
+    return [*lines, f"linear_into({x}, {args[1]}, {args[2]}, {into})"]
 
 
 def lower_softmax_ce(op: Op, program: Program, name: str, dest: str | None, args: list[str],
