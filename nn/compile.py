@@ -151,23 +151,12 @@ class CompiledStep(Jitted):
             flat.after_step()
             self._fast = _Fast(self, X, y, entry)
         else:
-            self._apply(outs)
+            for p, g, reached in zip(self.params, outs[2:2 + len(self.params)], self._reached, strict=True):
+                p.grad = Tensor._leaf(np.array(g, dtype=p.dtype, copy=True)) if reached else None
+            self.optimizer.step()
         if entry is not None:
             self._write_back(entry, outs)
         return float(loss)
-
-    def _apply(self, outs: Sequence[Any]) -> None:
-        """The optimizer's own step on gradients computed outside the flat update."""
-        for p, g, reached in zip(self.params, outs[2:2 + len(self.params)], self._reached, strict=True):
-            p.grad = Tensor._leaf(np.array(g, dtype=p.dtype, copy=True)) if reached else None
-        self.optimizer.step()
-
-    def _eager_step(self, X: np.ndarray, y: np.ndarray) -> float:
-        """One step run eagerly (forward, backward, the optimizer's own update)."""
-        outs, _ = self._eager((X, y), {})
-        self.output = outs[1]
-        self._apply(outs)
-        return float(outs[0])
 
     def _fast_call(self, fast: _Fast, flat: FlatOptimizer, X: np.ndarray, y: np.ndarray) -> float:
         """A call of the compiled flat step whose guards all held."""
@@ -179,10 +168,9 @@ class CompiledStep(Jitted):
         except ValueError:  # the loss kernel refused the labels: the step's own message
             self._check_labels(y)
             raise
-        except GuardFailed:  # a decision taken while tracing does not hold here: an eager step
+        except GuardFailed:  # a decision taken while tracing does not hold here: the general path
             self._fast = None
-            self.guard_failures += 1
-            return self._eager_step(X, y)
+            return self(X, y)
         self.output = outs[1]
         flat.after_step()
         if fast.writes:

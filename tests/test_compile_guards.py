@@ -9,6 +9,7 @@ import autodiff as ad
 import nn
 from autodiff.compile.decide import decide, derive, has_zero, static_values
 from nn import optim
+from tests.helpers import eager_step
 
 
 def _outcome(fn, *args):
@@ -174,7 +175,7 @@ def test_a_guard_is_a_checked_op_and_a_failed_guard_runs_eagerly():
     assert "guard:   %1 is False (has_zero)" in str(jitted.program)
     with pytest.raises(ZeroDivisionError, match="f: a zero"):
         jitted(np.array([0.0, 4.0]))
-    assert jitted.guard_failures == 1 and jitted.traces == 2
+    assert jitted.guard_failures == 1 and jitted.traces == 3  # the failed call was traced: eager, recorded
     assert jitted(np.array([5.0, 4.0])) == 0.45 and jitted.ran is not None  # the program is kept
 
 
@@ -184,11 +185,15 @@ def test_traces_that_decided_differently_are_verified_by_a_trace_of_their_own_ki
 
     jitted = ad.jit(f)
     calls = [np.array([0.0, 1.0]), np.array([1.0, 1.0]), np.array([1.0, 2.0]), np.array([1.0, 3.0]),
-             np.array([0.0, 2.0])]
+             np.array([0.0, 2.0]), np.array([0.0, 3.0]), np.array([0.0, 4.0]), np.array([1.0, 4.0])]
+    ran = []
     for x in calls:
         assert jitted(x) == f(ad.Tensor(x)).item()
-    # the second trace decided otherwise: the third verified it; the last call's guard failed (eager)
-    assert jitted.traces == 3 and jitted.guard_failures == 1
+        ran.append(jitted.ran is not None)
+    # the second trace decided otherwise: the third verified it; the guard failed on the fifth
+    # call, which traced the other case, verified by the sixth; from then on both cases compile
+    assert ran == [False, False, False, True, False, False, True, True]
+    assert jitted.traces == 5 and jitted.guard_failures == 3
 
 
 def test_derive_and_static_values_outside_tracing_are_plain_numpy():
@@ -287,3 +292,24 @@ def test_a_guarded_step_is_not_one_numba_kernel_and_says_why():
         step(X + k, y)
     assert step.ran is not None
     assert "numba whole step not used: the program has 1 guard(s) (_all_positive)" in step.source
+
+
+def test_a_compiled_step_whose_guard_fails_steps_like_eager_and_compiles_the_other_case():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(6, 3))
+    regular, constant = rng.normal(size=(6, 2)), np.ones((6, 2))
+
+    def loss_fn(out, target):  # std(target) is 0 on a constant target: std's rule decides on it
+        return ((out - target) ** 2).mean() * (1 + ad.std(target, axis=0).sum())
+
+    model, eager_model = nn.MLP([3, 4, 2], seed=0), nn.MLP([3, 4, 2], seed=0)
+    step = nn.compile_step(model, loss_fn, optim.Adam(model.parameters(), lr=0.01))
+    eager_opt = optim.Adam(eager_model.parameters(), lr=0.01)
+    ran = []
+    for k, target in enumerate([regular, regular, regular, constant, constant, constant, regular, constant]):
+        Xk = X + 0.1 * k
+        assert step(Xk, target) == eager_step(eager_model, loss_fn, eager_opt, Xk, target)
+        ran.append(step.ran is not None)
+    assert ran == [False, False, True, False, False, True, True, True]
+    for p, q in zip(model.parameters(), eager_model.parameters(), strict=True):
+        np.testing.assert_array_equal(p.numpy(), q.numpy())

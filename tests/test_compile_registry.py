@@ -21,19 +21,19 @@ CALLS = 8 if os.environ.get("HYPOTHESIS_PROFILE") == "thorough" else 4  # the th
 
 
 class _Structure(RandomDraw):
-    """A draw that records its structural choices (integers, hence shapes and choices) and
+    """A draw that records its structural choices (integers, shapes, hence choices) and
     replays them when given a script, while floats and booleans come fresh: the same case
     structure with new values."""
 
-    def __init__(self, rng: np.random.Generator, script: list[int] | None = None) -> None:
+    def __init__(self, rng: np.random.Generator, script: list | None = None) -> None:
         super().__init__(rng)
         self.script = [] if script is None else script
         self.replaying = script is not None
         self.k = 0
 
-    def integers(self, lo: int, hi: int) -> int:
+    def _structural(self, make):
         if not self.replaying:
-            v = super().integers(lo, hi)
+            v = make()
             self.script.append(v)
             return v
         if self.k >= len(self.script):
@@ -41,6 +41,12 @@ class _Structure(RandomDraw):
         v = self.script[self.k]
         self.k += 1
         return v
+
+    def integers(self, lo: int, hi: int) -> int:
+        return self._structural(lambda: int(self.rng.integers(lo, hi + 1)))
+
+    def shapes(self, n: int, min_dims: int = 0, max_dims: int = 3, max_side: int = 3) -> list[tuple[int, ...]]:
+        return self._structural(lambda: RandomDraw(self.rng).shapes(n, min_dims, max_dims, max_side))
 
 
 def _same(a, b) -> bool:

@@ -10,7 +10,8 @@ NumPy call outside tracing:
   carry no gradient: while tracing, an op of the program, recomputed at every call.
 - :func:`decide` — a Python ``bool`` choosing a branch (or an error): while tracing, a
   *guard* of the program. The compiled code re-checks it at every call, and when it
-  does not hold the call runs eagerly (the user gets exactly eager's result or error).
+  does not hold the call runs eagerly (the user gets exactly eager's result or error)
+  while it is traced for the program of that other case.
 - :func:`static_values` — values that shape the program (a count, quantile levels): a
   guard checks at every call that they are the ones traced.
 

@@ -12,7 +12,8 @@ buffers read from the closure) could verify nothing by a second trace: it runs t
 traced program unverified, which is exact for those very values (the program was
 recorded from them); any other call traces again and verifies before the program is
 trusted. A decision a rule took on values while traced is a guard of the program
-(``autodiff.compile.decide``): when one does not hold, that call runs eagerly.
+(``autodiff.compile.decide``): when one does not hold, that call is traced (so it runs
+eagerly) and the program of that other case is compiled once two of its traces agree.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 
@@ -74,6 +75,7 @@ class Compiled:
         # differed: full-batch training); other arguments are verified by a trace first
         self.only_for: list[np.ndarray] | None = None
         self.traced: Program = program  # the program as traced (before compile() took it apart)
+        self.other_case: Compiled | _Traced | str | None = None  # where calls go whose guards fail here
 
     def accepts(self, arrays: list[np.ndarray]) -> bool:
         """Whether the program was verified for these arguments (any, unless ``only_for``)."""
@@ -146,20 +148,30 @@ class Jitted:
         """The output leaves (arrays or Tensors) and their structure: compiled, traced or eager."""
         entry = self._cache.get(key)
         self.ran = None
-        if type(entry) is Compiled and entry.captured_match():
-            if entry.only_for is None or entry.accepts(_arrays(args)):
-                return self._replay(entry, args, kwargs)
-        elif entry == "eager":
+        if entry == "eager":
             return self._eager(args, kwargs)
-        return self._trace_call(key, entry, args, kwargs)
+        if _runnable(entry, args):
+            return self._replay(entry, args, kwargs)
+        entry, result = self._trace_call(entry, args, kwargs)
+        self._cache[key] = self._last = entry
+        return result
 
-    def _replay(self, entry: Compiled, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[list[Any], Any]:
-        """Run a compiled program; when one of its guards fails, run ``f`` eagerly instead."""
+    def _replay(self, entry: Compiled, args: tuple[Any, ...], kwargs: dict[str, Any],
+                depth: int = 0) -> tuple[list[Any], Any]:
+        """Run a compiled program. When one of its guards fails (the rules would decide
+        otherwise on these values), the program of that other case runs instead: compiled
+        once two traces of it agree, traced (so run eagerly) until then."""
         try:
             outs = list(entry.fn(*_arrays(args), *[t._data for t in entry.captured], *self.runtime_inputs()))
         except GuardFailed:
             self.guard_failures += 1
-            return self._eager(args, kwargs)
+            other = entry.other_case
+            if depth >= _MAX_CASES or other == "eager":
+                return self._eager(args, kwargs)
+            if _runnable(other, args):
+                return self._replay(other, args, kwargs, depth + 1)
+            entry.other_case, result = self._trace_call(other, args, kwargs)
+            return result
         self.ran = entry
         return outs, entry.kinds
 
@@ -172,40 +184,40 @@ class Jitted:
         """Values read at every call besides the arguments and parameters (none for jit)."""
         return []
 
-    def _trace_call(self, key: tuple[Any, ...], entry: Any, args: tuple[Any, ...],
-                    kwargs: dict[str, Any]) -> tuple[list[Any], Any]:
+    def _trace_call(self, entry: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, tuple[list[Any],
+                                                                                                      Any]]:
+        """Trace this call (or replay an identical one): what the signature holds next (a
+        first trace, a compiled program, or "eager"), and this call's outputs."""
         if self.verify and isinstance(entry, _Traced) and entry.same_call(args):
             # the traced call again: a second trace could verify nothing, and the traced
             # program is exact for these very values
             if entry.replay is None:
                 entry.replay = self.compile(dataclasses.replace(entry.program), entry.captured, entry.kinds)
-            return self._replay(entry.replay, args, kwargs)
+            return entry, self._replay(entry.replay, args, kwargs)
         self.traces += 1
         try:
             program, outs, kinds, captured, bound = self.trace(args, kwargs)
         except TraceError:
             if not self.fallback:
                 raise
-            self._cache[key] = "eager"
-            return self._eager(args, kwargs)
+            return "eager", self._eager(args, kwargs)
+        result = [o._data if isinstance(o, Tensor) else o for o in outs], kinds
         if not self.verify:
-            self._cache[key] = self._last = self.compile(program, captured, kinds)
-        elif (base := _baseline(entry)) is not None and _decided_alike(base, program):
-            problem = differences(base, program)
-            if problem is None:
-                compiled = self.compile(dataclasses.replace(program), captured, kinds)
-                compiled.traced = program
-                n = len(args)
-                if isinstance(entry, _Traced) and _same_arrays(entry.bound[:n], bound[:n]):
-                    compiled.only_for = bound[:n]  # the same arguments twice: verified for other parameters only
-                self._cache[key] = self._last = compiled
-            elif self.fallback:
-                self._cache[key] = "eager"
-            else:
-                raise TraceError(f"jit: {problem}; pass fallback=True to run this function eagerly")
-        else:  # the first trace, or one whose rules decided differently: verify it with the next call
-            self._cache[key] = self._last = _Traced(program, bound, captured, kinds)
-        return [o._data if isinstance(o, Tensor) else o for o in outs], kinds
+            return self.compile(program, captured, kinds), result
+        base = _baseline(entry)
+        if base is None or not _decided_alike(base, program):
+            return _Traced(program, bound, captured, kinds), result  # verified by the next trace of its kind
+        problem = differences(base, program)
+        if problem is not None:
+            if self.fallback:
+                return "eager", result
+            raise TraceError(f"jit: {problem}; pass fallback=True to run this function eagerly")
+        compiled = self.compile(dataclasses.replace(program), captured, kinds)
+        compiled.traced = program
+        n = len(args)
+        if isinstance(entry, _Traced) and _same_arrays(entry.bound[:n], bound[:n]):
+            compiled.only_for = bound[:n]  # the same arguments twice: verified for other parameters only
+        return compiled, result
 
     # ------------------------------------------------------------- tracing
     def trace(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Program, list[Any], Any, list[Any],
@@ -273,6 +285,15 @@ def _scalar_dtype(a: Any) -> Any:
     if isinstance(a, float) or (isinstance(a, int) and not isinstance(a, bool)):
         return state.default_dtype
     return None
+
+
+_MAX_CASES = 4  # programs kept per signature for calls on which the rules decide differently
+
+
+def _runnable(entry: Any, args: tuple[Any, ...]) -> TypeGuard[Compiled]:
+    """Whether ``entry`` is a compiled program verified for a call with these arguments."""
+    return type(entry) is Compiled and entry.captured_match() and (entry.only_for is None
+                                                                     or entry.accepts(_arrays(args)))
 
 
 def _baseline(entry: Any) -> Program | None:
