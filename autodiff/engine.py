@@ -107,28 +107,32 @@ def _propagate(roots: list[Tensor], seeds: list[Any], create_graph: bool, target
             node = ready.pop()
             g = grads.pop(node, None)
             parents = node.parents
-            if g is not None:
-                if node._hooks:
-                    g = _run_hooks(node, g, raw)
-                if targets is not None:
-                    if node in targets:
-                        targets[node] = g
-                elif not parents or node._retain:
-                    _accumulate(node, g, raw)
-                if parents:
-                    _chain(node, g, raw, anomaly, grads)
-            for p in parents:  # (a node nothing reached only releases its parents)
-                if p.requires_grad:
-                    c = pending[p] - 1
-                    pending[p] = c
-                    if c == 0:
-                        ready.append(p)
+            if g is None:  # a node nothing reached only releases its parents
+                for p in parents:
+                    if p.requires_grad:
+                        c = pending[p] - 1
+                        pending[p] = c
+                        if c == 0:
+                            ready.append(p)
+                continue
+            if node._hooks:
+                g = _run_hooks(node, g, raw)
+            if targets is not None:
+                if node in targets:
+                    targets[node] = g
+            elif not parents or node._retain:
+                _accumulate(node, g, raw)
+            if parents:
+                _chain(node, g, raw, anomaly, grads, pending, ready, targets is None)
     finally:
         state.raw, state.grad_enabled = saved_mode
 
 
-def _chain(node: Tensor, g: Any, raw: bool, anomaly: bool, grads: dict[Tensor, Any]) -> None:
-    """Add the gradient ``g`` of ``node`` times its rules to its parents' entries in ``grads``."""
+def _chain(node: Tensor, g: Any, raw: bool, anomaly: bool, grads: dict[Tensor, Any], pending: dict[Tensor, int],
+           ready: list[Tensor], to_leaves: bool) -> None:
+    """Add the gradient ``g`` of ``node`` times its rules to its parents' entries in ``grads``,
+    and queue each parent whose last consumer this was. A leaf's complete gradient
+    (``to_leaves``: backward, not gradients()) goes straight to its ``.grad`` unless it has hooks."""
     parents = node.parents
     if node._vers is not None or node._vc is not None:
         _check_versions(node)
@@ -155,7 +159,19 @@ def _chain(node: Tensor, g: Any, raw: bool, anomaly: bool, grads: dict[Tensor, A
         if anomaly:
             check_backward(node, i, r)
         q = grads.get(p)
-        grads[p] = r if q is None else q + r
+        if q is not None:
+            r = q + r
+        c = pending[p] - 1
+        pending[p] = c
+        if c:
+            grads[p] = r
+        elif to_leaves and not p.parents and not p._hooks:
+            if q is not None:
+                del grads[p]
+            _accumulate(p, r, raw)  # (what popping the leaf from ready would do, without the round trip)
+        else:
+            grads[p] = r
+            ready.append(p)
 
 
 def _check_versions(node: Tensor) -> None:

@@ -51,4 +51,4 @@ def record_versions(node: Any, inputs: tuple[Any, ...]) -> None:
                 break
         else:
             return
-    node._vers = (version_of(node), *[version_of(t) for t in inputs])
+    node._vers = tuple([0 if t._vc is None else t._vc[0] for t in (node, *inputs)])

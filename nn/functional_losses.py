@@ -256,11 +256,9 @@ def _fused(input: Tensor, target: Any, ignore_index: int) -> Tensor | None:
     n, c = input._data.shape
     if type(t) is not np.ndarray or t.shape != (n,) or t.dtype.kind not in "iu" or not n or 0 <= ignore_index < c:
         return None
-    if np.minimum.reduce(t) < 0:  # ignored (say -100) or wrong labels: the general path
-        return None
     try:  # the primitive checks the labels are in [0, C) (so none is ignore_index, which is outside)
         return P.softmax_cross_entropy_p(input, labels=t)
-    except ValueError:  # labels out of range or ignored: the general path handles or explains them
+    except ValueError:  # labels out of range or ignored (say -100): the general path handles or explains them
         return None
 
 

@@ -16,6 +16,7 @@ leaves the step to the per-parameter loop.
 
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
 
 FLAT_MAX = 1 << 16
 """Groups with more elements are updated parameter by parameter."""
+
+_SIZE, _DTYPE = attrgetter("_data.size"), attrgetter("_data.dtype")
 
 
 class FlatGroup:
@@ -135,9 +138,10 @@ def flat_step(opt: Optimizer, group: dict[str, Any], cache: dict[int, FlatGroup]
         return False
     flat = cache.get(id(group))
     if flat is None or not flat.matches(params):
-        dtype = params[0]._data.dtype
-        if any(p._data.dtype != dtype for p in params) or sum(p._data.size for p in params) > FLAT_MAX:
+        # (C-level loops: a large group is turned away here at every step)
+        if sum(map(_SIZE, params)) > FLAT_MAX or len(set(map(_DTYPE, params))) != 1:
             return False
+        dtype = params[0]._data.dtype
         flat = cache[id(group)] = FlatGroup(params, dtype)
         if not flat.link_state(opt.state):
             del cache[id(group)]

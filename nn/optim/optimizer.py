@@ -17,6 +17,7 @@ from typing import Any, TypeAlias
 import numpy as np
 
 from autodiff import Tensor, enable_grad
+from autodiff.versions import bump_version
 
 from ..checks import check_bool, check_number
 from .flat_step import flat_step
@@ -157,11 +158,16 @@ class Optimizer:
             for p in group["params"]:
                 grad = p.grad
                 if grad is not None:
-                    g = grad.data if grad.dtype == p.dtype else grad.data.astype(p.dtype)
+                    data, g = p._data, grad._readonly()  # (the update reads the gradient, never writes it)
+                    if g.dtype != data.dtype:
+                        g = g.astype(data.dtype)
                     s = state.get(p)
                     if s is None:
                         s = state[p] = {}
-                    self._update(p.numpy(writable=True), g, s, group)
+                    if not data.flags.writeable:
+                        p.numpy(writable=True)  # raises its error: a read-only array cannot be updated
+                    bump_version(p, "numpy(writable=True)")  # (what numpy(writable=True) does, as flat_step)
+                    self._update(data, g, s, group)
         return loss
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> None:
