@@ -17,7 +17,7 @@ import numpy as np
 from . import functions as F
 from .aliases import Axis, TensorLike
 from .axes import alias, axis_keepdims, check_axis, normalize_axis
-from .compile.decide import decide, derive, static_values
+from .compile.decide import decide, derive, has_nan, has_zero, static_values
 from .functions import _reduction, _tensor
 from .indexing import _along_axis
 from .primitive import composite
@@ -203,14 +203,10 @@ def _quantile(op: str, x: Any, q: Any, axis: Any, keepdims: Any, aliases: dict[s
     a, b = getitem_p(v, index=front + (lo,)), getitem_p(v, index=front + (hi,))
     step = b - a
     out = where_p(t >= 0.5, b - step * (1 - t), a + step * t)  # NumPy's _lerp, to the last bit
-    if decide(_has_nan, flat):
+    if decide(has_nan, flat):
         out = where_p(derive(_nan_slices, flat), np.nan, out)
     out = transpose_p(out, axes=(len(lead),) + tuple(range(len(lead))))  # q first
     return reshape_p(out, shape=qv.shape + (kept_shape if keepdims else lead))
-
-
-def _has_nan(x: np.ndarray) -> bool:
-    return bool(np.isnan(x).any())
 
 
 def _nan_slices(x: np.ndarray) -> np.ndarray:
@@ -297,7 +293,7 @@ def average(a: TensorLike, axis: Axis = None, weights: TensorLike | None = None,
         return (avg, _no_grad(np.array(total))) if returned else avg
     w = _weights(a, _tensor(weights), axis)
     scale = sum_p(w + a * 0, axis=axis, keepdims=keepdims)  # the weights broadcast over a, then summed
-    if decide(_has_zero, scale):
+    if decide(has_zero, scale):
         raise ZeroDivisionError("average: weights sum to zero, cannot be normalized")
     avg = sum_p(a * w, axis=axis, keepdims=keepdims) / scale
     return (avg, scale) if returned else avg
@@ -308,10 +304,6 @@ def _weighted_average(a: Any, weights: Any, axis: Any = None) -> Tensor:
     """Weighted mean Σ a·w / Σ w over ``axis``, differentiable in ``a`` and the weights
     (``average(a, axis, weights)`` called with the two differentiable inputs first)."""
     return average(a, axis, weights)
-
-
-def _has_zero(x: np.ndarray) -> bool:
-    return bool((x == 0).any())
 
 
 def _count_present(x: np.ndarray, axis: Any, keepdims: bool) -> np.ndarray:
@@ -337,7 +329,7 @@ def _nan_case(draw: Draw, dtype: Any) -> Case:
 def nansum(x: TensorLike, axis: Axis = None, keepdims: bool = False, **aliases: Any) -> Tensor:
     """Sum over ``axis`` treating NaN as 0 (their gradient is 0)."""
     x, axis, keepdims = _reduction("nansum", x, axis, keepdims, aliases)
-    if not decide(_has_nan, x):
+    if not decide(has_nan, x):
         return sum_p(x, axis=axis, keepdims=keepdims)
     return sum_p(where_p(derive(np.isnan, x), 0, x), axis=axis, keepdims=keepdims)
 

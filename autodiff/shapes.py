@@ -108,7 +108,7 @@ def roll(x: TensorLike, shift: Any, axis: Axis = None, *, dims: Axis = None) -> 
     axis = alias("roll", axis, dims, "axis", "dims", None)
     if axis is None:
         return reshape_p(roll(reshape_p(x, shape=(-1,)), shift, 0), shape=x.shape)
-    shifts, axes = np.broadcast_arrays(np.asarray(shift), np.asarray(axis))
+    shifts, axes = np.broadcast_arrays(static_values(shift), np.asarray(axis))  # (a Tensor shift is guarded)
     out = x
     for s, a in zip(shifts.reshape(-1), axes.reshape(-1), strict=True):
         a = normalize_axis(int(a), x.ndim, "roll")
@@ -205,7 +205,7 @@ def pad(x: TensorLike, pad_width: Any, mode: str = "constant", constant_values: 
     if mode not in _PAD_MODES:
         raise ValueError(f"pad: mode {mode!r} is not supported; choose one of {_PAD_MODES}")
     try:
-        widths = np.broadcast_to(np.asarray(pad_width), (x.ndim, 2))
+        widths = np.broadcast_to(static_values(pad_width), (x.ndim, 2))
     except ValueError:
         raise ValueError(f"pad: pad_width {pad_width!r} does not fit a tensor with {x.ndim} axes") from None
     if widths.dtype.kind not in "iu" or (widths < 0).any():
@@ -229,7 +229,8 @@ def _pad_constant(x: Tensor, widths: np.ndarray, value: Any) -> Tensor:
     shape = tuple(int(n + b + a) for n, (b, a) in zip(x.shape, widths, strict=True))
     inside = tuple(slice(int(b), int(b) + n) for n, (b, _) in zip(x.shape, widths, strict=True))
     out = scatter_p(x, index=inside, shape=shape)
-    values = np.broadcast_to(np.asarray(value, dtype=x.dtype if x.dtype.kind == "f" else None), (x.ndim, 2))
+    values = np.broadcast_to(np.asarray(static_values(value), dtype=x.dtype if x.dtype.kind == "f" else None),
+                             (x.ndim, 2))
     if not values.any():
         return out
     border = np.zeros(shape, dtype=np.result_type(x.dtype, values.dtype))

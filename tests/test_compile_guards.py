@@ -159,6 +159,8 @@ def test_values_that_shape_the_result_are_guarded():
     counts = [np.array([1, 2, 1, 0]), np.array([0, 2, 1, 1]), np.array([3, 0, 0, 1]), np.array([1, 1, 1, 1])]
     _check(lambda v, r: ad.repeat(v, r), [(x, r) for r in counts])
     _check(lambda v, q: ad.quantile(v, q), [(x, np.array(q)) for q in (0.5, 0.25, 0.75, 0.1)])
+    _check(lambda v, s: ad.roll(v, s), [(x, np.array(s)) for s in (1, 1, 2, 3)])
+    _check(lambda v, c: ad.pad(v, 1, constant_values=c), [(x, np.array(c)) for c in (1.0, 1.0, 2.0, 0.0)])
 
 
 # ------------------------------------------------------------------- the mechanism

@@ -110,9 +110,4 @@ def has_nan(x: np.ndarray) -> bool:
     return bool(np.isnan(x).any())
 
 
-def all_finite(x: np.ndarray) -> bool:
-    """Whether every element is finite."""
-    return bool(np.isfinite(x).all())
-
-
-__all__ = ["all_finite", "decide", "derive", "has_inf", "has_nan", "has_zero", "same_values", "static_values"]
+__all__ = ["decide", "derive", "has_inf", "has_nan", "has_zero", "same_values", "static_values"]

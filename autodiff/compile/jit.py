@@ -103,7 +103,9 @@ class _Traced:
 
 class Jitted:
     """A compiled function: call it like ``f``; ``.source`` shows the generated code,
-    ``.program`` the primitive program it came from.
+    ``.program`` the primitive program it came from; ``.traces`` counts traces,
+    ``.guard_failures`` the calls a guard sent elsewhere, ``.ran`` is the compiled program
+    the last call ran (None when it was traced or run eagerly).
 
     >>> import autodiff as ad
     >>> f = ad.jit(lambda x: ad.tanh(x) * 2)
