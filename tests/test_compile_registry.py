@@ -67,9 +67,10 @@ def _cases(entry, seed: int):
     return cases
 
 
-def _problem(entry, case):
-    """The loss sum(u * entry(...)) as a function of the case's array arguments, which
-    of them are differentiated, and those arrays; None when nothing is differentiable."""
+def _problem(entry, case, order=1):
+    """``value_and_grad`` of the loss sum(u * entry(...)) (``order=2``: of the gradient's
+    dot product with fixed directions, a Hessian-vector product) as a function of the
+    case's array arguments, and their positions; None when nothing is differentiable."""
     arrays = [k for k, a in enumerate(case.args) if isinstance(a, np.ndarray)]
     wrt = [arrays.index(k) for k in case.positions() if k in arrays]
     if not wrt:
@@ -91,7 +92,16 @@ def _problem(entry, case):
     def loss(*xs):
         return (call(*xs) * u).sum()
 
-    return ad.value_and_grad(loss, argnums=tuple(wrt)), arrays
+    argnums = tuple(wrt)
+    if order == 2:
+        first = ad.grad(loss, argnums=argnums)
+        vs = [np.random.default_rng(2).standard_normal(np.shape(case.args[arrays[k]])) for k in wrt]
+
+        def directional(*xs):
+            return sum((g * v).sum() for g, v in zip(first(*xs), vs, strict=True))
+
+        return ad.value_and_grad(directional, argnums=argnums), arrays
+    return ad.value_and_grad(loss, argnums=argnums), arrays
 
 
 def _outcome(fn, args):
@@ -102,16 +112,19 @@ def _outcome(fn, args):
     return np.asarray(value), [np.asarray(g) for g in grads]
 
 
+@pytest.mark.parametrize("order", [1, 2])
 @pytest.mark.parametrize("name", sorted(REGISTRY))
-def test_jitted_value_and_grad_equals_eager_on_fresh_samples(name):
+def test_jitted_value_and_grad_equals_eager_on_fresh_samples(name, order):
     entry = REGISTRY[name]
     if entry.sample is None:
         pytest.skip("no sampler")
+    if order == 2 and not entry.smooth:
+        pytest.skip("not smooth: second order is not meaningful")
     try:
         cases = _cases(entry, seed=sorted(REGISTRY).index(name))
     except LookupError as e:
         pytest.skip(str(e))
-    problem = _problem(entry, cases[0])
+    problem = _problem(entry, cases[0], order)
     if problem is None:
         pytest.skip("no differentiable array input or float output")
     fn, arrays = problem
@@ -122,7 +135,7 @@ def test_jitted_value_and_grad_equals_eager_on_fresh_samples(name):
     compiled_calls = 0
     for k, case in enumerate(cases):
         args = [case.args[i] for i in arrays]
-        want = _outcome(_problem(entry, case)[0], args)  # eager, with this case's own closure
+        want = _outcome(_problem(entry, case, order)[0], args)  # eager, with this case's own closure
         got = _outcome(jitted, args)
         compiled_calls += jitted.ran is not None
         if isinstance(want[0], type):
