@@ -22,7 +22,7 @@ import numpy as np
 from autodiff.compile.codegen import build
 from autodiff.compile.jit import Compiled
 
-from .data import DataLoader, default_collate
+from .fit_epoch import advance, applicable, loss_error, step_numbers
 from .flat_numba_step import NumbaKernel
 
 _EPOCHS: dict[tuple[str, int, int], Any] = {}
@@ -80,26 +80,9 @@ def _entry(step: Any, X: np.ndarray, y: np.ndarray, rows: int) -> NumbaKernel | 
     return kernel
 
 
-def _applicable(step: Any, loader: Any, loss_fn: Any, kind: str | None) -> bool:
-    if type(loader) is not DataLoader or loader.arrays is None or len(loader.arrays) != 2 or loader._single \
-            or loader.drop_last or loader.collate_fn is not default_collate or step.flat is None:
-        return False
-    X, y = loader.arrays
-    if kind not in (None, "multiclass"):
-        return False
-    ignore = getattr(loss_fn, "ignore_index", None)
-    if ignore is not None and np.count_nonzero(y == ignore):
-        return False  # such rows leave the accuracy (and a compiled step does not take them)
-    if step._labels and y.dtype.kind in "iu":
-        c = step.output.shape[-1] if step.output is not None else None
-        if c is None or y.ndim != 1 or not y.size or y.min() < 0 or y.max() >= c:
-            return False  # the per-batch loop raises at the batch that holds a bad label
-    return kind is None or (y.ndim == 1 and y.dtype.kind in "iu")
-
-
 def run_epoch(step: Any, loss_fn: Any, kind: str | None, epoch: int, loader: Any) -> dict[str, float] | None:
     """The logs of one epoch run inside numba, or None when the per-batch loop must run it."""
-    if not _applicable(step, loader, loss_fn, kind):
+    if not applicable(step, loader, loss_fn, kind):
         return None
     X, y = loader.arrays
     n, bs = loader.n_samples, loader.batch_size
@@ -115,7 +98,7 @@ def run_epoch(step: Any, loss_fn: Any, kind: str | None, epoch: int, loader: Any
     args: list[Any] = [X, y, order, n_full, bs]
     args += [np.empty((bs, *X.shape[1:]), X.dtype), np.empty((bs, *y.shape[1:]), y.dtype),
              np.empty((max(n_last, 1), *X.shape[1:]), X.dtype), np.empty((max(n_last, 1), *y.shape[1:]), y.dtype)]
-    ts = _step_numbers(flat, t0, n_full + (1 if n_last else 0))
+    ts = step_numbers(flat, t0, n_full + (1 if n_last else 0))
     kernels = [k for k in [full] * n_full + [last] * (1 if n_last else 0) if k is not None]
     columns = list(zip(*[k.scalars(lr, t) for k, t in zip(kernels, ts, strict=True)], strict=True))
     n_sc = len(columns)
@@ -126,29 +109,10 @@ def run_epoch(step: Any, loss_fn: Any, kind: str | None, epoch: int, loader: Any
     fn = _epoch_fn(source, full.kernel if full else None, last.kernel if last else None)
     args += (full.buffers if full else []) + (last.buffers if last else []) + full_sc + last_sc
     status, total, correct, value, out = fn(*args)
-    _advance(step, len(ts) if status < 0 else status + 1, out)
+    advance(step, len(ts) if status < 0 else status + 1, out)
     if status >= 0:
-        raise FloatingPointError(f"fit: the loss became {value} at epoch {epoch + 1}, batch {status + 1} "
-                                 f"(try a smaller learning rate, or detect_anomaly() to find the op)")
+        raise loss_error(value, epoch, status)
     logs = {"loss": total / n}
     if kind:
         logs["accuracy"] = correct / n
     return logs
-
-
-def _step_numbers(flat: Any, t0: int, steps: int) -> list[int]:
-    """Each step's t as ``FlatOptimizer.step_number`` would give it: Adam counts; for SGD
-    t only says whether the momentum buffer exists yet (1 before the first step)."""
-    if flat.adam:
-        return list(range(t0, t0 + steps))
-    return [t0] + [2] * (steps - 1) if flat.keys else [t0] * steps
-
-
-def _advance(step: Any, steps: int, out: np.ndarray) -> None:
-    """The book-keeping of ``steps`` compiled steps: step counts, state, gradients, output."""
-    flat = step.flat
-    flat.after_step()
-    if flat.adam and steps > 1:
-        for st in flat._states:
-            st["step"] += steps - 1
-    step.output = out

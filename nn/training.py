@@ -12,6 +12,7 @@ import numpy as np
 
 from autodiff import Tensor, no_grad
 
+from . import fit_epoch
 from .callbacks import Callback, EarlyStopping, History, TrainingDiagnostics
 from .checks import check_bool, check_number
 from .compile import compile_step
@@ -165,8 +166,7 @@ def _run_epoch(model: Module, loss_fn: Any, optimizer: Any, kind: str | None, ep
             loss = loss_fn(out, yb)
             value = float(loss.item())
         if not math.isfinite(value):
-            raise FloatingPointError(f"fit: the loss became {value} at epoch {epoch + 1}, batch {batch + 1} "
-                                     f"(try a smaller learning rate, or detect_anomaly() to find the op)")
+            raise fit_epoch.loss_error(value, epoch, batch)
         if step is None:
             loss.backward()
             optimizer.step()
@@ -231,10 +231,13 @@ def fit(model: Module, loss_fn: Any, optimizer: Any, X: Any, y: Any = None, epoc
             model.train()
             lrs = _lr_logs(optimizer)
             logs = None
-            if compile == "numba" and bar.tqdm is None:  # a whole epoch inside numba when nothing per batch is seen
-                from .fit_numba import run_epoch
+            if step is not None and bar.tqdm is None:  # nothing per batch is seen: no per-batch loop
+                if compile == "numba":  # a whole epoch inside numba
+                    from .fit_numba import run_epoch
 
-                logs = run_epoch(step, loss_fn, kind, epoch, loader)
+                    logs = run_epoch(step, loss_fn, kind, epoch, loader)
+                if logs is None:
+                    logs = fit_epoch.run_epoch(step, loss_fn, kind, epoch, loader)
             if logs is None:
                 logs = _run_epoch(model, loss_fn, optimizer, kind, epoch, bar.batches(loader, epoch), step)
             if validation_data is not None:

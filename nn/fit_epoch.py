@@ -1,0 +1,154 @@
+"""``fit(compile=True)``: an epoch of compiled steps without the per-call guards.
+
+Inside one epoch of ``fit`` over array data nothing a compiled step guards can change
+between batches: the batches come from ``fit``'s own DataLoader, callbacks, schedulers
+and the progress display act between epochs, and the labels are checked once for the
+whole array. So the guards are checked once per batch shape and epoch, and each batch
+then calls the compiled program directly: it gathers the batch's rows (the same
+``permutation`` call of the loader's Generator, so the same batches), runs the step and
+sums the loss and the correct predictions as ``fit``'s per-batch loop does, with the
+same error, naming the batch, for a non-finite loss. The step counts, the gradients in
+``p.grad`` and the optimizer state are brought up to date once, as ``step()`` leaves
+them. A batch shape whose step is not compiled yet (the first calls trace and verify)
+goes through ``step()``. Anything else (a DataLoader over a dataset, a progress bar,
+labels out of range, targets other than class labels or regression arrays) leaves the
+epoch to the per-batch loop. ``nn.fit_numba`` runs whole epochs inside numba with the
+same rules.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from autodiff.compile.jit import Compiled
+
+from .data import DataLoader, default_collate
+
+
+def applicable(step: Any, loader: Any, loss_fn: Any, kind: str | None) -> bool:
+    """Whether an epoch of ``loader`` may run without the per-batch loop: array data
+    from fit's own kind of loader, a flat optimizer, and labels that every step takes."""
+    if type(loader) is not DataLoader or loader.arrays is None or len(loader.arrays) != 2 or loader._single \
+            or loader.drop_last or loader.collate_fn is not default_collate or step.flat is None:
+        return False
+    X, y = loader.arrays
+    if kind not in (None, "multiclass"):
+        return False
+    ignore = getattr(loss_fn, "ignore_index", None)
+    if ignore is not None and np.count_nonzero(y == ignore):
+        return False  # such rows leave the accuracy (and a compiled step does not take them)
+    if step._labels and y.dtype.kind in "iu":
+        c = step.output.shape[-1] if step.output is not None else None
+        if c is None or y.ndim != 1 or not y.size or y.min() < 0 or y.max() >= c:
+            return False  # the per-batch loop raises at the batch that holds a bad label
+    return kind is None or (y.ndim == 1 and y.dtype.kind in "iu")
+
+
+def step_numbers(flat: Any, t0: int, steps: int) -> list[int]:
+    """Each step's t as ``FlatOptimizer.step_number`` would give it: Adam counts; for SGD
+    t only says whether the momentum buffer exists yet (1 before the first step)."""
+    if flat.adam:
+        return list(range(t0, t0 + steps))
+    return [t0] + [2] * (steps - 1) if flat.keys else [t0] * steps
+
+
+def advance(step: Any, steps: int, out: np.ndarray) -> None:
+    """The book-keeping of ``steps`` compiled steps: step counts, state, gradients, output."""
+    flat = step.flat
+    flat.after_step()
+    if flat.adam and steps > 1:
+        for st in flat._states:
+            st["step"] += steps - 1
+    step.output = out
+
+
+def loss_error(value: float, epoch: int, batch: int) -> FloatingPointError:
+    """fit's error for a loss that became NaN or infinite (epoch and batch count from 0)."""
+    return FloatingPointError(f"fit: the loss became {value} at epoch {epoch + 1}, batch {batch + 1} "
+                              f"(try a smaller learning rate, or detect_anomaly() to find the op)")
+
+
+_UNSEEN = object()
+
+
+class _Run:
+    """Compiled calls not yet booked: their count, the next t and the last output."""
+
+    __slots__ = ("done", "out", "t")
+
+    def __init__(self, step: Any) -> None:
+        self.done, self.t = 0, step.flat.step_number()
+        self.out: np.ndarray | None = None
+
+    def book(self, step: Any) -> None:
+        if self.done and self.out is not None:
+            advance(step, self.done, self.out)
+        self.done, self.t = 0, step.flat.step_number()
+
+    def next_t(self, flat: Any) -> None:
+        self.done += 1
+        if flat.adam:
+            self.t += 1
+        elif flat.keys:
+            self.t = 2
+
+
+def _compiled(step: Any, xb: np.ndarray, yb: np.ndarray) -> tuple[Any, Any, bool] | None:
+    """The compiled program of the batch's shape, if its guards hold now: the function,
+    the closure's arrays (None: read at every call) and whether it writes module state."""
+    entry = step._cache.get(step._key((xb, yb), {}))
+    if type(entry) is not Compiled or not entry.captured_match() or getattr(entry.program, "guards", None):
+        return None
+    params = {id(p) for p in step.params}
+    static = all(id(c) in params for c in entry.captured)
+    return entry, tuple(c._data for c in entry.captured) if static else None, bool(entry.program.state_writes)
+
+
+def run_epoch(step: Any, loss_fn: Any, kind: str | None, epoch: int, loader: Any) -> dict[str, float] | None:
+    """The logs of one epoch of compiled steps, or None when the per-batch loop must run it."""
+    step._refresh()
+    if not applicable(step, loader, loss_fn, kind):
+        return None
+    step.flat.sync()
+    X, y = loader.arrays
+    n, bs = loader.n_samples, loader.batch_size
+    order = loader.rng.permutation(n) if loader.shuffle else None
+    flat, lr = step.flat, step.optimizer.lr
+    total, correct = 0.0, 0
+    run, ready = _Run(step), dict[int, Any]()
+    for batch, start in enumerate(range(0, n, bs)):
+        idx = order[start:start + bs] if order is not None else slice(start, start + bs)
+        xb, yb = X[idx], y[idx]
+        rows = len(yb)
+        fast = ready.get(rows, _UNSEEN)
+        if fast is _UNSEEN:
+            run.book(step)
+            fast = ready[rows] = _compiled(step, xb, yb)
+        if fast is not None:
+            entry, args, writes = fast
+            outs = entry.fn(xb, yb, *(args if args is not None else [c._data for c in entry.captured]), lr, run.t)
+            if writes:
+                step._write_back(entry, outs)
+            value, out = float(outs[0]), outs[1]
+            run.out = out
+            run.next_t(flat)
+        else:
+            run.book(step)
+            value, out = step(xb, yb), step.output
+            flat.sync()  # the call may have stepped eagerly (new arrays) and compiled this shape's step
+            del ready[rows]
+            run.t = flat.step_number()
+        if not math.isfinite(value):
+            run.book(step)
+            raise loss_error(value, epoch, batch)
+        total += value * rows
+        if kind:
+            correct += int(np.count_nonzero(out.argmax(axis=1) == yb))
+    run.book(step)
+    logs = {"loss": total / n}
+    if kind:
+        logs["accuracy"] = correct / n
+    return logs
