@@ -23,6 +23,8 @@ from .flat_plan import placement, renamed, segments
 from .optim.flat_step import flat_views
 from .optim.optimizers import SGD, Adam, AdamW
 
+_SCRATCH = ("T1", "T2", "T22", "D1", "D2")  # the update's temporaries, dead after each run's lines
+
 
 def fusable(optimizer: Any) -> bool:
     """Whether the flat update handles this optimizer (SGD, Adam, AdamW without amsgrad,
@@ -37,6 +39,10 @@ class FlatOptimizer:
     """Flat parameter, gradient and state buffers for one optimizer, and its update code."""
 
     segment_size = 32768  # a parameter this large is updated on its own, as soon as it can be
+    # a run of parameters is updated in pieces of this many bytes per array, which stay in
+    # cache from one call of the update to the next (a 784 x 256 weight's update in one
+    # piece streams its gradient, temporaries and values through memory several times)
+    piece_bytes = 131072
 
     def __init__(self, optimizer: Any, backend: str = "numpy") -> None:
         self.opt = optimizer
@@ -196,14 +202,21 @@ class FlatOptimizer:
         offsets = np.cumsum([0] + [int(np.prod(s)) for s in self.shapes])
         end: list[str] = []
         after: dict[int, list[str]] = {}
+        piece = max(self.piece_bytes // self.dtype.itemsize, 1)
         for r, (i, j) in enumerate(runs):
-            for name in ("P", "G", "T1", "T2", "T22", "D1", "D2", "MOMENTS", *(k.upper() for k in self.keys)):
-                if name in namespace:  # the last axis runs over the parameters
-                    namespace[f"{name}_{r}"] = namespace[name][..., offsets[i]:offsets[j]]
             params = [slot.get(id(p)) for p in self.opt.params[i:j]]
             late = {g for g in grads[i:j] if g not in ready}
             at = placement(program, grads[i:j], params, late)
-            lines = renamed(update, str(r))
+            lines = []
+            for k, lo in enumerate(range(int(offsets[i]), int(offsets[j]), piece)):
+                hi = min(lo + piece, int(offsets[j]))
+                for name in ("P", "G", "MOMENTS", *(key.upper() for key in self.keys)):
+                    if name in namespace:  # the last axis runs over the parameters
+                        namespace[f"{name}_{r}_{k}"] = namespace[name][..., lo:hi]
+                for name in _SCRATCH:  # temporaries: every piece reuses the start of the buffer
+                    if name in namespace:
+                        namespace[f"{name}_{r}_{k}"] = namespace[name][..., :hi - lo]
+                lines += [line for line in renamed(update, f"{r}_{k}") if not (k and line.startswith("#"))]
             if at is None:
                 end += lines
             else:

@@ -73,10 +73,12 @@ def test_a_compiled_step_on_one_batch_compiles_once_the_parameters_changed():
 OPTIMIZERS = FLAT_OPTIMIZERS
 
 
+@pytest.mark.parametrize("piece_bytes", [131072, 24])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))
-def test_updates_placed_right_after_each_gradient_equal_eager_bit_for_bit(name, dtype, monkeypatch):
+def test_updates_placed_right_after_each_gradient_equal_eager_bit_for_bit(name, dtype, piece_bytes, monkeypatch):
     monkeypatch.setattr(FlatOptimizer, "segment_size", 1)  # every parameter updated on its own
+    monkeypatch.setattr(FlatOptimizer, "piece_bytes", piece_bytes)  # 24: in pieces of 3 or 6 elements
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(12, 6)).astype(dtype), rng.integers(0, 3, 12)
     eager, compiled = (nn.MLP([6, 10, 8, 3], seed=1, dtype=dtype) for _ in range(2))
@@ -94,6 +96,7 @@ def test_updates_placed_right_after_each_gradient_equal_eager_bit_for_bit(name, 
         np.testing.assert_array_equal(p.grad.data, q.grad.data)
     body = step.source.split("return")[0]
     assert "part 5" in body and body.index("part 0") > body.index("out=g0")  # each after its own gradient
+    assert ("P_0_1" in body) == (piece_bytes == 24)  # the 6 x 10 weight in pieces, or in one
 
 
 def test_the_model_output_is_written_into_one_buffer():

@@ -16,12 +16,14 @@ import numpy as np
 
 from ..primitives_loss import _checked_labels, _sce_forward, _sce_grad_forward
 
+_UNSIGNED = {np.dtype(t): np.dtype(t.replace("i", "u")) for t in ("i1", "i2", "i4", "i8")}
+
 
 def _check_values(x: np.ndarray, labels: np.ndarray) -> None:
     """Labels outside [0, C) fail as the primitive fails (a gather would wrap them around).
     One reduction: as unsigned integers, negative labels are larger than any class."""
-    unsigned = labels.view(labels.dtype.str.replace("i", "u")) if labels.dtype.kind == "i" else labels
-    if np.maximum.reduce(unsigned) >= x.shape[1]:
+    unsigned = _UNSIGNED.get(labels.dtype)
+    if np.maximum.reduce(labels.view(unsigned) if unsigned is not None else labels) >= x.shape[1]:
         _checked_labels(x, labels)
 
 
@@ -35,16 +37,9 @@ def sce_grad(x: np.ndarray, g: np.ndarray, labels: np.ndarray, offsets: np.ndarr
         dest[...] = _sce_grad_forward(x, g, labels)
         return dest
     e = np.exp(np.subtract(x, m, out=dest), out=dest)
-    _normalise(x, e, np.add.reduce(e, axis=1, keepdims=True), g, np.add(labels, offsets, dtype=np.intp))
+    s = np.add.reduce(e, axis=1, keepdims=True)
+    _finish(x, e, s, g, e.reshape(-1), np.add(labels, offsets, dtype=np.intp))
     return dest
-
-
-def _normalise(x: np.ndarray, e: np.ndarray, s: np.ndarray, g: np.ndarray, flat_index: np.ndarray) -> None:
-    """``e`` becomes (e / s − onehot) · g / N in place: the gradient forward's last calls."""
-    np.divide(e, s, out=e)
-    flat = e.reshape(-1)
-    flat[flat_index] -= 1
-    e *= np.asarray(g, dtype=x.dtype) / x.dtype.type(x.shape[0])
 
 
 def sce_value_and_grad(x: np.ndarray, g: np.ndarray, labels: np.ndarray, offsets: np.ndarray,
@@ -56,16 +51,25 @@ def sce_value_and_grad(x: np.ndarray, g: np.ndarray, labels: np.ndarray, offsets
     A row whose max is infinite or NaN makes the shifted sum NaN, so the loss is not
     finite exactly when such a row exists: only then the primitives' own path runs."""
     _check_values(x, labels)
-    n = x.shape[0]
     m = np.maximum.reduce(x, axis=1, keepdims=True)
     d = np.subtract(x, m, out=out)
+    flat = out.reshape(-1)
     flat_index = np.add(labels, offsets, dtype=np.intp)
-    picked = d.reshape(-1).take(flat_index)
+    picked = flat.take(flat_index)
     e = np.exp(d, out=out)
     s = np.add.reduce(e, axis=1, keepdims=True)
-    total = np.add.reduce(np.log(s.reshape(n)) - picked)
+    total = np.add.reduce(np.log(s.reshape(-1)) - picked)
     if not math.isfinite(total):
         out[...] = _sce_grad_forward(x, g, labels)
         return _sce_forward(x, labels)
-    _normalise(x, e, s, g, flat_index)
-    return np.asarray(total / x.dtype.type(n))
+    _finish(x, e, s, g, flat, flat_index)
+    return np.asarray(total / x.dtype.type(x.shape[0]))
+
+
+def _finish(x: np.ndarray, e: np.ndarray, s: np.ndarray, g: np.ndarray, flat: np.ndarray,
+            flat_index: np.ndarray) -> None:
+    """``e`` becomes (e / s − onehot) · g / N in place, in the gradient forward's calls
+    (``flat`` is e as one row, ``flat_index`` the labels' positions in it)."""
+    np.divide(e, s, out=e)
+    flat[flat_index] -= 1
+    np.multiply(e, np.asarray(g, dtype=x.dtype) / x.dtype.type(x.shape[0]), out=e)
