@@ -96,6 +96,41 @@ class _Run:
             self.t = 2
 
 
+class _Hits:
+    """An epoch's correct predictions, counted in bulk: each batch's output is copied into
+    a buffer (one call) whose argmax is compared with the labels of its rows (the
+    epoch's rows, in order) when it is full and at the end."""
+
+    size = 1 << 20  # bytes of outputs held at most
+
+    def __init__(self, y: np.ndarray, order: np.ndarray | None) -> None:
+        self.y, self.order = y, order
+        self.buf: np.ndarray | None = None
+        self.first = self.filled = self.count = 0
+
+    def add(self, out: np.ndarray) -> None:
+        rows = out.shape[0]
+        if self.buf is None:
+            per_row = max(out[0].nbytes, 1)
+            self.buf = np.empty((max(rows, min(len(self.y), self.size // per_row)), *out.shape[1:]), out.dtype)
+        if self.filled + rows > len(self.buf):
+            self._count()
+        self.buf[self.filled:self.filled + rows] = out
+        self.filled += rows
+
+    def _count(self) -> None:
+        if self.buf is not None and self.filled:
+            end = self.first + self.filled
+            labels = self.y[self.order[self.first:end]] if self.order is not None else self.y[self.first:end]
+            self.count += int(np.count_nonzero(self.buf[:self.filled].argmax(axis=1) == labels))
+            self.first, self.filled = end, 0
+
+    def total(self) -> int:
+        """The correct predictions of every row added."""
+        self._count()
+        return self.count
+
+
 def _compiled(step: Any, xb: np.ndarray, yb: np.ndarray) -> tuple[Any, Any, bool] | None:
     """The compiled program of the batch's shape, if its guards hold now: the function,
     the closure's arrays (None: read at every call) and whether it writes module state."""
@@ -117,7 +152,7 @@ def run_epoch(step: Any, loss_fn: Any, kind: str | None, epoch: int, loader: Any
     n, bs = loader.n_samples, loader.batch_size
     order = loader.rng.permutation(n) if loader.shuffle else None
     flat, lr = step.flat, step.optimizer.lr
-    total, correct = 0.0, 0
+    total, hits = 0.0, _Hits(y, order) if kind else None
     run, ready = _Run(step), dict[int, Any]()
     for batch, start in enumerate(range(0, n, bs)):
         idx = order[start:start + bs] if order is not None else slice(start, start + bs)
@@ -145,10 +180,10 @@ def run_epoch(step: Any, loss_fn: Any, kind: str | None, epoch: int, loader: Any
             run.book(step)
             raise loss_error(value, epoch, batch)
         total += value * rows
-        if kind:
-            correct += int(np.count_nonzero(out.argmax(axis=1) == yb))
+        if hits is not None:
+            hits.add(out)
     run.book(step)
     logs = {"loss": total / n}
-    if kind:
-        logs["accuracy"] = correct / n
+    if hits is not None:
+        logs["accuracy"] = hits.total() / n
     return logs

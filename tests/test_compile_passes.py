@@ -36,6 +36,24 @@ def test_softmax_cross_entropy_and_its_gradient_run_as_one_kernel_with_the_same_
     assert "f_sce_pair" in f.source and "losses paired" in str(f.program)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_loss_kernels_gradient_scale_from_a_traced_or_a_constant_seed(dtype):
+    """g / N is computed once when the backward's seed is a constant, at every call when
+    it is a traced value (a weight the caller passes)."""
+    rng = np.random.default_rng(1)
+    labels = rng.integers(0, 4, 6)
+    weighted = ad.jit(lambda x, w: ad.value_and_grad(lambda z: softmax_cross_entropy_p(z, labels=labels) * w)(x))
+    plain = ad.jit(lambda x: _loss_and_grad(x, labels))
+    for k in range(3):
+        x, w = rng.normal(size=(6, 4)).astype(dtype), dtype(0.5 + k)
+        loss, grad = weighted(x, w)
+        np.testing.assert_array_equal(grad, softmax_cross_entropy_grad_p.forward(x, np.asarray(w), labels=labels))
+        np.testing.assert_array_equal(loss, softmax_cross_entropy_p.forward(x, labels=labels) * w)
+        np.testing.assert_array_equal(plain(x)[1], softmax_cross_entropy_grad_p.forward(x, np.ones((), dtype),
+                                                                                          labels=labels))
+    assert "scale=" in plain.source and "scale=" not in weighted.source
+
+
 def test_the_paired_kernel_refuses_labels_out_of_range():
     f = ad.jit(lambda x, y: _loss_and_grad(x, y))
     rng = np.random.default_rng(1)

@@ -122,3 +122,16 @@ def test_labels_out_of_range_leave_the_epoch_to_the_per_batch_loop():
     with pytest.raises(ValueError, match=r"labels must be in \[0, 2\]"):
         nn.fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), X, y, epochs=2, batch_size=4,
                progress=False, compile=True)
+
+
+@pytest.mark.parametrize("size", [64, 200])
+def test_accuracy_counted_in_bulk_equals_the_per_batch_count(monkeypatch, size):
+    monkeypatch.setattr(fit_epoch._Hits, "size", size)  # 64 bytes: counted at every batch; 200: every few
+    rng = np.random.default_rng(6)
+    X, y = rng.normal(size=(29, 4)), rng.integers(0, 3, 29)
+    eager, model, h_eager, h_comp, fast = _fit_both(
+        monkeypatch, lambda: nn.MLP([4, 5, 3], seed=3), FLAT_OPTIMIZERS["adam"], nn.CrossEntropyLoss(),
+        X, y, epochs=3, batch_size=4, seed=2)
+    assert fast == [False, True, True]
+    assert h_comp.history["accuracy"] == h_eager.history["accuracy"]
+    assert 0 < h_eager.history["accuracy"][-1] < 1

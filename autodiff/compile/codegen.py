@@ -158,7 +158,7 @@ def _call(em: Emitter, op: Op, out: str | None) -> str:
         return f"np.maximum({args[0]}, 0{tail})"
     if p is P.softmax_cross_entropy_grad_p:
         return (f"{em.bind(kernels.sce_grad, 'f_sce_grad')}({', '.join(args)}, {em.literal(op.params['labels'])}, "
-                f"{em.offsets(em.program.values[op.args[0]].shape)}{tail})")
+                f"{em.offsets(em.program.values[op.args[0]].shape)}{tail}{_scale(em, op)})")
     if p is P.getitem_p:
         return f"{args[0]}[{em.literal(op.params['index'])}]"
     if p is P.reshape_p:
@@ -204,6 +204,15 @@ def _ident(name: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in name)
 
 
+def _scale(em: Emitter, grad: Op) -> str:
+    """``, scale=name``: the gradient kernel's g / N computed once, when g is a constant
+    of the program (the seed of a backward), else nothing."""
+    x, g = (em.program.values[a] for a in grad.args[:2])
+    if g.kind != "const" or g.data is None:
+        return ""
+    return f", scale={em.bind(kernels.grad_scale(np.empty(x.shape, x.dtype), g.data), 'scale')}"
+
+
 def _pair_lines(em: Emitter, loss: Op, grad: Op, out: str | None, target: str | None) -> list[str]:
     """Softmax cross-entropy and its gradient in one kernel call (the gradient into a buffer)."""
     dest = target or out
@@ -212,7 +221,7 @@ def _pair_lines(em: Emitter, loss: Op, grad: Op, out: str | None, target: str | 
     name = em.value(grad.out)
     lines = [] if dest else [f"{name} = np.empty_like({x})"]
     call = (f"{em.bind(kernels.sce_value_and_grad, 'f_sce_pair')}({x}, {g}, {labels}, "
-            f"{em.offsets(em.program.values[grad.args[0]].shape)}, {dest or name})")
+            f"{em.offsets(em.program.values[grad.args[0]].shape)}, {dest or name}{_scale(em, grad)})")
     return lines + [f"{em.value(loss.out)} = {call}"] + ([f"{name} = {dest}"] if dest else [])
 
 

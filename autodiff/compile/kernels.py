@@ -28,8 +28,9 @@ def _check_values(x: np.ndarray, labels: np.ndarray) -> None:
 
 
 def sce_grad(x: np.ndarray, g: np.ndarray, labels: np.ndarray, offsets: np.ndarray,
-             out: np.ndarray | None = None) -> np.ndarray:
-    """``softmax_cross_entropy_grad``'s forward into ``out`` (``offsets`` is ``arange(N) * C``)."""
+             out: np.ndarray | None = None, scale: np.ndarray | None = None) -> np.ndarray:
+    """``softmax_cross_entropy_grad``'s forward into ``out`` (``offsets`` is ``arange(N) * C``;
+    ``scale`` as for :func:`sce_value_and_grad`)."""
     _check_values(x, labels)
     dest = np.empty_like(x) if out is None else out
     m = np.maximum.reduce(x, axis=1, keepdims=True)
@@ -38,18 +39,19 @@ def sce_grad(x: np.ndarray, g: np.ndarray, labels: np.ndarray, offsets: np.ndarr
         return dest
     e = np.exp(np.subtract(x, m, out=dest), out=dest)
     s = np.add.reduce(e, axis=1, keepdims=True)
-    _finish(x, e, s, g, e.reshape(-1), np.add(labels, offsets, dtype=np.intp))
+    _finish(e, s, grad_scale(x, g) if scale is None else scale, e.reshape(-1), np.add(labels, offsets, dtype=np.intp))
     return dest
 
 
 def sce_value_and_grad(x: np.ndarray, g: np.ndarray, labels: np.ndarray, offsets: np.ndarray,
-                       out: np.ndarray) -> np.ndarray:
+                       out: np.ndarray, scale: np.ndarray | None = None) -> np.ndarray:
     """The loss of ``softmax_cross_entropy`` (returned, a 0-d array) and the forward of
     ``softmax_cross_entropy_grad`` (written into ``out``, which must not overlap ``x``),
     in the NumPy calls of those two forwards with the shared ones done once.
 
     A row whose max is infinite or NaN makes the shifted sum NaN, so the loss is not
-    finite exactly when such a row exists: only then the primitives' own path runs."""
+    finite exactly when such a row exists: only then the primitives' own path runs.
+    ``scale`` is ``grad_scale(x, g)`` when the program computed it once (a constant g)."""
     _check_values(x, labels)
     m = np.maximum.reduce(x, axis=1, keepdims=True)
     d = np.subtract(x, m, out=out)
@@ -62,14 +64,19 @@ def sce_value_and_grad(x: np.ndarray, g: np.ndarray, labels: np.ndarray, offsets
     if not math.isfinite(total):
         out[...] = _sce_grad_forward(x, g, labels)
         return _sce_forward(x, labels)
-    _finish(x, e, s, g, flat, flat_index)
+    _finish(e, s, grad_scale(x, g) if scale is None else scale, flat, flat_index)
     return np.asarray(total / x.dtype.type(x.shape[0]))
 
 
-def _finish(x: np.ndarray, e: np.ndarray, s: np.ndarray, g: np.ndarray, flat: np.ndarray,
-            flat_index: np.ndarray) -> None:
+def grad_scale(x: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """g / N in x's dtype, as the gradient forward computes it."""
+    scale: np.ndarray = np.asarray(g, dtype=x.dtype) / x.dtype.type(x.shape[0])
+    return scale
+
+
+def _finish(e: np.ndarray, s: np.ndarray, scale: np.ndarray, flat: np.ndarray, flat_index: np.ndarray) -> None:
     """``e`` becomes (e / s − onehot) · g / N in place, in the gradient forward's calls
     (``flat`` is e as one row, ``flat_index`` the labels' positions in it)."""
     np.divide(e, s, out=e)
     flat[flat_index] -= 1
-    np.multiply(e, np.asarray(g, dtype=x.dtype) / x.dtype.type(x.shape[0]), out=e)
+    np.multiply(e, scale, out=e)
