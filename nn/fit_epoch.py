@@ -132,10 +132,12 @@ class _Hits:
 
 
 def _compiled(step: Any, xb: np.ndarray, yb: np.ndarray) -> tuple[Any, Any, bool] | None:
-    """The compiled program of the batch's shape, if its guards hold now: the function,
-    the closure's arrays (None: read at every call) and whether it writes module state."""
+    """The compiled program of the batch's shape, if its guards hold now and it checks no
+    values of its own: the program, the closure's arrays (None: read at every call) and
+    whether it writes module state."""
     entry = step._cache.get(step._key((xb, yb), {}))
-    if type(entry) is not Compiled or not entry.captured_match() or getattr(entry.program, "guards", None):
+    if type(entry) is not Compiled or not entry.captured_match() or entry.program.guards \
+            or entry.only_for is not None:  # guarded, or verified for one batch's values only: step() decides
         return None
     params = {id(p) for p in step.params}
     static = all(id(c) in params for c in entry.captured)
@@ -168,7 +170,7 @@ def run_epoch(step: Any, loss_fn: Any, kind: str | None, epoch: int, loader: Any
             if writes:
                 step._write_back(entry, outs)
             value, out = float(outs[0]), outs[1]
-            run.out = out
+            run.out, step.ran = out, entry
             run.next_t(flat)
         else:
             run.book(step)
