@@ -72,28 +72,22 @@ def loss_error(value: float, epoch: int, batch: int) -> FloatingPointError:
 
 
 _UNSEEN = object()
+GATHER_BYTES = 1 << 23  # the rows of this many bytes of batches are gathered in one call
 
 
-class _Run:
-    """Compiled calls not yet booked: their count, the next t and the last output."""
-
-    __slots__ = ("done", "out", "t")
-
-    def __init__(self, step: Any) -> None:
-        self.done, self.t = 0, step.flat.step_number()
-        self.out: np.ndarray | None = None
-
-    def book(self, step: Any) -> None:
-        if self.done and self.out is not None:
-            advance(step, self.done, self.out)
-        self.done, self.t = 0, step.flat.step_number()
-
-    def next_t(self, flat: Any) -> None:
-        self.done += 1
-        if flat.adam:
-            self.t += 1
-        elif flat.keys:
-            self.t = 2
+def _batches(X: np.ndarray, y: np.ndarray, order: np.ndarray | None, bs: int) -> Any:
+    """The epoch's batches, as the DataLoader gives them: the rows of many batches are
+    gathered at once (one ``take`` per ``GATHER_BYTES`` of rows), each batch a slice of them."""
+    n = len(y)
+    rows_per_chunk = max(1, GATHER_BYTES // max(X[0].nbytes + y[0].nbytes, 1) // bs) * bs
+    for c0 in range(0, n, rows_per_chunk):
+        c1 = min(c0 + rows_per_chunk, n)
+        if order is None:
+            Xc, yc = X[c0:c1], y[c0:c1]
+        else:
+            Xc, yc = X.take(order[c0:c1], axis=0), y.take(order[c0:c1], axis=0)
+        for s in range(0, c1 - c0, bs):
+            yield Xc[s:s + bs], yc[s:s + bs]
 
 
 class _Hits:
@@ -151,41 +145,56 @@ def run_epoch(step: Any, loss_fn: Any, kind: str | None, epoch: int, loader: Any
         return None
     step.flat.sync()
     X, y = loader.arrays
-    n, bs = loader.n_samples, loader.batch_size
+    n = loader.n_samples
     order = loader.rng.permutation(n) if loader.shuffle else None
-    flat, lr = step.flat, step.optimizer.lr
-    total, hits = 0.0, _Hits(y, order) if kind else None
-    run, ready = _Run(step), dict[int, Any]()
-    for batch, start in enumerate(range(0, n, bs)):
-        idx = order[start:start + bs] if order is not None else slice(start, start + bs)
-        xb, yb = X[idx], y[idx]
-        rows = len(yb)
-        fast = ready.get(rows, _UNSEEN)
-        if fast is _UNSEEN:
-            run.book(step)
-            fast = ready[rows] = _compiled(step, xb, yb)
-        if fast is not None:
-            entry, args, writes = fast
-            outs = entry.fn(xb, yb, *(args if args is not None else [c._data for c in entry.captured]), lr, run.t)
-            if writes:
-                step._write_back(entry, outs)
-            value, out = float(outs[0]), outs[1]
-            run.out, step.ran = out, entry
-            run.next_t(flat)
-        else:
-            run.book(step)
-            value, out = step(xb, yb), step.output
-            flat.sync()  # the call may have stepped eagerly (new arrays) and compiled this shape's step
-            del ready[rows]
-            run.t = flat.step_number()
-        if not math.isfinite(value):
-            run.book(step)
-            raise loss_error(value, epoch, batch)
-        total += value * rows
-        if hits is not None:
-            hits.add(out)
-    run.book(step)
+    hits = _Hits(y, order) if kind else None
+    total = _steps(step, _batches(X, y, order, loader.batch_size), epoch, hits)
     logs = {"loss": total / n}
     if hits is not None:
         logs["accuracy"] = hits.total() / n
     return logs
+
+
+def _steps(step: Any, batches: Any, epoch: int, hits: _Hits | None) -> float:
+    """Run every batch's step; the sum of loss times rows. The compiled calls are booked
+    (``advance``) before any call of ``step()`` and at the end."""
+    flat, lr = step.flat, step.optimizer.lr
+    adam, momentum = flat.adam, bool(flat.keys)
+    ready: dict[int, Any] = {}
+    total, t, done, out = 0.0, flat.step_number(), 0, None
+    for batch, (xb, yb) in enumerate(batches):
+        rows = len(yb)
+        fast = ready.get(rows, _UNSEEN)
+        if fast is _UNSEEN:
+            done = _book(step, done, out)
+            t, fast = flat.step_number(), _compiled(step, xb, yb)
+            ready[rows] = fast
+        if fast is not None:
+            entry, args, writes = fast
+            outs = entry.fn(xb, yb, *(args if args is not None else [c._data for c in entry.captured]), lr, t)
+            if writes:
+                step._write_back(entry, outs)
+            value, out, step.ran = float(outs[0]), outs[1], entry
+            done += 1
+            t = t + 1 if adam else (2 if momentum else t)
+        else:
+            done = _book(step, done, out)
+            value, out = step(xb, yb), step.output
+            flat.sync()  # the call may have stepped eagerly (new arrays) and compiled this shape's step
+            del ready[rows]
+            t = flat.step_number()
+        if not math.isfinite(value):
+            _book(step, done, out)
+            raise loss_error(value, epoch, batch)
+        total += value * rows
+        if hits is not None:
+            hits.add(out)
+    _book(step, done, out)
+    return total
+
+
+def _book(step: Any, done: int, out: np.ndarray | None) -> int:
+    """Book ``done`` compiled calls (the last one's output ``out``); 0, the calls left."""
+    if done and out is not None:
+        advance(step, done, out)
+    return 0

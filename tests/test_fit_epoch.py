@@ -125,8 +125,9 @@ def test_labels_out_of_range_leave_the_epoch_to_the_per_batch_loop():
 
 
 @pytest.mark.parametrize("size", [64, 200])
-def test_accuracy_counted_in_bulk_equals_the_per_batch_count(monkeypatch, size):
+def test_accuracy_counted_and_rows_gathered_in_bulk_equal_the_per_batch_loop(monkeypatch, size):
     monkeypatch.setattr(fit_epoch._Hits, "size", size)  # 64 bytes: counted at every batch; 200: every few
+    monkeypatch.setattr(fit_epoch, "GATHER_BYTES", 3 * size)  # rows of one batch gathered at a time, or of a few
     rng = np.random.default_rng(6)
     X, y = rng.normal(size=(29, 4)), rng.integers(0, 3, 29)
     eager, model, h_eager, h_comp, fast = _fit_both(
