@@ -16,6 +16,7 @@ from .mode import state
 from .primitive import check_backward
 from .primitives import astype_p, broadcast_to_p, sum_to
 from .tensor import Tensor
+from .versions import EPOCH, written_since
 
 
 def _owned(g: Any) -> np.ndarray:
@@ -134,13 +135,8 @@ def _chain(node: Tensor, g: Any, raw: bool, anomaly: bool, grads: dict[Tensor, A
     and queue each parent whose last consumer this was. A leaf's complete gradient
     (``to_leaves``: backward, not gradients()) goes straight to its ``.grad`` unless it has hooks."""
     parents = node.parents
-    if node._vers is not None or node._vc is not None:
+    if node._vers != EPOCH[0]:  # something was written since the node was recorded
         _check_versions(node)
-    else:
-        for p in parents:
-            if p._vc is not None:
-                _check_versions(node)
-                break
     prim, saved = node.prim, node.saved or {}
     # the table's rule directly; Primitive.vjp for variadic rules and missing ones (a user's
     # rules take Tensors: Primitive.vjp wraps them, see Primitive._vjp_on_tensors)
@@ -176,35 +172,16 @@ def _chain(node: Tensor, g: Any, raw: bool, anomaly: bool, grads: dict[Tensor, A
 
 def _check_versions(node: Tensor) -> None:
     """Refuse to run a rule on values changed in place since the node recorded them."""
-    vers = node._vers
-    own = node._vc
-    if vers is None:
-        if own is None or own[0] == 0:
-            for p in node.parents:
-                if p._vc is not None and p._vc[0] != 0:
-                    break
-            else:
-                return
-        vers = (0,) * (len(node.parents) + 1)
-    elif (0 if own is None else own[0]) == vers[0]:  # the common case: compare without building anything
-        k = 1
-        for p in node.parents:
-            vc = p._vc
-            if (0 if vc is None else vc[0]) != vers[k]:
-                break
-            k += 1
-        else:
-            return
-    for k, t in enumerate((node, *node.parents)):
-        now = 0 if t._vc is None else t._vc[0]
-        if now != vers[k]:
-            what = "its output" if k == 0 else f"its input {k - 1}"
-            label = f" ({t.name!r})" if t.name else ""
-            raise RuntimeError(
-                f"backward: a tensor needed for the gradient of {node.prim.name} has been modified by an in-place "
-                f"operation ({t._vc[1]}): {what}{label}, shape {t.shape}, is at version {now}, expected version "
-                f"{vers[k]}. Do the in-place change after backward, or compute out of place (t = t + v)."
-            )
+    found = written_since(node)
+    if found is not None:
+        k, t = found
+        what = "its output" if k == 0 else f"its input {k - 1}"
+        label = f" ({t.name!r})" if t.name else ""
+        raise RuntimeError(
+            f"backward: a tensor needed for the gradient of {node.prim.name} has been modified by an in-place "
+            f"operation ({t._vc[1]}) after the node recorded it: {what}{label}, shape {t.shape}, is now at version "
+            f"{t._vc[0]}. Do the in-place change after backward, or compute out of place (t = t + v)."
+        )
 
 
 def _run_hooks(node: Tensor, g: Any, raw: bool) -> Any:

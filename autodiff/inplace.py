@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .mode import no_grad, state
-from .versions import bump_version, version_of
+from .versions import EPOCH, bump_version, version_of
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -61,7 +61,7 @@ def _snapshot(t: Any) -> Any:
     old = _Tensor._leaf(t._data.copy())
     old.requires_grad, old.prim, old.parents, old.saved = t.requires_grad, t.prim, t.parents, t.saved
     old._vers, old.name, old._site = t._vers, t.name, t._site
-    old._vc = [version_of(t), None]  # so the old node's own saved version still matches
+    old._vc = [version_of(t), None, 0]  # (fresh memory, never written: the old node's output stays valid)
     return old
 
 
@@ -83,8 +83,8 @@ def _write(t: Any, values: np.ndarray, op: str) -> None:
 def _adopt(t: Any, result: Any) -> None:
     """``t`` (whose memory now holds ``result``'s values) becomes ``result``'s node."""
     t.prim, t.parents, t.saved, t.requires_grad = result.prim, result.parents, result.saved, result.requires_grad
-    vers = result._vers or (0,) * (len(result.parents) + 1)
-    t._vers = (version_of(t), *vers[1:])
+    used = result._vers if type(result._vers) is not tuple else result._vers[1]
+    t._vers = (EPOCH[0], used)  # its output as just written; its inputs as the result read them
 
 
 def apply_inplace(t: Any, op: str, compute: Callable[..., Any], *args: Any) -> Any:

@@ -187,7 +187,7 @@ class Tensor(Operators, TensorMethods, MathMethods, InplaceMethods, ArrayInterop
             raise TypeError(f"Tensor.data: a tensor that requires grad needs floating-point data, "
                             f"got dtype {arr.dtype}")
         bump_version(self, "data assignment")
-        self._vc = [self._vc[0], self._vc[1]]  # the new array is shared with no other tensor
+        self._vc = list(self._vc)  # the new array is shared with no other tensor
         self._data = arr
 
     def numpy(self, writable: bool = False) -> np.ndarray:

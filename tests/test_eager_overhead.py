@@ -110,3 +110,54 @@ def test_a_read_only_parameter_is_refused_with_its_error():
     p.grad = ad.Tensor(np.ones(70_000))
     with pytest.raises(ValueError, match="read-only"):
         optim.SGD([p], lr=0.1).step()
+
+
+# ------------------------------------------------------------------ version epochs
+STALE = "modified by an in-place operation"
+
+
+def test_writes_elsewhere_between_forward_and_backward_are_not_mistaken_for_stale_values():
+    w = ad.Tensor([1.0, 2.0], requires_grad=True)
+    other = ad.Tensor([5.0])
+    with ad.no_grad():
+        w -= 0.5  # before the forward: the node sees the new values
+    y = (w * w).sum()
+    with ad.no_grad():
+        other += 1.0  # after the forward, but not a value the node saved
+    y.backward()
+    assert np.array_equal(w.grad.numpy(), np.array([1.0, 3.0]))
+
+
+def test_a_write_to_a_saved_value_names_the_op_the_input_and_its_version():
+    w = ad.Tensor([1.0, 2.0], requires_grad=True, name="w")
+    x = ad.Tensor([3.0, 4.0])
+    y = (x * w).sum()
+    with ad.no_grad():
+        w -= 0.1
+        w -= 0.1
+    with pytest.raises(RuntimeError, match=STALE) as err:
+        y.backward()
+    text = str(err.value)
+    assert "gradient of mul" in text and "(-=)" in text and "its input 1 ('w')" in text and "version 2" in text
+
+
+def test_an_in_place_op_reading_its_own_target_through_an_alias_is_refused():
+    x = ad.Tensor([1.0, 2.0], requires_grad=True)
+    y = x * 3.0
+    y.mul_(y.detach())  # the rule for the alias needs the old values, which the write replaced
+    with pytest.raises(RuntimeError, match=STALE):
+        y.sum().backward()
+
+
+def test_a_recorded_in_place_op_keeps_its_own_write_valid_and_later_writes_refused():
+    x = ad.Tensor([1.0, 2.0], requires_grad=True)
+    y = ad.exp(x)
+    y *= 2.0  # recorded: y now is mul's output, written once by that op
+    y.sum().backward()
+    assert np.allclose(x.grad.numpy(), 2 * np.exp([1.0, 2.0]), rtol=1e-15)
+    z = ad.exp(x)
+    z *= 2.0
+    with ad.no_grad():
+        z += 1.0  # a write after the recorded op: mul's output changed
+    with pytest.raises(RuntimeError, match=STALE):
+        (z * z).sum().backward()
