@@ -16,7 +16,8 @@ leaves the step to the per-parameter loop.
 
 from __future__ import annotations
 
-from operator import attrgetter
+from itertools import repeat
+from operator import attrgetter, is_, is_not
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -30,7 +31,11 @@ if TYPE_CHECKING:
 FLAT_MAX = 1 << 16
 """Groups with more elements are updated parameter by parameter."""
 
-_SIZE, _DTYPE = attrgetter("_data.size"), attrgetter("_data.dtype")
+# Every check below runs at every step: its loops over parameters are C-level (map over
+# attrgetter and operator functions), so a small group's step is not spent checking it.
+_DATA, _GRAD, _WRITEABLE = attrgetter("_data"), attrgetter("grad"), attrgetter("_data.flags.writeable")
+_SIZE, _DTYPE, _SHAPE = attrgetter("_data.size"), attrgetter("_data.dtype"), attrgetter("_data.shape")
+_SHAPE_OF, _DTYPE_OF = attrgetter("shape"), attrgetter("dtype")
 
 
 class FlatGroup:
@@ -46,19 +51,16 @@ class FlatGroup:
         self.pviews = flat_views(self.pflat, self.shapes)
         self.state: dict[str, Any] = {}
         self.states: list[dict[str, Any]] = []
-        self.linked: list[tuple[dict[str, Any], str, np.ndarray]] = []  # (a parameter's state, key, its view)
+        # the links of the parameters' states into the flat state: state[key] is view
+        self.linked_states: list[dict[str, Any]] = []
+        self.linked_keys: list[str] = []
+        self.linked_views: list[np.ndarray] = []
         self.scalars: list[str] = []
 
     def matches(self, params: list[Tensor]) -> bool:
         """Whether the group still holds these parameters, with these shapes and dtype."""
-        if len(params) != len(self.params):
-            return False
-        dtype = self.dtype
-        for p, q, shape in zip(params, self.params, self.shapes, strict=True):
-            d = p._data
-            if p is not q or d.shape != shape or d.dtype != dtype:
-                return False
-        return True
+        return (len(params) == len(self.params) and all(map(is_, params, self.params))
+                and list(map(_SHAPE, params)) == self.shapes and set(map(_DTYPE, params)) == {self.dtype})
 
     def link_state(self, opt_state: dict[Tensor, dict[str, Any]]) -> bool:
         """Make the flat state from the parameters' own (arrays concatenated, numbers that
@@ -85,39 +87,36 @@ class FlatGroup:
         return True
 
     def _link_arrays(self) -> None:
-        self.linked = []
+        self.linked_states, self.linked_keys, self.linked_views = [], [], []
         for key, value in self.state.items():
             if isinstance(value, np.ndarray) and value.shape == self.pflat.shape:
                 for st, view in zip(self.states, flat_views(value, self.shapes), strict=True):
                     st[key] = view
-                    self.linked.append((st, key, view))
+                    self.linked_states.append(st)
+                    self.linked_keys.append(key)
+                    self.linked_views.append(view)
 
     def state_intact(self, opt_state: dict[Tensor, dict[str, Any]]) -> bool:
         """Whether every parameter's state still is the linked one, and its numbers agree."""
-        for p, st in zip(self.params, self.states, strict=True):
-            if opt_state.get(p) is not st:
-                return False
-        for st, key, view in self.linked:
-            if st.get(key) is not view:
-                return False
-        n_keys = len(self.state)
+        states = self.states
+        if not (all(map(is_, map(opt_state.get, self.params), states))
+                and all(map(is_, map(dict.get, self.linked_states, self.linked_keys), self.linked_views))
+                and set(map(len, states)) == {len(self.state)}):
+            return False
         for key in self.scalars:
-            value = self.states[0].get(key)
-            for st in self.states:
-                if len(st) != n_keys or st.get(key) != value:
-                    return False
-            self.state[key] = value
-        return all(len(st) == n_keys for st in self.states)
+            values = list(map(dict.get, states, repeat(key)))
+            if values.count(values[0]) != len(values):
+                return False
+            self.state[key] = values[0]
+        return True
 
     def write_back(self) -> None:
         """Numbers to every parameter's state; arrays the update created become linked views."""
-        scalars = [k for k, v in self.state.items() if not isinstance(v, np.ndarray)]
-        for key in scalars:
-            value = self.state[key]
-            for st in self.states:
-                st[key] = value
-        self.scalars = scalars
-        if len(self.linked) != len(self.states) * (len(self.state) - len(scalars)):
+        numbers = {k: v for k, v in self.state.items() if not isinstance(v, np.ndarray)}
+        for st in self.states:
+            st.update(numbers)
+        self.scalars = list(numbers)
+        if len(self.linked_views) != len(self.states) * (len(self.state) - len(numbers)):
             self._link_arrays()
 
 
@@ -146,22 +145,18 @@ def flat_step(opt: Optimizer, group: dict[str, Any], cache: dict[int, FlatGroup]
         if not flat.link_state(opt.state):
             del cache[id(group)]
             return False
-    grads = []
-    for p in params:
-        grad = p.grad
-        if grad is None:
-            return False
-        g = grad._data
-        if g.shape != p._data.shape or g.dtype != flat.dtype:
-            return False
-        grads.append(g)
+    grads = list(map(_GRAD, params))
+    if not all(map(is_not, grads, repeat(None))):
+        return False
+    grads = list(map(_DATA, grads))
+    if list(map(_SHAPE_OF, grads)) != flat.shapes or set(map(_DTYPE_OF, grads)) != {flat.dtype}:
+        return False
     if not flat.state_intact(opt.state) and not flat.link_state(opt.state):
         return False
-    for p in params:
-        if not p._data.flags.writeable:
-            return False
+    if not all(map(_WRITEABLE, params)):
+        return False
     np.concatenate(grads, axis=None, out=flat.gflat)
-    np.concatenate([p._data for p in params], axis=None, out=flat.pflat)
+    np.concatenate(list(map(_DATA, params)), axis=None, out=flat.pflat)
     opt._update(flat.pflat, flat.gflat, flat.state, group)
     for p, view in zip(params, flat.pviews, strict=True):
         bump_version(p, "numpy(writable=True)")
