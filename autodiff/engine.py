@@ -8,6 +8,7 @@ used. Broadcasting and dtype are undone here, in one place, for every rule.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -17,6 +18,8 @@ from .primitive import check_backward
 from .primitives import astype_p, broadcast_to_p, sum_to
 from .tensor import Tensor
 from .versions import EPOCH, written_since
+
+_DATA = attrgetter("_data")
 
 
 def _owned(g: Any) -> np.ndarray:
@@ -141,7 +144,7 @@ def _chain(node: Tensor, g: Any, raw: bool, anomaly: bool, grads: dict[Tensor, A
     # the table's rule directly; Primitive.vjp for variadic rules and missing ones (a user's
     # rules take Tensors: Primitive.vjp wraps them, see Primitive._vjp_on_tensors)
     rules = prim.rules if prim.raw_rules or not raw else ()
-    out, inputs = (node._data, [p._data for p in parents]) if raw else (node, parents)
+    out, inputs = (node._data, list(map(_DATA, parents))) if raw else (node, parents)
     for i, p in enumerate(parents):
         if not p.requires_grad:
             continue

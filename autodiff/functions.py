@@ -146,7 +146,7 @@ def linear(x: TensorLike, weight: TensorLike, bias: TensorLike | None = None) ->
     >>> ad.linear(ad.Tensor([[1.0, 2.0]]), ad.Tensor([[1.0], [1.0]], requires_grad=True), ad.Tensor([0.5]))
     Tensor([[3.5]], op=linear, requires_grad=True)
     """
-    if (weight.ndim if isinstance(weight, Tensor) else np.ndim(weight)) != 2:
+    if (weight._data.ndim if isinstance(weight, Tensor) else np.ndim(weight)) != 2:
         raise ValueError(f"linear: weight must be 2-D (in_features, out_features), got shape {np.shape(weight)}")
     return P.matmul(x, weight) if bias is None else P.linear_p(x, weight, bias)
 

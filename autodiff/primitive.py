@@ -15,6 +15,7 @@ import os
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any, TypeVar
 
 import numpy as np
@@ -25,6 +26,7 @@ from .versions import EPOCH, share_views
 
 Rule = Callable[..., Any]
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+_DATA = attrgetter("_data")
 
 
 # Python numbers seen as operands, by (value, dtype): they recur in every step
@@ -162,7 +164,7 @@ class Primitive:
         else:
             inputs = args
         try:
-            out = self.forward(*[t._data for t in inputs], **params)
+            out = self.forward(*map(_DATA, inputs), **params)
         except (ValueError, IndexError, TypeError) as e:
             raise self._explain(inputs, params, e) from None
         if type(out) is not np.ndarray:

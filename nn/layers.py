@@ -43,7 +43,7 @@ class Linear(Module):
         self.bias = Parameter(np.zeros(out_features, dtype=weight.dtype)) if bias else None
 
     def forward(self, x: TensorLike) -> Tensor:
-        shape = x.shape if isinstance(x, (Tensor, np.ndarray)) else np.shape(x)
+        shape = x._data.shape if isinstance(x, Tensor) else x.shape if isinstance(x, np.ndarray) else np.shape(x)
         if not shape or shape[-1] != self.in_features:
             raise ValueError(f"{self!r}: expected input with {self.in_features} features in its last dimension, "
                              f"got shape {shape}")

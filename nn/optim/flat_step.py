@@ -45,6 +45,7 @@ class FlatGroup:
         self.params = list(params)
         self.dtype = dtype
         self.shapes = [p._data.shape for p in params]
+        self.dtypes = [dtype] * len(params)  # (compared as lists: identical dtypes skip dtype.__eq__)
         total = sum(p._data.size for p in params)
         self.pflat = np.empty(total, dtype)
         self.gflat = np.empty(total, dtype)
@@ -60,7 +61,7 @@ class FlatGroup:
     def matches(self, params: list[Tensor]) -> bool:
         """Whether the group still holds these parameters, with these shapes and dtype."""
         return (len(params) == len(self.params) and all(map(is_, params, self.params))
-                and list(map(_SHAPE, params)) == self.shapes and set(map(_DTYPE, params)) == {self.dtype})
+                and list(map(_SHAPE, params)) == self.shapes and list(map(_DTYPE, params)) == self.dtypes)
 
     def link_state(self, opt_state: dict[Tensor, dict[str, Any]]) -> bool:
         """Make the flat state from the parameters' own (arrays concatenated, numbers that
@@ -149,7 +150,7 @@ def flat_step(opt: Optimizer, group: dict[str, Any], cache: dict[int, FlatGroup]
     if not all(map(is_not, grads, repeat(None))):
         return False
     grads = list(map(_DATA, grads))
-    if list(map(_SHAPE_OF, grads)) != flat.shapes or set(map(_DTYPE_OF, grads)) != {flat.dtype}:
+    if list(map(_SHAPE_OF, grads)) != flat.shapes or list(map(_DTYPE_OF, grads)) != flat.dtypes:
         return False
     if not flat.state_intact(opt.state) and not flat.link_state(opt.state):
         return False
