@@ -21,6 +21,17 @@ from .primitives import Val
 from .primitives_array import _shifted, scatter_p, softmax_p, sum_p
 from .sampling import Case, Draw
 
+_UNSIGNED = {np.dtype(t): np.dtype(t.replace("i", "u")) for t in ("i1", "i2", "i4", "i8")}
+
+
+def labels_in_range(labels: np.ndarray, c: int) -> bool:
+    """Whether every integer label is in [0, c). One reduction for native signed labels:
+    read as unsigned integers, negative labels are larger than any class."""
+    unsigned = _UNSIGNED.get(labels.dtype)
+    if unsigned is not None:
+        return bool(np.maximum.reduce(labels.view(unsigned), axis=None) < c)
+    return bool(np.minimum.reduce(labels, axis=None) >= 0 and np.maximum.reduce(labels, axis=None) < c)
+
 
 def _checked_labels(x: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """Labels as a 1-D integer array of one entry per row of ``x`` with values in [0, C):
@@ -35,7 +46,7 @@ def _checked_labels(x: np.ndarray, labels: np.ndarray) -> np.ndarray:
     if not n:
         raise ValueError(f"the mean over an empty batch is undefined (logits of shape "
                          f"{x.shape})")
-    if np.minimum.reduce(labels) < 0 or np.maximum.reduce(labels) >= c:
+    if not labels_in_range(labels, c):
         bad = labels[(labels < 0) | (labels >= c)]
         raise ValueError(f"labels must be in [0, {c - 1}] for {c} classes, "
                          f"got {bad[:5].tolist()}")

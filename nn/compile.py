@@ -21,6 +21,7 @@ from autodiff.compile.codegen import labels_checked
 from autodiff.compile.jit import Compiled, Jitted, _signature
 from autodiff.compile.program import Program
 from autodiff.compile.trace import GuardFailed, Recorder
+from autodiff.primitives_loss import labels_in_range
 
 from .flat import FlatOptimizer, fusable
 from .losses import CrossEntropyLoss
@@ -221,7 +222,7 @@ class CompiledStep(Jitted):
         if self.output is None or not self._labels or y.dtype.kind not in "iu" or not y.size:
             return
         c = self.output.shape[-1]
-        if np.minimum.reduce(y, axis=None) < 0 or np.maximum.reduce(y, axis=None) >= c:
+        if not labels_in_range(y, c):
             bad = y[(y < 0) | (y >= c)]
             raise ValueError(f"cross_entropy: labels must be in [0, {c - 1}] for {c} classes in a compiled step "
                              f"(ignore_index is not compiled: use eager steps for it), got {bad[:5].tolist()}")

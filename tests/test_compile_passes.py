@@ -61,6 +61,8 @@ def test_the_paired_kernel_refuses_labels_out_of_range():
         f(rng.normal(size=(4, 3)), np.array([0, 1, 2, k % 3]))
     with pytest.raises(ValueError, match=r"labels must be in \[0, 2\] for 3 classes, got \[3\]"):
         f(rng.normal(size=(4, 3)), np.array([0, 1, 2, 3]))
+    with pytest.raises(ValueError, match=r"labels must be in \[0, 2\] for 3 classes, got \[-1\]"):
+        f(rng.normal(size=(4, 3)), np.array([0, 1, -1, 2]))  # as unsigned, -1 is the largest label
 
 
 def test_a_call_identical_to_the_traced_one_is_not_traced_again():

@@ -104,6 +104,10 @@ def test_extreme_and_non_finite_logits():
 @pytest.mark.parametrize("labels, message", [
     (np.array([0, 3]), r"labels must be in \[0, 2\] for 3 classes, got \[3\]"),
     (np.array([0, -1]), r"labels must be in \[0, 2\] for 3 classes, got \[-1\]"),
+    (np.array([0, -1], np.int8), r"labels must be in \[0, 2\] for 3 classes, got \[-1\]"),
+    (np.array([-2, 0], ">i4"), r"labels must be in \[0, 2\] for 3 classes, got \[-2\]"),  # big-endian
+    (np.array([0, 3], ">u2"), r"labels must be in \[0, 2\] for 3 classes, got \[3\]"),
+    (np.array([255, 0], np.uint8), r"labels must be in \[0, 2\] for 3 classes, got \[255\]"),
     (np.array([0]), r"integer labels of shape \(2,\)"),
     (np.array([0.0, 1.0]), r"integer labels of shape \(2,\)"),
 ])

@@ -14,16 +14,12 @@ import math
 
 import numpy as np
 
-from ..primitives_loss import _checked_labels, _sce_forward, _sce_grad_forward
-
-_UNSIGNED = {np.dtype(t): np.dtype(t.replace("i", "u")) for t in ("i1", "i2", "i4", "i8")}
+from ..primitives_loss import _checked_labels, _sce_forward, _sce_grad_forward, labels_in_range
 
 
 def _check_values(x: np.ndarray, labels: np.ndarray) -> None:
-    """Labels outside [0, C) fail as the primitive fails (a gather would wrap them around).
-    One reduction: as unsigned integers, negative labels are larger than any class."""
-    unsigned = _UNSIGNED.get(labels.dtype)
-    if np.maximum.reduce(labels.view(unsigned) if unsigned is not None else labels) >= x.shape[1]:
+    """Labels outside [0, C) fail as the primitive fails (a gather would wrap them around)."""
+    if not labels_in_range(labels, x.shape[1]):
         _checked_labels(x, labels)
 
 
