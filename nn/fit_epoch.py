@@ -1,19 +1,20 @@
-"""``fit(compile=True)``: an epoch of compiled steps without the per-call guards.
+"""``fit(compile=True)``: an epoch of compiled steps without the per-call checks.
 
-Inside one epoch of ``fit`` over array data nothing a compiled step guards can change
-between batches: the batches come from ``fit``'s own DataLoader, callbacks, schedulers
-and the progress display act between epochs, and the labels are checked once for the
-whole array. So the guards are checked once per batch shape and epoch, and each batch
-then calls the compiled program directly: it gathers the batch's rows (the same
-``permutation`` call of the loader's Generator, so the same batches), runs the step and
-sums the loss and the correct predictions as ``fit``'s per-batch loop does, with the
-same error, naming the batch, for a non-finite loss. The step counts, the gradients in
-``p.grad`` and the optimizer state are brought up to date once, as ``step()`` leaves
-them. A batch shape whose step is not compiled yet (the first calls trace and verify)
-goes through ``step()``. Anything else (a DataLoader over a dataset, a progress bar,
-labels out of range, targets other than class labels or regression arrays) leaves the
-epoch to the per-batch loop. ``nn.fit_numba`` runs whole epochs inside numba with the
-same rules.
+Inside one epoch of ``fit`` over array data nothing a compiled step checks at every
+call can change between batches: the batches come from ``fit``'s own DataLoader,
+callbacks, schedulers and the progress display act between epochs, and the labels are
+checked once for the whole array. So the step's cache is consulted once per batch shape
+and epoch, and each batch then calls the compiled program directly: the rows of many
+batches are gathered at once (the same ``permutation`` call of the loader's Generator,
+so the same batches), and the loss and the correct predictions are summed as ``fit``'s
+per-batch loop sums them, with the same error, naming the batch, for a non-finite loss.
+The step counts, the gradients in ``p.grad`` and the optimizer state are brought up to
+date once, as ``step()`` leaves them. A batch shape whose step is not compiled yet (the
+first calls trace and verify), or whose program checks values of its own (guards, see
+``autodiff.compile.decide``) or was verified for one batch's values only, goes through
+``step()``. Anything else (a DataLoader over a dataset, a progress bar, labels out of
+range, targets other than class labels or regression arrays) leaves the epoch to the
+per-batch loop. ``nn.fit_numba`` runs whole epochs inside numba with the same rules.
 """
 
 from __future__ import annotations
