@@ -158,39 +158,39 @@ def run_epoch(step: Any, loss_fn: Any, kind: str | None, epoch: int, loader: Any
 
 def _steps(step: Any, batches: Any, epoch: int, hits: _Hits | None) -> float:
     """Run every batch's step; the sum of loss times rows. The compiled calls are booked
-    (``advance``) before any call of ``step()`` and at the end."""
+    (``advance``) before any call of ``step()`` and at the end, however the loop ends."""
     flat, lr = step.flat, step.optimizer.lr
     adam, momentum = flat.adam, bool(flat.keys)
     ready: dict[int, Any] = {}
     total, t, done, out = 0.0, flat.step_number(), 0, None
-    for batch, (xb, yb) in enumerate(batches):
-        rows = len(yb)
-        fast = ready.get(rows, _UNSEEN)
-        if fast is _UNSEEN:
-            done = _book(step, done, out)
-            t, fast = flat.step_number(), _compiled(step, xb, yb)
-            ready[rows] = fast
-        if fast is not None:
-            entry, args, writes = fast
-            outs = entry.fn(xb, yb, *(args if args is not None else [c._data for c in entry.captured]), lr, t)
-            if writes:
-                step._write_back(entry, outs)
-            value, out, step.ran = float(outs[0]), outs[1], entry
-            done += 1
-            t = t + 1 if adam else (2 if momentum else t)
-        else:
-            done = _book(step, done, out)
-            value, out = step(xb, yb), step.output
-            flat.sync()  # the call may have stepped eagerly (new arrays) and compiled this shape's step
-            del ready[rows]
-            t = flat.step_number()
-        if not math.isfinite(value):
-            _book(step, done, out)
-            raise loss_error(value, epoch, batch)
-        total += value * rows
-        if hits is not None:
-            hits.add(out)
-    _book(step, done, out)
+    try:
+        for batch, (xb, yb) in enumerate(batches):
+            rows = len(yb)
+            fast = ready.get(rows, _UNSEEN)
+            if fast is _UNSEEN:
+                done = _book(step, done, out)
+                t, fast = flat.step_number(), _compiled(step, xb, yb)
+                ready[rows] = fast
+            if fast is not None:
+                entry, args, writes = fast
+                outs = entry.fn(xb, yb, *(args if args is not None else [c._data for c in entry.captured]), lr, t)
+                done, out, step.ran = done + 1, outs[1], entry
+                if writes:
+                    step._write_back(entry, outs)
+                value, t = float(outs[0]), t + 1 if adam else (2 if momentum else t)
+            else:
+                done = _book(step, done, out)
+                value, out = step(xb, yb), step.output
+                flat.sync()  # the call may have stepped eagerly (new arrays) and compiled this shape's step
+                del ready[rows]
+                t = flat.step_number()
+            if not math.isfinite(value):
+                raise loss_error(value, epoch, batch)
+            total += value * rows
+            if hits is not None:
+                hits.add(out)
+    finally:  # an error or Ctrl-C too: the steps taken are booked
+        _book(step, done, out)
     return total
 
 

@@ -136,3 +136,47 @@ def test_accuracy_counted_and_rows_gathered_in_bulk_equal_the_per_batch_loop(mon
     assert fast == [False, True, True]
     assert h_comp.history["accuracy"] == h_eager.history["accuracy"]
     assert 0 < h_eager.history["accuracy"][-1] < 1
+
+
+def test_ctrl_c_inside_an_epoch_books_the_steps_taken(monkeypatch):
+    rng = np.random.default_rng(7)
+    X, y = rng.normal(size=(40, 4)), rng.integers(0, 3, 40)
+    calls = []
+    compiled = fit_epoch._compiled
+
+    def interrupted(step, xb, yb):  # the compiled program of the epoch's batches, stopped at its 4th call
+        found = compiled(step, xb, yb)
+        if found is None:
+            return None
+        entry, args, writes = found
+
+        class Entry:
+            captured, program = entry.captured, entry.program
+
+            @staticmethod
+            def fn(*a):
+                calls.append(1)
+                if len(calls) == 4:
+                    raise KeyboardInterrupt
+                return entry.fn(*a)
+
+        return Entry, args, writes
+
+    monkeypatch.setattr(fit_epoch, "_compiled", interrupted)
+    model = nn.MLP([4, 5, 3], seed=0)
+    opt = optim.Adam(model.parameters(), lr=0.01)
+    history = nn.fit(model, nn.CrossEntropyLoss(), opt, X, y, epochs=3, batch_size=8, progress=False, compile=True)
+    assert history.interrupted and len(calls) == 4
+    steps = 5 + 3  # the first epoch's five batches, then three compiled steps before Ctrl-C
+    assert all(opt.state[p]["step"] == steps for p in model.parameters())
+    # going on eagerly gives what eager training from the start gives
+    eager = nn.MLP([4, 5, 3], seed=0)
+    eager_opt = optim.Adam(eager.parameters(), lr=0.01)
+    order = nn.DataLoader(X, y, batch_size=8, shuffle=True, seed=0)
+    batches = list(order) + list(order)[:3]
+    loss_fn = nn.CrossEntropyLoss()
+    for xb, yb in batches:
+        eager_opt.zero_grad()
+        loss_fn(eager(xb), yb).backward()
+        eager_opt.step()
+    _same(eager, model)
