@@ -37,6 +37,23 @@ class _Above(nn.Module):
         return ad.where(x > self.threshold, x, -x)
 
 
+class _Parallel(nn.Module):
+    """The sum of several activations of 3·x: every activation (and its gradient) sees
+    the same wide range of inputs, and one kernel holds them all (numba compiles it in a
+    few seconds, a chain of Linear layers between them takes twice as long)."""
+
+    def __init__(self, acts):
+        super().__init__()
+        self.acts = acts
+
+    def forward(self, x):
+        x = x * 3.0
+        out = self.acts[0](x)
+        for act in self.acts[1:]:
+            out = out + act(x)
+        return out
+
+
 def _layers(acts, width, dtype, inputs=4, outputs=3):
     """Linear, act, Linear, act, ..., Linear (seeded)."""
     mods, n = [], inputs
@@ -68,41 +85,38 @@ def _regression_batches(dtype, shape=(8, 4), outputs=3, n=4, scale=2.0, seed=0):
             for _ in range(n)]
 
 
-# (ELU is SELU's core; ReLU, Tanh, Sigmoid, SiLU and GELU("tanh") had lowerings before)
-PIECEWISE = [lambda: nn.LeakyReLU(0.1), nn.SELU, nn.ReLU6, lambda: nn.CELU(0.5), lambda: nn.Hardtanh(-0.5, 1.5),
-             nn.Hardsigmoid, nn.Hardswish]
-SMOOTH = [lambda: nn.Softplus(beta=2.0, threshold=1.5), nn.GELU, nn.Mish, nn.LogSigmoid, nn.Softsign]
-MIXED = [nn.ELU, nn.Softplus, nn.Hardswish]
+# every activation module (ReLU, Tanh, Sigmoid, SiLU had lowerings before)
+ACTIVATIONS = [lambda: nn.LeakyReLU(0.1), nn.ELU, nn.SELU, nn.ReLU6, lambda: nn.CELU(0.5),
+               lambda: nn.Hardtanh(-0.5, 1.5), nn.Hardsigmoid, nn.Hardswish, nn.Softplus,
+               lambda: nn.Softplus(beta=2.0, threshold=1.5), nn.GELU, lambda: nn.GELU("tanh"), nn.Mish, nn.LogSigmoid,
+               nn.Softsign]
 
 
-# A kernel of seven activations takes numba about 8 s to compile: each list once, in
-# float32 (where the dtypes of literals and casts matter), and a mixed one in float64.
-@pytest.mark.parametrize(("acts", "dtype"), [(PIECEWISE, np.float32), (SMOOTH, np.float32), (MIXED, np.float64)],
-                         ids=["piecewise-f32", "smooth-f32", "mixed-f64"])
-def test_every_activation_in_the_kernel_equals_eager(acts, dtype):
-    # inputs of scale 3 reach every branch (hardsigmoid's ±3, relu6's 6, the thresholds)
-    batches = _regression_batches(dtype, scale=3.0)
-    _train_both(lambda: _layers([a() for a in acts], 5, dtype), nn.MSELoss(), FLAT_OPTIMIZERS["adam"], batches, dtype)
+def _activations_model(dtype, first=()):
+    return nn.Sequential(*first, nn.Linear(4, 5, seed=0, dtype=dtype), _Parallel([a() for a in ACTIVATIONS]),
+                         nn.Linear(5, 3, seed=1, dtype=dtype))
 
 
-def test_a_comparison_with_a_python_float_is_made_in_float32():
+def test_every_activation_in_float32_and_a_comparison_with_a_python_float():
+    # _Above compares the input with 0.1 (weak: in float32); 0.1 as float32 is above the
+    # float64 0.1, so a float64 compare would keep those entries instead of negating them
     dtype = np.float32
-    batches = _regression_batches(dtype, n=3)
+    batches = _regression_batches(dtype)
     for X, _ in batches:
-        X[:, 0] = np.float32(0.1)  # 0.1 as float32 is above the float64 0.1: a float64 compare would keep x
-    _, model, step = _train_both(lambda: nn.Sequential(_Above(0.1), nn.Linear(4, 3, seed=0, dtype=dtype)),
-                                 nn.MSELoss(), FLAT_OPTIMIZERS["sgd"], batches, dtype)
+        X[:, 0] = np.float32(0.1)
+    _, _, step = _train_both(lambda: _activations_model(dtype, [_Above(0.1)]), nn.MSELoss(), FLAT_OPTIMIZERS["adam"],
+                             batches, dtype)
     assert "np.float32(np.float64(0.1))" in step.source  # the weak number cast to x's dtype
 
 
-def test_regression_losses_and_batched_linear_equal_eager():
+def test_every_activation_with_regression_losses_and_batched_linear_in_float64():
     # L1, Huber and SmoothL1 (sign, where, abs) in one loss; 3-D inputs to Linear (rows of a batch of sequences)
     def loss_fn(out, y):
         return nn.L1Loss()(out, y) + nn.HuberLoss(delta=0.5)(out, y) + nn.SmoothL1Loss(beta=0.3)(out, y)
 
     batches = _regression_batches(np.float64, shape=(2, 5, 4))
-    _, _, step = _train_both(lambda: _layers([nn.Tanh()], 6, np.float64), loss_fn, FLAT_OPTIMIZERS["nesterov"],
-                             batches, np.float64)
+    _, _, step = _train_both(lambda: _activations_model(np.float64), loss_fn, FLAT_OPTIMIZERS["nesterov"], batches,
+                             np.float64)
     assert "reshape((10, 4))" in step.source
 
 
@@ -146,3 +160,33 @@ def test_fit_runs_dropout_epochs_inside_numba_with_eager_masks(monkeypatch):
         _close(h_numba.history[key], h_eager.history[key], np.float64, key)
     for p, q in zip(eager.parameters(), model.parameters(), strict=True):
         _close(q.data, p.data, np.float64)
+
+
+def _class_batches(dtype, classes=3, n=4):
+    rng = np.random.default_rng(2)
+    return [(rng.normal(size=(8, 4)).astype(dtype), rng.integers(0, classes, 8)) for _ in range(n)]
+
+
+def test_log_softmax_with_nll_loss_gathers_and_scatters_in_the_kernel():
+    dtype = np.float32
+    batches = _class_batches(dtype)
+    _, model, step = _train_both(lambda: nn.Sequential(*_layers([nn.ELU()], 6, dtype), nn.LogSoftmax()),
+                                 nn.NLLLoss(), FLAT_OPTIMIZERS["momentum"], batches, dtype)
+    assert "log_softmax_rows(" in step.source and "check_index(" in step.source
+    X, y = batches[0]
+    y[3] = 3  # no class 3: the kernel refuses to read outside the row (never a silent number)
+    with pytest.raises(IndexError, match="out of range"):
+        step(X, y)
+
+
+def test_softmax_glu_and_label_smoothing_equal_eager():
+    # a softmax inside the model, GLU (two basic slices, scattered back); cross-entropy
+    # with label smoothing takes the general path (log_softmax, a gather of the labelled
+    # entries, their scatter-add gradient)
+    def make():
+        return nn.Sequential(nn.Linear(4, 6, seed=0), nn.GLU(), nn.Linear(3, 6, seed=1), nn.Softmax(),
+                             nn.Linear(6, 3, seed=2))
+
+    _, _, step = _train_both(make, nn.CrossEntropyLoss(label_smoothing=0.1), FLAT_OPTIMIZERS["sgd"],
+                             _class_batches(np.float64), np.float64)
+    assert "softmax_rows(" in step.source and "] += " in step.source and "[:, 0:3]" in step.source

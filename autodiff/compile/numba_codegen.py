@@ -22,13 +22,17 @@ from typing import Any
 
 import numpy as np
 
+from ..primitive import REGISTRY
 from .numba_elementwise import elementwise_template, is_elementwise
+from .numba_index import lower_indexing
 from .numba_ops import (
     CUSTOM_LOWERINGS,
     REDUCTIONS,
+    ROWWISE,
     Unsupported,
     lower_matrix_op,
     lower_reduction,
+    lower_rowwise,
     lower_softmax_ce,
     typed_literal,
 )
@@ -134,6 +138,10 @@ class _Lowering:
             x = op.args[0]
             lines = lower_reduction(op, self.program, name, dest,
                                     lambda idx: self.element(x, idx, self.program.values[x].shape, out.dtype))
+        elif op.name in ("getitem", "scatter") and REGISTRY.get(op.name) is op.prim:
+            lines = lower_indexing(op, self.program, name, dest, self.name(op.args[0]), self.operand)
+        elif op.name in ROWWISE:
+            lines = lower_rowwise(op, self.program, name, dest, [self.name(a) for a in op.args])
         elif op.name in ("softmax_cross_entropy", "softmax_cross_entropy_grad"):
             lines = lower_softmax_ce(op, self.program, name, dest, [self.name(a) for a in op.args],
                                      self.operand(op.params["labels"]))

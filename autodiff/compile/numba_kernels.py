@@ -1,10 +1,11 @@
 """numba functions the generated kernels call (the ``fast`` extra; imports numba).
 
-The matrix products and the softmax cross-entropy are compiled once per argument types
-for the whole process, so a generated kernel holds only calls to them and its own
-elementwise loops: numba compiles it faster, and every kernel shares this machine code.
-Literal values come in as arguments typed by the generated code (``np.float32(0.0)``):
-numba, like Python, would make float64 of a float32 expression and a Python literal.
+The matrix products, the softmax cross-entropy and the row-wise softmax, log-softmax
+and logsumexp are compiled once per argument types for the whole process, so a
+generated kernel holds only calls to them and its own elementwise loops: numba
+compiles it faster, and every kernel shares this machine code. Literal values come in
+as arguments typed by the generated code (``np.float32(0.0)``): numba, like Python,
+would make float64 of a float32 expression and a Python literal.
 """
 
 from __future__ import annotations
@@ -84,5 +85,57 @@ def softmax_ce_grad(x: np.ndarray, labels: np.ndarray, scale: Any, zero: Any, on
             out[i, j] = out[i, j] * scale
 
 
-KERNELS = {"matmul_into": matmul_into, "linear_into": linear_into, "softmax_ce": softmax_ce,
-           "softmax_ce_grad": softmax_ce_grad}
+@_JIT
+def softmax_rows(x: np.ndarray, zero: Any, out: np.ndarray) -> None:
+    """out = exp(x - m) / Σ exp(x - m) along each row (m: the row's shift, as eager's)."""
+    for i in range(x.shape[0]):
+        m = _row_shift(x, i, zero)
+        s = zero
+        for j in range(x.shape[1]):
+            e = np.exp(x[i, j] - m)
+            out[i, j] = e
+            s += e
+        for j in range(x.shape[1]):
+            out[i, j] = out[i, j] / s
+
+
+@_JIT
+def _row_log_sum(x: np.ndarray, i: int, m: Any, zero: Any) -> Any:
+    s = zero
+    for j in range(x.shape[1]):
+        s += np.exp(x[i, j] - m)
+    return np.log(s)
+
+
+@_JIT
+def log_softmax_rows(x: np.ndarray, zero: Any, out: np.ndarray) -> None:
+    """out = (x - m) - log Σ exp(x - m) along each row."""
+    for i in range(x.shape[0]):
+        m = _row_shift(x, i, zero)
+        ls = _row_log_sum(x, i, m, zero)
+        for j in range(x.shape[1]):
+            out[i, j] = (x[i, j] - m) - ls
+
+
+@_JIT
+def logsumexp_rows(x: np.ndarray, zero: Any, out: np.ndarray) -> None:
+    """out[i] = log Σ exp(x[i] - m) + m."""
+    for i in range(x.shape[0]):
+        m = _row_shift(x, i, zero)
+        out[i] = _row_log_sum(x, i, m, zero) + m
+
+
+@_JIT
+def check_index(i: Any, n: int, op: str) -> int:
+    """An integer index into an axis of length n as NumPy takes it: negative counts from the end."""
+    j = int(i)
+    if j < 0:
+        j += n
+    if j < 0 or j >= n:
+        raise IndexError("an index is out of range for its axis (in a numba kernel's getitem or scatter)")
+    return j
+
+
+KERNELS = {"check_index": check_index, "matmul_into": matmul_into, "linear_into": linear_into, "softmax_ce": softmax_ce,
+           "softmax_ce_grad": softmax_ce_grad, "softmax_rows": softmax_rows, "log_softmax_rows": log_softmax_rows,
+           "logsumexp_rows": logsumexp_rows}

@@ -149,3 +149,25 @@ def lower_softmax_ce(op: Op, program: Program, name: str, dest: str | None, args
         raise Unsupported(f"an upstream gradient of type {g.type()}")
     alloc = f"{name} = np.empty({x.shape!r}, {f})" if dest is None else f"{name} = {dest}"
     return [alloc, f"softmax_ce_grad({args[0]}, {labels}, {f}({args[1]}) / {f}({n}), {zero}, {one}, {dest or name})"]
+
+
+ROWWISE = {"softmax": "softmax_rows", "log_softmax": "log_softmax_rows", "logsumexp": "logsumexp_rows"}
+
+
+def lower_rowwise(op: Op, program: Program, name: str, dest: str | None, args: list[str]) -> list[str]:
+    """softmax, log_softmax and logsumexp along the last axis, row by row (leading axes
+    folded into rows), each row shifted by its maximum as eager shifts it."""
+    x, out = program.values[op.args[0]], program.values[op.out]
+    axis = op.params.get("axis")
+    axes = (axis,) if isinstance(axis, int) else axis
+    if axis is None and len(x.shape) == 1:
+        axes = (0,)
+    if (x.dtype.kind != "f" or not out.shape or not x.shape[-1] or not isinstance(axes, (tuple, list))
+            or len(axes) != 1 or axes[0] % len(x.shape) != len(x.shape) - 1):
+        raise Unsupported(f"{op.name} of {x.type()} along axis {axis!r} (only the last axis lowers)")
+    rows = int(np.prod(x.shape[:-1], dtype=np.int64))
+    into = dest or name
+    lines = [f"{name} = {dest}" if dest is not None else f"{name} = np.empty({out.shape!r}, np.{out.dtype.name})"]
+    block = f"np.ascontiguousarray({args[0]}).reshape(({rows}, {x.shape[-1]}))"
+    target = f"{into}.reshape(({rows},{'' if op.name == 'logsumexp' else f' {x.shape[-1]}'}))"
+    return [*lines, f"{ROWWISE[op.name]}({block}, {typed_literal(x.dtype.type(0))}, {target})"]
