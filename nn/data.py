@@ -216,10 +216,11 @@ class DataLoader:
             if self.arrays is None:
                 rows = range(n)[idx] if order is None else idx
                 yield self.collate_fn([self.dataset[int(i)] for i in rows])
-            elif self._single:
-                yield self.arrays[0][idx]
-            else:
-                yield tuple([a[idx] for a in self.arrays])
+            elif order is None:
+                yield self.arrays[0][idx] if self._single else tuple([a[idx] for a in self.arrays])
+            else:  # take: the rows of a permutation in about half the time of a[idx]
+                yield self.arrays[0].take(idx, axis=0) if self._single else \
+                    tuple([a.take(idx, axis=0) for a in self.arrays])
 
 
 def _is_dataset(data: Any) -> bool:

@@ -91,39 +91,51 @@ def _batches(X: np.ndarray, y: np.ndarray, order: np.ndarray | None, bs: int) ->
             yield Xc[s:s + bs], yc[s:s + bs]
 
 
-class _Hits:
-    """An epoch's correct predictions, counted in bulk: each batch's output is copied into
-    a buffer (one call) whose argmax is compared with the labels of its rows (the
-    epoch's rows, in order) when it is full and at the end."""
+class Hits:
+    """Correct multiclass predictions counted in bulk: each batch's outputs and labels are
+    copied into buffers (two calls) and compared (argmax against the labels) when the
+    buffers are full and at the end, instead of three calls per batch. Rows labelled
+    ``ignore`` are left out of both counts, as ``fit``'s per-batch count leaves them."""
 
     size = 1 << 20  # bytes of outputs held at most
 
-    def __init__(self, y: np.ndarray, order: np.ndarray | None) -> None:
-        self.y, self.order = y, order
-        self.buf: np.ndarray | None = None
-        self.first = self.filled = self.count = 0
+    def __init__(self, ignore: int | None = None) -> None:
+        self.ignore = ignore
+        self.out: np.ndarray | None = None
+        self.labels: np.ndarray | None = None
+        self.filled = self.correct = self.counted = 0
 
-    def add(self, out: np.ndarray) -> None:
-        rows = out.shape[0]
-        if self.buf is None:
-            per_row = max(out[0].nbytes, 1)
-            self.buf = np.empty((max(rows, min(len(self.y), self.size // per_row)), *out.shape[1:]), out.dtype)
-        if self.filled + rows > len(self.buf):
+    def add(self, out: np.ndarray, labels: np.ndarray) -> None:
+        """One batch: outputs of shape (rows, classes) and integer labels of shape (rows,)."""
+        rows = len(labels)
+        if self.out is None or self.labels is None or out.shape[1:] != self.out.shape[1:] \
+                or out.dtype != self.out.dtype or labels.dtype != self.labels.dtype or rows > len(self.out):
             self._count()
-        self.buf[self.filled:self.filled + rows] = out
+            cap = max(rows, self.size // max(out[0].nbytes, 1))
+            self.out, self.labels = np.empty((cap, *out.shape[1:]), out.dtype), np.empty(cap, labels.dtype)
+        elif self.filled + rows > len(self.out):
+            self._count()
+        self.out[self.filled:self.filled + rows] = out
+        self.labels[self.filled:self.filled + rows] = labels
         self.filled += rows
 
     def _count(self) -> None:
-        if self.buf is not None and self.filled:
-            end = self.first + self.filled
-            labels = self.y[self.order[self.first:end]] if self.order is not None else self.y[self.first:end]
-            self.count += int(np.count_nonzero(self.buf[:self.filled].argmax(axis=1) == labels))
-            self.first, self.filled = end, 0
+        if self.out is None or self.labels is None or not self.filled:
+            return
+        labels = self.labels[:self.filled]
+        hit = self.out[:self.filled].argmax(axis=1) == labels
+        if self.ignore is None:
+            self.correct, self.counted = self.correct + int(np.count_nonzero(hit)), self.counted + self.filled
+        else:
+            keep = labels != self.ignore
+            self.correct += int(np.count_nonzero(hit & keep))
+            self.counted += int(np.count_nonzero(keep))
+        self.filled = 0
 
-    def total(self) -> int:
-        """The correct predictions of every row added."""
+    def totals(self) -> tuple[int, int]:
+        """(correct predictions, predictions counted) over every batch added."""
         self._count()
-        return self.count
+        return self.correct, self.counted
 
 
 def _compiled(step: Any, xb: np.ndarray, yb: np.ndarray) -> tuple[Any, Any, bool] | None:
@@ -148,15 +160,15 @@ def run_epoch(step: Any, loss_fn: Any, kind: str | None, epoch: int, loader: Any
     X, y = loader.arrays
     n = loader.n_samples
     order = loader.rng.permutation(n) if loader.shuffle else None
-    hits = _Hits(y, order) if kind else None
+    hits = Hits() if kind else None
     total = _steps(step, _batches(X, y, order, loader.batch_size), epoch, hits)
     logs = {"loss": total / n}
     if hits is not None:
-        logs["accuracy"] = hits.total() / n
+        logs["accuracy"] = hits.totals()[0] / n
     return logs
 
 
-def _steps(step: Any, batches: Any, epoch: int, hits: _Hits | None) -> float:
+def _steps(step: Any, batches: Any, epoch: int, hits: Hits | None) -> float:
     """Run every batch's step; the sum of loss times rows. The compiled calls are booked
     (``advance``) before any call of ``step()`` and at the end, however the loop ends."""
     flat, lr = step.flat, step.optimizer.lr
@@ -188,7 +200,7 @@ def _steps(step: Any, batches: Any, epoch: int, hits: _Hits | None) -> float:
                 raise loss_error(value, epoch, batch)
             total += value * rows
             if hits is not None:
-                hits.add(out)
+                hits.add(out, yb)
     finally:  # an error or Ctrl-C too: the steps taken are booked
         _book(step, done, out)
     return total

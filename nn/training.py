@@ -156,6 +156,7 @@ def _run_epoch(model: Module, loss_fn: Any, optimizer: Any, kind: str | None, ep
     """One pass over the training batches (with the compiled ``step`` when given); returns
     the epoch's loss (and accuracy)."""
     total = correct = counted = n = 0.0
+    hits = fit_epoch.Hits(getattr(loss_fn, "ignore_index", None)) if kind == "multiclass" else None
     for batch, pair in enumerate(batches):
         xb, yb = _pair("fit", pair)
         if step is not None:
@@ -173,8 +174,15 @@ def _run_epoch(model: Module, loss_fn: Any, optimizer: Any, kind: str | None, ep
         size = len(yb)
         total, n = total + value * size, n + size
         if kind:
-            c, k = _n_correct(kind, loss_fn, _as_data(out), _as_data(yb))
-            correct, counted = correct + c, counted + k
+            predicted, truth = _as_data(out), _as_data(yb)
+            if hits is not None and predicted.ndim == 2 and truth.ndim == 1 and truth.dtype.kind in "iu":
+                hits.add(predicted, truth)  # counted in bulk
+            else:
+                c, k = _n_correct(kind, loss_fn, predicted, truth)
+                correct, counted = correct + c, counted + k
+    if hits is not None:
+        c, k = hits.totals()
+        correct, counted = correct + c, counted + k
     if not n:
         raise ValueError("fit: the training loader yielded no batches")
     logs = {"loss": total / n}

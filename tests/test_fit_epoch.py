@@ -126,7 +126,7 @@ def test_labels_out_of_range_leave_the_epoch_to_the_per_batch_loop():
 
 @pytest.mark.parametrize("size", [64, 200])
 def test_accuracy_counted_and_rows_gathered_in_bulk_equal_the_per_batch_loop(monkeypatch, size):
-    monkeypatch.setattr(fit_epoch._Hits, "size", size)  # 64 bytes: counted at every batch; 200: every few
+    monkeypatch.setattr(fit_epoch.Hits, "size", size)  # 64 bytes: counted at every batch; 200: every few
     monkeypatch.setattr(fit_epoch, "GATHER_BYTES", 3 * size)  # rows of one batch gathered at a time, or of a few
     rng = np.random.default_rng(6)
     X, y = rng.normal(size=(29, 4)), rng.integers(0, 3, 29)
@@ -180,3 +180,41 @@ def test_ctrl_c_inside_an_epoch_books_the_steps_taken(monkeypatch):
         loss_fn(eager(xb), yb).backward()
         eager_opt.step()
     _same(eager, model)
+
+
+@pytest.mark.parametrize("ignore", [None, -100, 1])
+def test_hits_count_as_a_per_batch_count_does(monkeypatch, ignore):
+    monkeypatch.setattr(fit_epoch.Hits, "size", 100)  # counted every few batches
+    rng = np.random.default_rng(8)
+    hits, correct, counted = fit_epoch.Hits(ignore), 0, 0
+    for rows in [5, 3, 5, 1, 4, 5]:
+        out, labels = rng.normal(size=(rows, 3)), rng.integers(-1, 3, rows)
+        labels[labels < 0] = -100
+        hits.add(out, labels)
+        keep = labels != ignore if ignore is not None else np.ones(rows, bool)
+        correct += int(np.sum((np.argmax(out, axis=1) == labels) & keep))
+        counted += int(np.sum(keep))
+    assert hits.totals() == (correct, counted)
+
+
+def test_eager_fit_accuracy_leaves_out_ignored_labels():
+    rng = np.random.default_rng(9)
+    X, y = rng.normal(size=(30, 4)), rng.integers(0, 3, 30)
+    y[::4] = -100  # the default ignore_index: no loss, no accuracy
+    loss_fn = nn.CrossEntropyLoss()
+    model, reference = nn.MLP([4, 6, 3], seed=1), nn.MLP([4, 6, 3], seed=1)
+    history = nn.fit(model, loss_fn, optim.SGD(model.parameters(), lr=0.1), X, y, epochs=2, batch_size=7,
+                     progress=False, seed=4)
+    opt, correct, counted = optim.SGD(reference.parameters(), lr=0.1), 0, 0
+    loader = nn.DataLoader(X, y, batch_size=7, shuffle=True, seed=4)
+    for epoch in range(2):
+        correct = counted = 0
+        for xb, yb in loader:
+            opt.zero_grad()
+            out = reference(xb)
+            keep = yb != -100
+            correct += int(np.sum((np.argmax(out.numpy(), axis=1) == yb) & keep))
+            counted += int(np.sum(keep))
+            loss_fn(out, yb).backward()
+            opt.step()
+        assert history.history["accuracy"][epoch] == correct / counted
