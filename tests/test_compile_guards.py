@@ -315,3 +315,17 @@ def test_a_compiled_step_whose_guard_fails_steps_like_eager_and_compiles_the_oth
     assert ran == [False, False, True, False, False, True, True, True]
     for p, q in zip(model.parameters(), eager_model.parameters(), strict=True):
         np.testing.assert_array_equal(p.numpy(), q.numpy())
+
+
+def test_an_argument_read_as_a_python_number_or_branch_is_guarded():
+    x = np.arange(3.0)
+    scale = ad.jit(lambda v, lr: v * float(lr))  # float() of an argument: a number in the program
+    for lr in (0.1, 0.2, 0.2, 0.2, 0.3):
+        np.testing.assert_array_equal(scale(x + lr, lr), (x + lr) * lr)
+    assert "same_values" in scale.source
+    branch = ad.jit(lambda v, n: ad.tanh(v) if bool(n) else ad.sin(v))
+    _check_pairs = [(x + k, np.array(n)) for k, n in enumerate((1, 1, 1, 0, 0, 1))]
+    for args in _check_pairs:
+        np.testing.assert_array_equal(branch(*args), np.tanh(args[0]) if args[1] else np.sin(args[0]))
+    with pytest.raises(ad.compile.TraceError, match=r"\.tolist\(\) of a traced value"):
+        ad.jit(lambda v: ad.Tensor((v * 2).tolist()))(x)

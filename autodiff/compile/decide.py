@@ -82,7 +82,8 @@ def static_values(x: Any) -> np.ndarray:
     if not isinstance(x, Tensor):
         return np.asarray(x)
     rec = active()
-    if rec is not None and rec.is_dynamic(x):
+    if rec is not None and rec.is_dynamic(x) and rec.of_tensor(x) not in rec.frozen:
+        rec.frozen.add(rec.of_tensor(x))
         traced = np.array(x._data, copy=True)
         traced.flags.writeable = False
         decide(same_values, x, Tensor._leaf(traced))

@@ -92,6 +92,7 @@ class Recorder:
         self._alive: list[Any] = []  # ids stay unique while their objects live
         self.captured: list[Any] = []  # parameters read from the closure, bound at every call
         self.guards: list[Guard] = []  # decisions rules took on dynamic values (see decide)
+        self.frozen: set[int] = set()  # values static_values already guarded
         self.bound: list[np.ndarray] = []  # a copy of every input's array as traced, by slot
 
     # ---------------------------------------------------------- values
@@ -252,24 +253,33 @@ def _guarded(name: str) -> Any:
 
     def method(self: Tensor, *args: Any, **kwargs: Any) -> Any:
         rec = active()
-        if rec is not None and rec.is_dynamic(self) and rec.values[rec.of_tensor(self)].kind != "input":
-            raise TraceError(
+        if rec is None or not rec.is_dynamic(self):
+            return original(self, *args, **kwargs)
+        if rec.values[rec.of_tensor(self)].kind == "input":
+            if name in _PYTHON_VALUES:  # an argument read as a Python value: guarded to stay that value
+                from .decide import static_values
+
+                static_values(self)
+            return original(self, *args, **kwargs)
+        raise TraceError(
                 f"{_READS[name]} of a traced value at {user_site()}: the compiled program would keep this one "
                 f"example's value (data-dependent Python control flow or NumPy outside the primitive table); "
                 f"compute it with autodiff operations, or pass fallback=True to run such a function eagerly"
             )
-        return original(self, *args, **kwargs)
 
     method.__name__ = name
     method.__doc__ = getattr(original, "__doc__", None)
     return method
 
 
-_READS = {"item": ".item()", "__bool__": "bool()", "__float__": "float()", "__int__": "int()",
+_READS = {"item": ".item()", "__bool__": "bool()", "__float__": "float()", "__int__": "int()", "tolist": ".tolist()",
           "numpy": ".numpy()", "__array__": "np.asarray()", "data_get": ".data"}
 
 
-_METHODS = ("item", "__bool__", "__float__", "__int__", "numpy", "__array__")
+_METHODS = ("item", "__bool__", "__float__", "__int__", "tolist", "numpy", "__array__")
+# reads that make Python values of an argument (a number in the program, a branch); arrays
+# of arguments (.data, np.asarray) are program values when used as params (labels, indices)
+_PYTHON_VALUES = ("item", "__bool__", "__float__", "__int__", "tolist")
 
 
 def _install() -> None:
