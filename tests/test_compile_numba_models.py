@@ -85,7 +85,25 @@ def _regression_batches(dtype, shape=(8, 4), outputs=3, n=4, scale=2.0, seed=0):
             for _ in range(n)]
 
 
-# every activation module (ReLU, Tanh, Sigmoid, SiLU had lowerings before)
+class _Elementwise(nn.Module):
+    """A sum of the other elementwise functions the kernel lowers, each on a safe domain."""
+
+    def forward(self, x):
+        x = x * 0.3
+        pos = x * x + 1.0
+        terms = [ad.square(x), ad.reciprocal(pos), ad.log2(pos), ad.log10(pos), ad.exp2(x * 0.5), ad.sinh(x * 0.5),
+                 ad.cosh(x * 0.5), ad.arcsinh(x), ad.arctan(x), ad.hypot(x, pos), ad.arctan2(x, pos),
+                 ad.logaddexp(x, -x), ad.logaddexp2(x, 0.5 * x), ad.fmax(x, -x * 0.5), ad.fmin(x, 0.25 * x),
+                 ad.erf(x), ad.expm1(x * 0.5), ad.clip(x, -1.0, 0.5), ad.clip(x, None, 0.3),
+                 x.astype(np.float32).astype(x.dtype), x * ad.floor(x), x * ad.ceil(x), x * ad.trunc(x)]
+        out = terms[0]
+        for t in terms[1:]:
+            out = out + t
+        return out
+
+
+# every activation module (ReLU, Tanh, Sigmoid, SiLU had lowerings before), and the
+# other elementwise functions
 ACTIVATIONS = [lambda: nn.LeakyReLU(0.1), nn.ELU, nn.SELU, nn.ReLU6, lambda: nn.CELU(0.5),
                lambda: nn.Hardtanh(-0.5, 1.5), nn.Hardsigmoid, nn.Hardswish, nn.Softplus,
                lambda: nn.Softplus(beta=2.0, threshold=1.5), nn.GELU, lambda: nn.GELU("tanh"), nn.Mish, nn.LogSigmoid,
@@ -109,15 +127,23 @@ def test_every_activation_in_float32_and_a_comparison_with_a_python_float():
     assert "np.float32(np.float64(0.1))" in step.source  # the weak number cast to x's dtype
 
 
-def test_every_activation_with_regression_losses_and_batched_linear_in_float64():
-    # L1, Huber and SmoothL1 (sign, where, abs) in one loss; 3-D inputs to Linear (rows of a batch of sequences)
+def test_every_activation_with_regression_losses_in_float64():
+    # L1, Huber and SmoothL1 (sign, where, abs) in one loss
     def loss_fn(out, y):
         return nn.L1Loss()(out, y) + nn.HuberLoss(delta=0.5)(out, y) + nn.SmoothL1Loss(beta=0.3)(out, y)
 
-    batches = _regression_batches(np.float64, shape=(2, 5, 4))
-    _, _, step = _train_both(lambda: _activations_model(np.float64), loss_fn, FLAT_OPTIMIZERS["nesterov"], batches,
+    _train_both(lambda: _activations_model(np.float64), loss_fn, FLAT_OPTIMIZERS["nesterov"],
+                _regression_batches(np.float64), np.float64)
+
+
+def test_other_elementwise_functions_and_batched_linear_equal_eager():
+    # 3-D inputs to Linear: the rows of a batch of sequences
+    def make():
+        return nn.Sequential(nn.Linear(4, 5, seed=0), _Elementwise(), nn.Linear(5, 3, seed=1))
+
+    _, _, step = _train_both(make, nn.MSELoss(), FLAT_OPTIMIZERS["adam"], _regression_batches(np.float64, (2, 5, 4)),
                              np.float64)
-    assert "reshape((10, 4))" in step.source
+    assert "reshape((10, 4))" in step.source and "math.erf(" in step.source and "np.hypot(" in step.source
 
 
 def _binary_batches(dtype, n=4):
@@ -190,3 +216,18 @@ def test_softmax_glu_and_label_smoothing_equal_eager():
     _, _, step = _train_both(make, nn.CrossEntropyLoss(label_smoothing=0.1), FLAT_OPTIMIZERS["sgd"],
                              _class_batches(np.float64), np.float64)
     assert "softmax_rows(" in step.source and "] += " in step.source and "[:, 0:3]" in step.source
+
+
+def test_probability_targets_kl_divergence_and_cross_entropy_equal_eager():
+    dtype = np.float32
+    rng = np.random.default_rng(4)
+    batches = []
+    for _ in range(4):
+        p = rng.random((8, 3)).astype(dtype)
+        batches.append((rng.normal(size=(8, 4)).astype(dtype), p / p.sum(axis=1, keepdims=True)))
+
+    def loss_fn(out, target):
+        kl = nn.KLDivLoss(reduction="batchmean")(ad.log_softmax(out, axis=1), target)
+        return kl + nn.CrossEntropyLoss()(out, target)
+
+    _train_both(lambda: _layers([nn.Tanh()], 6, dtype), loss_fn, FLAT_OPTIMIZERS["adam"], batches, dtype)

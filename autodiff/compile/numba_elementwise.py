@@ -33,6 +33,10 @@ _UNARY = {"negative": "(-{0})", "absolute": "np.abs({0})",
                                              "square", "reciprocal", "log2", "log10", "exp2", "sinh", "cosh",
                                              "arcsinh", "arctan", "floor", "ceil", "trunc")}}
 _INTEGER = {"add", "subtract", "multiply", "maximum", "minimum", "negative"}
+# NumPy's add and multiply of booleans are "or" and "and" (masks combined in derivative rules)
+_LOGICAL = {"add": "({0} or {1})", "logical_or": "({0} or {1})", "maximum": "({0} or {1})", "multiply": "({0} and {1})",
+            "logical_and": "({0} and {1})", "minimum": "({0} and {1})", "logical_not": "(not {0})",
+            "not_equal": "({0} != {1})", "logical_xor": "({0} != {1})"}
 # Registry primitives whose forward is not a bare ufunc but which lower to one scalar expression.
 ELEMENTWISE_EXTRA = {"relu", "sigmoid", "broadcast_to", "where", "softplus", "erf", "erfc", "clip", "astype"}
 _F64 = np.dtype(np.float64)
@@ -83,6 +87,10 @@ def _non_float(op: Op, program: Program, out: np.dtype, operands: list[np.dtype]
     name = getattr(op.prim.forward, "__name__", op.name)
     if name in _COMPARE:
         return _COMPARE[name], [_compare_dtype(program, op)] * len(op.args)
+    if name in ("isnan", "isinf", "isfinite") and operands[0].kind == "f":
+        return f"np.{name}({{0}})", operands
+    if out.kind == "b" and name in _LOGICAL and all(d.kind == "b" for d in operands):
+        return _LOGICAL[name], [out] * len(op.args)
     if out in (np.dtype(np.int64), np.dtype(np.uint64)) and name in _INTEGER:
         return (_BINARY if len(op.args) == 2 else _UNARY)[name], [out] * len(op.args)
     raise Unsupported(f"a {out} result")
