@@ -388,7 +388,10 @@ def jit(f: Callable[..., Any] | None = None, *, fallback: bool = False, verify: 
     inside, then jit; a call with an argument that requires grad runs ``f`` eagerly,
     so the graph through it is kept (and ``ad.trace(jitted, x)`` lists its ops).
     Reading a traced value in Python (``if x.sum() > 0``, ``.item()``) raises
-    :class:`TraceError` naming the line, or runs eagerly with ``fallback=True``.
+    :class:`TraceError` naming the line, or runs eagerly with ``fallback=True``; an
+    argument itself read as a Python value (``float(lr)``) is guarded to keep that
+    value, as are the decisions rules take on values (``autodiff.compile.decide``): a
+    call where one does not hold runs eagerly (and gets a program of its own).
     Not thread-safe: a compiled function reuses its buffers.
 
     >>> import autodiff as ad
