@@ -231,3 +231,25 @@ def test_probability_targets_kl_divergence_and_cross_entropy_equal_eager():
         return kl + nn.CrossEntropyLoss()(out, target)
 
     _train_both(lambda: _layers([nn.Tanh()], 6, dtype), loss_fn, FLAT_OPTIMIZERS["adam"], batches, dtype)
+
+
+def test_comparisons_with_python_numbers_take_numpy_2_dtypes():
+    from autodiff.compile.numba_elementwise import _compare_dtype
+    from autodiff.compile.numba_ops import Unsupported
+    from autodiff.compile.program import Op, Program, Value
+    from autodiff.compile.trace import op_primitive
+
+    values = [Value(0, "input", (3,), np.dtype(np.int8), slot=0), Value(1, "input", (3,), np.dtype(np.float32), slot=1),
+              Value(2, "const", (), np.dtype(np.int64), data=np.asarray(300), weak=True),
+              Value(3, "const", (), np.dtype(np.float64), data=np.asarray(0.1), weak=True),
+              Value(4, "const", (), np.dtype(np.float64), data=np.asarray(0.1))]
+    program = Program(values, [], [], 2)
+
+    def dtype(a, b):
+        return _compare_dtype(program, Op(op_primitive(np.greater), (a, b), {}, 0))
+
+    assert dtype(1, 3) == np.float32  # a weak float takes the array's float dtype
+    assert dtype(0, 3) == np.float64  # and a float dtype against integers
+    assert dtype(1, 4) == np.float64  # a float64 array value is not weak
+    with pytest.raises(Unsupported, match="int8 values with 300"):  # NumPy compares exactly; a cast would wrap
+        dtype(0, 2)

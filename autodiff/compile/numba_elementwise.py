@@ -79,7 +79,11 @@ def _compare_dtype(program: Program, op: Op) -> np.dtype:
         parts.append(v.data.item() if weak and v.data is not None else v.dtype)
     if all(not isinstance(p, np.dtype) for p in parts):
         return np.result_type(*(program.values[a].dtype for a in op.args))
-    return np.result_type(*parts)
+    dtype = np.result_type(*parts)
+    for p in parts:  # NumPy compares an int array with a Python int outside its range exactly; a cast would wrap
+        if isinstance(p, int) and dtype.kind in "iu" and not np.iinfo(dtype).min <= p <= np.iinfo(dtype).max:
+            raise Unsupported(f"a comparison of {dtype} values with {p}")
+    return dtype
 
 
 def _non_float(op: Op, program: Program, out: np.dtype, operands: list[np.dtype]) -> tuple[str, list[np.dtype]]:
