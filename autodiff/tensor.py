@@ -344,9 +344,7 @@ class Tensor(Operators, TensorMethods, MathMethods, InplaceMethods, ArrayInterop
         ``create_graph=True`` the gradients are themselves differentiable.
         ``retain_graph`` is accepted for PyTorch compatibility: the graph is always kept.
         """
-        from .engine import backward
-
-        backward([self], None if grad is None else [grad], create_graph=create_graph)
+        _engine.backward([self], None if grad is None else [grad], create_graph=create_graph)
 
 
 class _Size(int):
@@ -382,6 +380,7 @@ def tensor(data: Any, requires_grad: bool = False, name: str | None = None, dtyp
 
 # operators dispatch to the table, defined after Tensor; the method mixins reach it the same way
 from . import (  # noqa: E402
+    engine as _engine,
     functions as _F,
     inplace as _inplace_module,
     interop as _interop_module,

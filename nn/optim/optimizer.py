@@ -158,8 +158,9 @@ class Optimizer:
             for p in group["params"]:
                 grad = p.grad
                 if grad is not None:
-                    data, g = p._data, grad._readonly()  # (the update reads the gradient, never writes it)
-                    if g.dtype != data.dtype:
+                    data, g = p._data, grad._data.view()
+                    g.flags.writeable = False  # (the update reads the gradient, never writes it)
+                    if g.dtype is not data.dtype and g.dtype != data.dtype:
                         g = g.astype(data.dtype)
                     s = state.get(p)
                     if s is None:

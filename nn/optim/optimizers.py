@@ -38,8 +38,9 @@ class SGD(Optimizer):
                              f"{group['momentum']!r}, dampening={group['dampening']!r}")
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> None:
-        g = self._l2(g, p, group)
-        momentum = group["momentum"]
+        wd, momentum = group["weight_decay"], group["momentum"]
+        if wd:
+            g = g + wd * p
         if momentum:
             buf = state.get("momentum_buffer")
             if buf is None:
