@@ -161,3 +161,23 @@ def test_a_recorded_in_place_op_keeps_its_own_write_valid_and_later_writes_refus
         z += 1.0  # a write after the recorded op: mul's output changed
     with pytest.raises(RuntimeError, match=STALE):
         (z * z).sum().backward()
+
+
+# ------------------------------------------------------------------ linear's forward
+@pytest.mark.parametrize("x_shape,b_shape,b_dtype", [((4, 3), (2,), np.float32), ((3,), (2,), np.float32),
+                                                     ((5, 4, 3), (2,), np.float32), ((4, 3), (2,), np.float64),
+                                                     ((4, 3), (4, 2), np.float32), ((4, 3), (1,), np.float32),
+                                                     ((4, 3), (6, 4, 2), np.float32)])
+def test_linear_adds_its_bias_in_place_only_where_that_is_the_same_array(x_shape, b_shape, b_dtype):
+    rng = np.random.default_rng(0)
+    x, w = rng.normal(size=x_shape).astype(np.float32), rng.normal(size=(3, 2)).astype(np.float32)
+    b = rng.normal(size=b_shape).astype(b_dtype)
+    expected = np.matmul(x, w) + b  # dtype promotion and broadcasting as NumPy's
+    out = ad.linear(ad.Tensor(x), ad.Tensor(w, requires_grad=True), ad.Tensor(b)).numpy()
+    assert out.dtype == expected.dtype and out.shape == expected.shape
+    assert np.array_equal(out, expected)
+
+
+def test_linear_with_a_bias_that_does_not_fit_names_the_shapes():
+    with pytest.raises(ValueError, match=r"linear: shapes \(4, 3\) and \(3, 2\) and \(3,\) are not aligned"):
+        ad.linear(ad.Tensor(np.ones((4, 3))), ad.Tensor(np.ones((3, 2))), ad.Tensor(np.ones(3)))
