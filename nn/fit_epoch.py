@@ -10,11 +10,12 @@ so the same batches), and the loss and the correct predictions are summed as ``f
 per-batch loop sums them, with the same error, naming the batch, for a non-finite loss.
 The step counts, the gradients in ``p.grad`` and the optimizer state are brought up to
 date once, as ``step()`` leaves them. A batch shape whose step is not compiled yet (the
-first calls trace and verify), or whose program checks values of its own (guards, see
-``autodiff.compile.decide``) or was verified for one batch's values only, goes through
-``step()``. Anything else (a DataLoader over a dataset, a progress bar, labels out of
-range, targets other than class labels or regression arrays) leaves the epoch to the
-per-batch loop. ``nn.fit_numba`` runs whole epochs inside numba with the same rules.
+first calls trace and verify) or was verified for one batch's values only goes through
+``step()``, and so does a batch whose values fail a guard of the program (a decision on
+values, see ``autodiff.compile.decide``: the program stops before any update). Anything
+else (a DataLoader over a dataset, a progress bar, labels out of range, targets other
+than class labels or regression arrays) leaves the epoch to the per-batch loop.
+``nn.fit_numba`` runs whole epochs inside numba with the same rules.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from autodiff.compile.jit import Compiled
+from autodiff.compile.trace import GuardFailed
 
 from .data import DataLoader, default_collate
 
@@ -139,13 +141,12 @@ class Hits:
 
 
 def _compiled(step: Any, xb: np.ndarray, yb: np.ndarray) -> tuple[Any, Any, bool] | None:
-    """The compiled program of the batch's shape, if its guards hold now and it checks no
-    values of its own: the program, the closure's arrays (None: read at every call) and
-    whether it writes module state."""
+    """The compiled program of the batch's shape, if the step's per-call checks hold now:
+    the program, the closure's arrays (None: read at every call) and whether it writes
+    module state."""
     entry = step._cache.get(step._key((xb, yb), {}))
-    if type(entry) is not Compiled or not entry.captured_match() or entry.program.guards \
-            or entry.only_for is not None:  # guarded, or verified for one batch's values only: step() decides
-        return None
+    if type(entry) is not Compiled or not entry.captured_match() or entry.only_for is not None:
+        return None  # (verified for one batch's values only: step() decides)
     params = {id(p) for p in step.params}
     static = all(id(c) in params for c in entry.captured)
     return entry, tuple(c._data for c in entry.captured) if static else None, bool(entry.program.state_writes)
@@ -174,7 +175,8 @@ def _steps(step: Any, batches: Any, epoch: int, hits: Hits | None) -> float:
     flat, lr = step.flat, step.optimizer.lr
     adam, momentum = flat.adam, bool(flat.keys)
     ready: dict[int, Any] = {}
-    total, t, done, out = 0.0, flat.step_number(), 0, None
+    total, t, done = 0.0, flat.step_number(), 0
+    out: Any = None  # the last step's output
     try:
         for batch, (xb, yb) in enumerate(batches):
             rows = len(yb)
@@ -185,12 +187,16 @@ def _steps(step: Any, batches: Any, epoch: int, hits: Hits | None) -> float:
                 ready[rows] = fast
             if fast is not None:
                 entry, args, writes = fast
-                outs = entry.fn(xb, yb, *(args if args is not None else [c._data for c in entry.captured]), lr, t)
-                done, out, step.ran = done + 1, outs[1], entry
-                if writes:
-                    step._write_back(entry, outs)
-                value, t = float(outs[0]), t + 1 if adam else (2 if momentum else t)
-            else:
+                try:
+                    outs = entry.fn(xb, yb, *(args if args is not None else [c._data for c in entry.captured]), lr, t)
+                except GuardFailed:  # abandoned before any update: step() takes the batch (eagerly, or the
+                    fast = None  # program of the other case)
+                else:
+                    done, out, step.ran = done + 1, outs[1], entry
+                    if writes:
+                        step._write_back(entry, outs)
+                    value, t = float(outs[0]), t + 1 if adam else (2 if momentum else t)
+            if fast is None:
                 done = _book(step, done, out)
                 value, out = step(xb, yb), step.output
                 flat.sync()  # the call may have stepped eagerly (new arrays) and compiled this shape's step

@@ -27,7 +27,8 @@ from autodiff.compile.codegen import build
 from autodiff.compile.jit import Compiled
 from autodiff.compile.numba_codegen import KernelBody, Unsupported, lower_program
 from autodiff.compile.numba_kernels import KERNELS as OP_KERNELS
-from autodiff.compile.program import Program
+from autodiff.compile.program import Guard, Op, Program
+from autodiff.compile.trace import GuardFailed
 
 from . import numba_lowerings  # noqa: F401  (registers the lowering of nn's dropout mask)
 from .flat_numba import KERNELS
@@ -141,10 +142,13 @@ def _kernel(source: str) -> Any:
 def whole_step(flat: FlatOptimizer, program: Program, captured: list[Tensor], kinds: Any, n_params: int,
                n_args: int = 2) -> tuple[Compiled | None, str]:
     """The step as one numba kernel, or (None, why not)."""
-    if program.guards:  # the kernel would not re-check them; the NumPy step does
-        return None, f"the program has {len(program.guards)} guard(s) ({', '.join(g.what for g in program.guards)})"
+    checks, inner = _input_guards(program)
+    if inner:  # the kernel would not re-check them; the NumPy step does
+        return None, f"the program has {len(inner)} guard(s) on computed values ({', '.join(g.what for g in inner)})"
     grads = program.outputs[2:2 + n_params]
-    lowered = Program(program.values, program.ops, program.outputs[:2] + program.outputs[2 + n_params:],
+    ops = Program(program.values, program.ops, program.outputs, program.n_inputs,
+                  list(program.notes)).eliminate_dead_code().ops  # without the input guards' predicates
+    lowered = Program(program.values, ops, program.outputs[:2] + program.outputs[2 + n_params:],
                       program.n_inputs, program.notes, program.state_writes)
     try:
         names, param_views, passed = _inputs(flat, lowered, captured, n_args)
@@ -168,7 +172,9 @@ def whole_step(flat: FlatOptimizer, program: Program, captured: list[Tensor], ki
     # 0-d results (new values of 0-d buffers) come back from numba as Python numbers: 0-d arrays of their dtype again
     outs = [f"r[{k}]" if k < 2 or lowered.values[o].shape else f"np.asarray(r[{k}], np.{lowered.values[o].dtype.name})"
             for k, o in enumerate(lowered.outputs)]
-    wrapper = (f"def compiled({args}):\n    r = kernel({', '.join(call + scalar_exprs)})\n"
+    guard_lines = [line for k, (op, g) in enumerate(checks) for line in _guard_line(k, op, g, program, namespace)]
+    wrapper = (f"def compiled({args}):\n" + "".join(f"    {line}\n" for line in guard_lines)
+               + f"    r = kernel({', '.join(call + scalar_exprs)})\n"
                f"    return ({', '.join(outs)},)\n\n\n"
                f"def scalars(lr, t):\n    return ({', '.join(scalar_exprs)},)\n")
     fn = build(wrapper, namespace, "compiled")
@@ -178,9 +184,42 @@ def whole_step(flat: FlatOptimizer, program: Program, captured: list[Tensor], ki
         return None, error
     note = "# one numba kernel: forward, backward and the optimizer update; called by the wrapper below\n"
     compiled = Compiled(lowered, fn, note + source + "\n" + wrapper, captured, kinds)
-    setattr(compiled, "numba_kernel", NumbaKernel(kernel, [namespace[p] for p in buffers], passed,  # noqa: B010
-                                                  namespace["scalars"]))
+    if not checks:  # (a whole epoch inside numba would skip the wrapper's checks)
+        setattr(compiled, "numba_kernel", NumbaKernel(kernel, [namespace[p] for p in buffers],  # noqa: B010
+                                                      passed, namespace["scalars"]))
     return compiled, ""
+
+
+def _input_guards(program: Program) -> tuple[list[tuple[Op, Guard]], list[Guard]]:
+    """The guards whose flag is computed from the program's inputs and constants alone
+    (the wrapper checks them before the kernel runs: a label check, say), with their ops;
+    and the others (on values the program computes: the kernel cannot take those)."""
+    producer = {op.out: op for op in program.ops}
+    checks, inner = [], []
+    for g in program.guards:
+        op = producer.get(g.value)
+        if op is not None and all(program.values[a].kind in ("input", "const") for a in op.args):
+            checks.append((op, g))
+        else:
+            inner.append(g)
+    return checks, inner
+
+
+def _guard_line(k: int, op: Op, g: Guard, program: Program, namespace: dict[str, Any]) -> list[str]:
+    """The wrapper's check of one input guard: the predicate on the arguments, and
+    ``GuardFailed`` when its answer is not the traced one (the NumPy code's own check)."""
+    args = []
+    for j, a in enumerate(op.args):
+        v = program.values[a]
+        if v.kind == "input":
+            args.append(f"a{v.slot}")
+        else:
+            namespace[f"guard{k}_{j}"] = v.data
+            args.append(f"guard{k}_{j}")
+    namespace[f"guard{k}"], namespace[f"guard{k}_params"] = op.prim.forward, dict(op.params)
+    namespace["GuardFailed"] = GuardFailed
+    test = "not " if g.expected else ""
+    return [f"if {test}guard{k}({', '.join(args)}, **guard{k}_params): raise GuardFailed({k}, {g.what!r})"]
 
 
 def _compile_now(kernel: Any, program: Program, passed: list[int], buffers: list[Any], scalars: list[Any]) -> str:

@@ -14,6 +14,7 @@ import numpy as np
 
 import autodiff as ad
 from autodiff import Tensor, TensorLike, primitives as P
+from autodiff.compile.decide import decide, static_values
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -167,11 +168,23 @@ def _classes_last(x: Any) -> tuple[Any, tuple[int, ...]]:
     return moved.reshape(-1, x.shape[1]), (x.shape[0], *x.shape[2:])
 
 
+def _plain_labels(t: np.ndarray, c: int, ignore_index: int) -> bool:
+    """Whether every label is a class in [0, c) and none equals ``ignore_index``."""
+    lo, hi = t.min(), t.max()
+    return bool(0 <= lo and hi < c and not lo <= ignore_index <= hi)
+
+
 def _labels(name: str, target: Any, shape: tuple[int, ...], c: int, ignore_index: int,
             input_shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray | None]:
-    """Integer labels as a flat array, and the mask of the ones not ignored (None: all kept)."""
+    """Integer labels as a flat array, and the mask of the ones not ignored (None: all kept).
+
+    Which case the labels are in is a decision on values: while ``ad.jit`` traces, the
+    plain case is a guard re-checked at every call, and labels the program holds as data
+    (converted, or with ignored entries) are guarded to stay the traced ones, so a
+    compiled step never replays one batch's labels on another's."""
     # the array itself, not the read-only view .data hands out: compiled steps track it by identity
-    t = target._data if isinstance(target, Tensor) else np.asarray(target)
+    traced = target if isinstance(target, Tensor) else None
+    t = target._data if traced is not None else np.asarray(target)
     if t.shape != shape:
         raise ValueError(f"{name}: expected class labels of shape {shape} (or class probabilities of shape "
                          f"{input_shape}), got target of shape {t.shape}")
@@ -187,9 +200,12 @@ def _labels(name: str, target: Any, shape: tuple[int, ...], c: int, ignore_index
         t = t.reshape(-1)  # (the labels array itself otherwise: compiled steps track it by identity)
     if not t.size:
         return t, None
-    lo, hi = t.min(), t.max()
-    if 0 <= lo and hi < c and not lo <= ignore_index <= hi:
+    if traced is not None and t.dtype != traced._data.dtype:
+        static_values(traced)  # labels converted from bool or float: the program holds them
+    if decide(_plain_labels, traced if traced is not None else t, c=c, ignore_index=ignore_index):
         return t, None
+    if traced is not None:
+        static_values(traced)  # the program holds the mask of the ignored labels
     keep = t != ignore_index
     bad = t[keep & ((t < 0) | (t >= c))]
     if bad.size:

@@ -296,7 +296,7 @@ def test_a_guarded_step_is_not_one_numba_kernel_and_says_why():
     for k in range(3):
         step(X + k, y)
     assert step.ran is not None
-    assert "numba whole step not used: the program has 1 guard(s) (_all_positive)" in step.source
+    assert "numba whole step not used: the program has 1 guard(s) on computed values (_all_positive)" in step.source
 
 
 def test_a_compiled_step_whose_guard_fails_steps_like_eager_and_compiles_the_other_case():

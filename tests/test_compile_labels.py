@@ -1,0 +1,110 @@
+"""Class labels in compiled code: the losses' decision on label values (all classes in
+range, some ignored, some bad) is a guard, so a compiled program never replays one
+batch's case on another batch (a label -1 would wrap around to the last class)."""
+
+import numpy as np
+import pytest
+
+import autodiff as ad
+import nn
+import nn.fit_epoch as fit_epoch
+from nn import functional as F, optim
+
+
+def _log_probs(rng, n=4, c=3):
+    return F.log_softmax(ad.Tensor(rng.normal(size=(n, c))), axis=1).numpy()
+
+
+def test_jitted_nll_loss_rechecks_the_labels_at_every_call():
+    f = ad.jit(lambda x, y: F.nll_loss(x, y))
+    rng = np.random.default_rng(0)
+    for k in range(3):
+        x, y = _log_probs(rng), np.array([0, 1, 2, k % 3])
+        assert f(x, y) == pytest.approx(F.nll_loss(ad.Tensor(x), y).item(), rel=1e-15)
+    with pytest.raises(ValueError, match=r"nll_loss: labels must be in \[0, 2\] for 3 classes .* got \[-1\]"):
+        f(_log_probs(rng), np.array([0, 1, -1, 2]))
+    with pytest.raises(ValueError, match=r"got \[3\]"):
+        f(_log_probs(rng), np.array([3, 1, 0, 2]))
+    for y in (np.array([0, -100, 2, 1]), np.array([-100, 1, 1, 0]), np.array([2, 2, 0, 1])):  # ignored labels too
+        x = _log_probs(rng)
+        assert f(x, y) == pytest.approx(F.nll_loss(ad.Tensor(x), y).item(), rel=1e-15)
+    assert "_plain_labels" in str(f.program)
+
+
+def test_compiled_nll_step_equals_eager_and_refuses_bad_labels():
+    rng = np.random.default_rng(1)
+
+    def make():
+        return nn.Sequential(nn.Linear(5, 4, seed=0), nn.Tanh(), nn.Linear(4, 3, seed=1), nn.LogSoftmax(dim=1))
+
+    eager, model = make(), make()
+    loss_fn = nn.NLLLoss()
+    eager_opt, opt = optim.SGD(eager.parameters(), lr=0.1), optim.SGD(model.parameters(), lr=0.1)
+    step = nn.compile_step(model, loss_fn, opt)
+    for k in range(6):
+        X, y = rng.normal(size=(6, 5)), rng.integers(0, 3, 6)
+        if k >= 4:
+            y[k - 3] = -100  # ignored by both
+        eager_opt.zero_grad()
+        loss = loss_fn(eager(X), y)
+        loss.backward()
+        eager_opt.step()
+        assert step(X, y) == pytest.approx(loss.item(), rel=1e-12)
+    for p, q in zip(eager.parameters(), model.parameters(), strict=True):
+        np.testing.assert_allclose(q.data, p.data, rtol=1e-12, atol=1e-15)
+    before = [p.data.copy() for p in model.parameters()]
+    with pytest.raises(ValueError, match=r"labels must be in \[0, 2\] for 3 classes .* got \[-1\]"):
+        step(rng.normal(size=(6, 5)), np.array([0, 1, 2, -1, 0, 1]))
+    for b, p in zip(before, model.parameters(), strict=True):
+        np.testing.assert_array_equal(p.data, b)  # the refused step changed nothing
+
+
+def test_fit_with_nll_loss_runs_compiled_epochs_and_equals_eager(monkeypatch):
+    rng = np.random.default_rng(2)
+    X, y = rng.normal(size=(26, 5)), rng.integers(0, 3, 26)
+    ran = []
+    run_epoch = fit_epoch.run_epoch
+    monkeypatch.setattr(fit_epoch, "run_epoch", lambda *a: ran.append(run_epoch(*a)) or ran[-1])
+
+    def make():
+        return nn.Sequential(nn.Linear(5, 6, seed=0), nn.ReLU(), nn.Linear(6, 3, seed=1), nn.LogSoftmax(dim=1))
+
+    histories, models = [], []
+    for compiled in (False, True):
+        model = make()
+        histories.append(nn.fit(model, nn.NLLLoss(), optim.Adam(model.parameters(), lr=0.01), X, y, epochs=4,
+                                batch_size=8, progress=False, compile=compiled).history)
+        models.append(model)
+    assert [logs is not None for logs in ran] == [True] * 4  # the guard checks the labels: no output needed
+    for key in histories[0]:
+        np.testing.assert_allclose(histories[1][key], histories[0][key], rtol=1e-12)
+    for p, q in zip(models[0].parameters(), models[1].parameters(), strict=True):
+        np.testing.assert_allclose(q.data, p.data, rtol=1e-12, atol=1e-15)
+
+
+def test_numba_step_checks_the_label_guard_before_its_kernel():
+    pytest.importorskip("numba")
+    rng = np.random.default_rng(3)
+
+    def make():
+        return nn.Sequential(nn.Linear(4, 5, seed=0), nn.Tanh(), nn.Linear(5, 3, seed=1), nn.LogSoftmax(dim=1))
+
+    eager, model = make(), make()
+    loss_fn = nn.NLLLoss()
+    eager_opt, opt = optim.SGD(eager.parameters(), lr=0.1), optim.SGD(model.parameters(), lr=0.1)
+    step = nn.compile_step(model, loss_fn, opt, backend="numba")
+    for k in range(5):
+        X, y = rng.normal(size=(6, 4)), rng.integers(0, 3, 6)
+        if k == 4:
+            y[2] = -100  # ignored: the guard fails, the step runs eagerly (eager's numbers)
+        eager_opt.zero_grad()
+        loss = loss_fn(eager(X), y)
+        loss.backward()
+        eager_opt.step()
+        assert step(X, y) == pytest.approx(loss.item(), rel=1e-11)
+    assert step.source.startswith("# one numba kernel") and "raise GuardFailed(0, '_plain_labels')" in step.source
+    assert step.guard_failures == 1
+    with pytest.raises(ValueError, match=r"labels must be in \[0, 2\] for 3 classes .* got \[-1\]"):
+        step(rng.normal(size=(6, 4)), np.array([0, 1, -1, 2, 0, 1]))  # the kernel would wrap -1 around
+    for p, q in zip(eager.parameters(), model.parameters(), strict=True):
+        np.testing.assert_allclose(q.data, p.data, rtol=1e-11, atol=1e-14)
