@@ -9,6 +9,7 @@ import autodiff as ad
 import nn
 import nn.fit_epoch as fit_epoch
 from nn import functional as F, optim
+from tests.helpers import eager_step
 
 
 def _log_probs(rng, n=4, c=3):
@@ -45,11 +46,7 @@ def test_compiled_nll_step_equals_eager_and_refuses_bad_labels():
         X, y = rng.normal(size=(6, 5)), rng.integers(0, 3, 6)
         if k >= 4:
             y[k - 3] = -100  # ignored by both
-        eager_opt.zero_grad()
-        loss = loss_fn(eager(X), y)
-        loss.backward()
-        eager_opt.step()
-        assert step(X, y) == pytest.approx(loss.item(), rel=1e-12)
+        assert step(X, y) == pytest.approx(eager_step(eager, loss_fn, eager_opt, X, y), rel=1e-12)
     for p, q in zip(eager.parameters(), model.parameters(), strict=True):
         np.testing.assert_allclose(q.data, p.data, rtol=1e-12, atol=1e-15)
     before = [p.data.copy() for p in model.parameters()]
@@ -97,11 +94,7 @@ def test_numba_step_checks_the_label_guard_before_its_kernel():
         X, y = rng.normal(size=(6, 4)), rng.integers(0, 3, 6)
         if k == 4:
             y[2] = -100  # ignored: the guard fails, the step runs eagerly (eager's numbers)
-        eager_opt.zero_grad()
-        loss = loss_fn(eager(X), y)
-        loss.backward()
-        eager_opt.step()
-        assert step(X, y) == pytest.approx(loss.item(), rel=1e-11)
+        assert step(X, y) == pytest.approx(eager_step(eager, loss_fn, eager_opt, X, y), rel=1e-11)
     assert step.source.startswith("# one numba kernel") and "raise GuardFailed(0, '_plain_labels')" in step.source
     assert step.guard_failures == 1
     with pytest.raises(ValueError, match=r"labels must be in \[0, 2\] for 3 classes .* got \[-1\]"):

@@ -70,17 +70,9 @@ def softmax_ce(x: np.ndarray, labels: np.ndarray, zero: Any, n: Any) -> Any:
 def softmax_ce_grad(x: np.ndarray, labels: np.ndarray, scale: Any, zero: Any, one: Any, out: np.ndarray) -> None:
     """out = (softmax(x) - onehot(labels)) * scale, row by row, in the order eager
     computes it (exp, divide by the row sum, subtract 1 at the label, scale)."""
+    softmax_rows(x, zero, out)
     for i in range(x.shape[0]):
-        lab = _label(labels, i, x.shape[1])
-        m = _row_shift(x, i, zero)
-        s = zero
-        for j in range(x.shape[1]):
-            e = np.exp(x[i, j] - m)
-            out[i, j] = e
-            s += e
-        for j in range(x.shape[1]):
-            out[i, j] = out[i, j] / s
-        out[i, lab] -= one
+        out[i, _label(labels, i, x.shape[1])] -= one
         for j in range(x.shape[1]):
             out[i, j] = out[i, j] * scale
 
