@@ -32,16 +32,20 @@ def test_jitted_nll_loss_rechecks_the_labels_at_every_call():
     assert "_plain_labels" in str(f.program)
 
 
-def test_compiled_nll_step_equals_eager_and_refuses_bad_labels():
-    rng = np.random.default_rng(1)
-
+def _nll_pair(inputs, backend):
+    """An eager classifier ending in LogSoftmax with its SGD, and a twin with a compiled NLL step."""
     def make():
-        return nn.Sequential(nn.Linear(5, 4, seed=0), nn.Tanh(), nn.Linear(4, 3, seed=1), nn.LogSoftmax(dim=1))
+        return nn.Sequential(nn.Linear(inputs, 4, seed=0), nn.Tanh(), nn.Linear(4, 3, seed=1), nn.LogSoftmax(dim=1))
 
     eager, model = make(), make()
+    step = nn.compile_step(model, nn.NLLLoss(), optim.SGD(model.parameters(), lr=0.1), backend=backend)
+    return eager, optim.SGD(eager.parameters(), lr=0.1), model, step
+
+
+def test_compiled_nll_step_equals_eager_and_refuses_bad_labels():
+    rng = np.random.default_rng(1)
+    eager, eager_opt, model, step = _nll_pair(5, "numpy")
     loss_fn = nn.NLLLoss()
-    eager_opt, opt = optim.SGD(eager.parameters(), lr=0.1), optim.SGD(model.parameters(), lr=0.1)
-    step = nn.compile_step(model, loss_fn, opt)
     for k in range(6):
         X, y = rng.normal(size=(6, 5)), rng.integers(0, 3, 6)
         if k >= 4:
@@ -82,14 +86,8 @@ def test_fit_with_nll_loss_runs_compiled_epochs_and_equals_eager(monkeypatch):
 def test_numba_step_checks_the_label_guard_before_its_kernel():
     pytest.importorskip("numba")
     rng = np.random.default_rng(3)
-
-    def make():
-        return nn.Sequential(nn.Linear(4, 5, seed=0), nn.Tanh(), nn.Linear(5, 3, seed=1), nn.LogSoftmax(dim=1))
-
-    eager, model = make(), make()
+    eager, eager_opt, model, step = _nll_pair(4, "numba")
     loss_fn = nn.NLLLoss()
-    eager_opt, opt = optim.SGD(eager.parameters(), lr=0.1), optim.SGD(model.parameters(), lr=0.1)
-    step = nn.compile_step(model, loss_fn, opt, backend="numba")
     for k in range(5):
         X, y = rng.normal(size=(6, 4)), rng.integers(0, 3, 6)
         if k == 4:
