@@ -27,6 +27,7 @@ import numpy as np
 
 from autodiff.compile.jit import Compiled
 from autodiff.compile.trace import GuardFailed
+from autodiff.primitives_loss import labels_in_range
 
 from .data import DataLoader, default_collate
 
@@ -45,17 +46,25 @@ def applicable(step: Any, loader: Any, loss_fn: Any, kind: str | None) -> bool:
         return False  # such rows leave the accuracy (and a compiled step does not take them)
     if step._labels and y.dtype.kind in "iu":
         c = step.output.shape[-1] if step.output is not None else None
-        if c is None or y.ndim != 1 or not y.size or y.min() < 0 or y.max() >= c:
+        if c is None or y.ndim != 1 or not y.size or not labels_in_range(y, c):
             return False  # the per-batch loop raises at the batch that holds a bad label
     return kind is None or (y.ndim == 1 and y.dtype.kind in "iu")
 
 
+def next_step_number(flat: Any, t: int) -> int:
+    """t of the step after one with ``t``, as ``FlatOptimizer.step_number`` would give it:
+    Adam counts; for SGD t only says whether the momentum buffer exists yet (1 before the
+    first step)."""
+    return t + 1 if flat.adam else (2 if flat.keys else t)
+
+
 def step_numbers(flat: Any, t0: int, steps: int) -> list[int]:
-    """Each step's t as ``FlatOptimizer.step_number`` would give it: Adam counts; for SGD
-    t only says whether the momentum buffer exists yet (1 before the first step)."""
-    if flat.adam:
-        return list(range(t0, t0 + steps))
-    return [t0] + [2] * (steps - 1) if flat.keys else [t0] * steps
+    """Each of ``steps`` steps' t, from ``t0``."""
+    ts, t = [], t0
+    for _ in range(steps):
+        ts.append(t)
+        t = next_step_number(flat, t)
+    return ts
 
 
 def advance(step: Any, steps: int, out: np.ndarray) -> None:
@@ -173,7 +182,6 @@ def _steps(step: Any, batches: Any, epoch: int, hits: Hits | None) -> float:
     """Run every batch's step; the sum of loss times rows. The compiled calls are booked
     (``advance``) before any call of ``step()`` and at the end, however the loop ends."""
     flat, lr = step.flat, step.optimizer.lr
-    adam, momentum = flat.adam, bool(flat.keys)
     ready: dict[int, Any] = {}
     total, t, done = 0.0, flat.step_number(), 0
     out: Any = None  # the last step's output
@@ -195,7 +203,7 @@ def _steps(step: Any, batches: Any, epoch: int, hits: Hits | None) -> float:
                     done, out, step.ran = done + 1, outs[1], entry
                     if writes:
                         step._write_back(entry, outs)
-                    value, t = float(outs[0]), t + 1 if adam else (2 if momentum else t)
+                    value, t = float(outs[0]), next_step_number(flat, t)
             if fast is None:
                 done = _book(step, done, out)
                 value, out = step(xb, yb), step.output
