@@ -33,6 +33,17 @@ def labels_in_range(labels: np.ndarray, c: int) -> bool:
     return bool(np.minimum.reduce(labels, axis=None) >= 0 and np.maximum.reduce(labels, axis=None) < c)
 
 
+def row_max(x: np.ndarray) -> np.ndarray:
+    """The max of each row of a 2-D array, shape (N, 1). A max is exact in any order, so
+    narrow rows are reduced down the columns of a transposed copy: NumPy reduces a short
+    contiguous axis row by row, 3-12x slower for 10 classes and 128-1024 rows."""
+    n, c = x.shape
+    if c <= 32 and n >= 16:
+        m: np.ndarray = np.maximum.reduce(np.ascontiguousarray(x.T), axis=0)
+        return m.reshape(n, 1)
+    return np.maximum.reduce(x, axis=1, keepdims=True)
+
+
 def _checked_labels(x: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """Labels as a 1-D integer array of one entry per row of ``x`` with values in [0, C):
     anything else would index the wrong class silently (negative labels wrap around)."""
@@ -57,7 +68,7 @@ def _sce_forward(x: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """mean over rows of logsumexp(x_i) − x_i[labels_i], shifted by the row max (no overflow)."""
     labels = _checked_labels(x, labels)
     n = x.shape[0]
-    m = np.maximum.reduce(x, axis=1, keepdims=True)
+    m = row_max(x)
     if not math.isfinite(np.add.reduce(m, axis=None)):  # an infinite or NaN row: shifted as log_softmax shifts it
         d = _shifted(x, 1)[0]  # (by 0 where its max is not finite)
         with np.errstate(divide="ignore", invalid="ignore"):  # such a row's loss is inf or NaN, as it should
@@ -111,7 +122,7 @@ def _sce_case(draw: Draw, dtype: Any) -> Case:
 def _sce_grad_forward(x: np.ndarray, g: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """(softmax(x) − onehot(labels)) · g / N in the hand-written steps' seven NumPy calls."""
     labels = _checked_labels(x, labels)
-    m = np.maximum.reduce(x, axis=1, keepdims=True)
+    m = row_max(x)
     if math.isfinite(np.add.reduce(m, axis=None)):
         e = np.exp(x - m)
     else:  # an infinite or NaN row: shifted as softmax shifts it

@@ -101,6 +101,36 @@ def test_extreme_and_non_finite_logits():
         assert np.isnan(P.softmax_cross_entropy_p(np.array([[np.nan, 0.0], [1.0, 2.0]]), labels=labels).item())
 
 
+@pytest.mark.parametrize("n, c", [(2, 3), (16, 2), (64, 10), (300, 32), (40, 33), (15, 4)])
+def test_row_max_is_the_exact_row_max_on_either_path(n, c):
+    from autodiff.primitives_loss import row_max
+
+    rng = np.random.default_rng(n * c)
+    for dtype in (np.float32, np.float64):
+        x = rng.normal(size=(n, c)).astype(dtype) * 1e3
+        x[rng.random((n, c)) < 0.1] = -np.inf
+        x[0, :] = -np.inf
+        x[1 % n, rng.integers(c)] = np.inf
+        x[-1, rng.integers(c)] = np.nan
+        np.testing.assert_array_equal(row_max(x), np.max(x, axis=1, keepdims=True))
+        np.testing.assert_array_equal(row_max(x.T.copy().T), np.max(x, axis=1, keepdims=True))  # Fortran order
+
+
+@pytest.mark.parametrize("n", [3, 64])
+def test_large_logits_on_many_rows_stay_finite_and_match_the_composite(n):
+    rng = np.random.default_rng(n)
+    x, labels = rng.uniform(-1e4, 1e4, (n, 10)), rng.integers(0, 10, n)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):  # exp(-2e4) underflows to 0, as it may
+        loss = P.softmax_cross_entropy_p(ad.Tensor(x, requires_grad=True), labels=labels)
+        want = _composite(ad.Tensor(x), labels)
+        np.testing.assert_allclose(loss.item(), want.item(), rtol=1e-12)
+        grad = P.softmax_cross_entropy_grad_p(x, np.array(1.0), labels=labels).numpy()
+    p = np.exp(x - x.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    p[np.arange(n), labels] -= 1
+    np.testing.assert_allclose(grad, p / n, rtol=1e-12, atol=1e-300)
+
+
 @pytest.mark.parametrize("labels, message", [
     (np.array([0, 3]), r"labels must be in \[0, 2\] for 3 classes, got \[3\]"),
     (np.array([0, -1]), r"labels must be in \[0, 2\] for 3 classes, got \[-1\]"),

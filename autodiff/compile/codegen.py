@@ -19,6 +19,7 @@ import numpy as np
 
 from .. import primitives as P
 from . import kernels
+from .layout import swap_matmul
 from .program import Op, Program, Ref
 from .trace import GuardFailed
 
@@ -240,6 +241,13 @@ def _lines_for(em: Emitter, op: Op, out: str | None, target: str | None) -> list
         if dest is None:
             return [f"{name} = np.matmul({x}, {w})", f"{name} += {b}"]
         return [f"{name} = np.matmul({x}, {w}, out={dest})", f"np.add({name}, {b}, out={name})"]
+    if (out is not None and target is None and op.prim.forward is np.matmul
+            and swap_matmul(em.program, op, P.transpose_p)):
+        # the same product with the operands' roles swapped (faster in this BLAS, the same bits)
+        x, y = (em.value(a) for a in op.args)
+        n, m = em.program.values[op.out].shape
+        swapped = em.bind(em.namespace[out].reshape(m, n), "bt")
+        return [f"{name} = np.matmul({y}.T, {x}.T, out={swapped}).T"]
     if target is not None and writes_out(op, em.program):
         return [f"{name} = {_call(em, op, target)}"]
     lines = [f"{name} = {_call(em, op, out)}"]

@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from ..primitives_loss import _checked_labels, _sce_forward, _sce_grad_forward, labels_in_range
+from ..primitives_loss import _checked_labels, _sce_forward, _sce_grad_forward, labels_in_range, row_max
 
 
 def _check_values(x: np.ndarray, labels: np.ndarray) -> None:
@@ -29,7 +29,7 @@ def sce_grad(x: np.ndarray, g: np.ndarray, labels: np.ndarray, offsets: np.ndarr
     ``scale`` as for :func:`sce_value_and_grad`)."""
     _check_values(x, labels)
     dest = np.empty_like(x) if out is None else out
-    m = np.maximum.reduce(x, axis=1, keepdims=True)
+    m = row_max(x)
     if not math.isfinite(np.add.reduce(m, axis=None)):  # an infinite or NaN row: the primitive's own path
         dest[...] = _sce_grad_forward(x, g, labels)
         return dest
@@ -49,7 +49,7 @@ def sce_value_and_grad(x: np.ndarray, g: np.ndarray, labels: np.ndarray, offsets
     finite exactly when such a row exists: only then the primitives' own path runs.
     ``scale`` is ``grad_scale(x, g)`` when the program computed it once (a constant g)."""
     _check_values(x, labels)
-    m = np.maximum.reduce(x, axis=1, keepdims=True)
+    m = row_max(x)
     d = np.subtract(x, m, out=out)
     flat = out.reshape(-1)
     flat_index = np.add(labels, offsets, dtype=np.intp)
