@@ -11,6 +11,7 @@ all parameters inside the generated code (same formulas, results within a few ul
 from __future__ import annotations
 
 from collections.abc import Sequence
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -102,19 +103,25 @@ class CompiledStep(Jitted):
         return (loss, out, *ad.gradients(loss, self.params, create_graph=True))
 
     def _refresh(self) -> None:
-        """After the optimizer's parameters changed: new flat buffers (or none)."""
+        """After the optimizer's parameters changed: new flat buffers (or none). The flat
+        update has one step count: parameters whose state disagrees on it (one parameter's
+        state replaced, say) make the step leave the update to the optimizer."""
         if [id(p) for p in self.optimizer.params] != [id(p) for p in self.params]:
             self.params = list(self.optimizer.params)
             self._reached = [True] * len(self.params)
             fusable_now = self.fuse and fusable(self.optimizer)
             self.flat = FlatOptimizer(self.optimizer, self.backend) if fusable_now else None
             self._fast = None
+        if self.flat is not None:
+            self.flat.sync()
+            if not self.flat.uniform():
+                self.flat = self._fast = None  # the optimizer's own step() from now on (its per-parameter counts)
 
     def _key(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
         opt = self.optimizer
         hyper = tuple((k, tuple(v) if isinstance(v, list) else v) for g in opt.param_groups
                       for k, v in sorted(g.items()) if k not in ("params", "lr", "initial_lr"))
-        return (_signature(args, kwargs), self.model.training, hyper, tuple(map(id, opt.params)))
+        return (_signature(args, kwargs), self.model.training, hyper, tuple(map(id, opt.params)), self.flat is not None)
 
     def runtime_inputs(self) -> list[Any]:
         """The learning rate and step count are read at every call, never compiled in."""
@@ -165,7 +172,8 @@ class CompiledStep(Jitted):
             self._check_labels(y)
         args = fast.args if fast.args is not None else [c._data for c in fast.entry.captured]
         try:
-            outs = fast.fn(X, y, *args, self.optimizer.lr, flat.step_number())
+            # _same_hyper saw one parameter group: its learning rate is the optimizer's
+            outs = fast.fn(X, y, *args, self.optimizer.param_groups[0]["lr"], flat.step_number())
         except ValueError:  # the loss kernel refused the labels: the step's own message
             self._check_labels(y)
             raise
@@ -205,16 +213,21 @@ class CompiledStep(Jitted):
 
     def _hyper(self) -> tuple[Any, ...]:
         """The one parameter group's hyperparameters but the learning rate (read at run
-        time), and its parameter list, which the flat buffers were built for."""
+        time), and its parameter list, which the flat buffers were built for: (params,
+        a getter of the values, their copies as taken now)."""
         group = self.optimizer.param_groups[0]
-        return group["params"], [(k, v) for k, v in group.items() if k not in _RUNTIME]
+        keys = [k for k in group if k not in _RUNTIME]
+        values = tuple(list(group[k]) if isinstance(group[k], list) else group[k] for k in keys)
+        return group["params"], itemgetter(*keys) if len(keys) > 1 else None, values
 
     def _same_hyper(self, snapshot: tuple[Any, ...]) -> bool:
         groups = self.optimizer.param_groups
         if len(groups) != 1 or groups[0]["params"] is not snapshot[0]:
             return False
-        group = groups[0]
-        return all(group[k] == v for k, v in snapshot[1])
+        if snapshot[1] is None:  # fewer than two keys: compared one by one
+            group = groups[0]
+            return [group[k] for k in group if k not in _RUNTIME] == list(snapshot[2])
+        return bool(snapshot[1](groups[0]) == snapshot[2])
 
     def _check_labels(self, y: np.ndarray) -> None:
         """Class labels are checked as eager cross_entropy checks them (a compiled program

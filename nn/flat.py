@@ -10,6 +10,7 @@ eager steps, ``state_dict`` and compiled steps can be mixed.
 
 from __future__ import annotations
 
+from operator import attrgetter, is_
 from typing import Any
 
 import numpy as np
@@ -23,6 +24,7 @@ from .flat_plan import placement, renamed, segments
 from .optim.flat_step import flat_views
 from .optim.optimizers import SGD, Adam, AdamW
 
+_DATA, _GRAD = attrgetter("_data"), attrgetter("grad")
 _SCRATCH = ("T1", "T2", "T22", "D1", "D2")  # the update's temporaries, dead after each run's lines
 
 
@@ -64,6 +66,7 @@ class FlatOptimizer:
         self.moments = np.zeros((len(keys), total), self.dtype)
         self.state = {k: self.moments[r] for r, k in enumerate(keys)}
         self.state_views = {k: flat_views(b, self.shapes) for k, b in self.state.items()}
+        self._params = list(params)
         self._param_views = list(zip(params, self.views, strict=True))
         self._param_grads = list(zip(params, self.grads, strict=True))
         self._link_state()
@@ -77,13 +80,23 @@ class FlatOptimizer:
         self._states = [opt.state.setdefault(p, {}) for p in opt.params]
         self._state_views = [(st, k, views[i]) for k, views in self.state_views.items()
                              for i, st in enumerate(self._states)]
+        self._state_dicts: list[dict[str, Any]] = [st for st, _, _ in self._state_views]
+        self._state_keys: list[str] = [k for _, k, _ in self._state_views]
+        self._state_arrays: list[np.ndarray] = [v for _, _, v in self._state_views]
 
     def sync(self) -> bool:
         """Make parameters and optimizer state views of the flat buffers again (after
         ``p.data = ...``, ``load_state_dict`` or an eager step created new arrays).
         Returns True when nothing had changed."""
-        unchanged = True
         state = self.opt.state
+        if (state is self._state_of and all(map(is_, map(_DATA, self._params), self.views))
+                and all(map(is_, map(state.get, self._params), self._states))
+                and all(map(is_, map(dict.get, self._state_dicts, self._state_keys), self._state_arrays))):
+            return True  # (C-level loops: this runs before every compiled step)
+        return self._resync(state)
+
+    def _resync(self, state: dict[Any, Any]) -> bool:
+        unchanged = True
         relink = state is not self._state_of
         for (p, v), st in zip(self._param_views, self._states, strict=True):
             if p._data is not v:
@@ -99,13 +112,21 @@ class FlatOptimizer:
             arr = st.get(k)
             if arr is v:
                 continue
-            if arr is None:  # no step yet: the flat state starts from zeros
+            if arr is None:  # no step yet (or the entry was deleted): the flat state starts from zeros
                 v[...] = 0
+                unchanged = False
             else:
                 v[...] = arr
                 st[k] = v
                 unchanged = False
         return unchanged
+
+    def uniform(self) -> bool:
+        """Whether one step count serves every parameter, as the flat update needs: each
+        parameter's state has the same Adam ``step`` and the same state arrays present."""
+        first = self._states[0]
+        step, present = first.get("step"), [k in first for k in self.keys]
+        return all(st.get("step") == step and [k in st for k in self.keys] == present for st in self._states)
 
     def step_number(self) -> int:
         """t, 1 at the first update (Adam's bias correction; SGD's first momentum step)."""
@@ -119,9 +140,10 @@ class FlatOptimizer:
     def after_step(self) -> None:
         """Book-keeping eager ``step()`` does: step counts, the state it creates at the
         first step; the gradients stay readable in ``p.grad``."""
-        for p, g in self._param_grads:
-            if p.grad is not g:
-                p.grad = g
+        if not all(map(is_, map(_GRAD, self._params), self.grads)):
+            for p, g in self._param_grads:
+                if p.grad is not g:
+                    p.grad = g
         if self.adam:
             t = self._states[0].get("step", 0) + 1
             for st in self._states:

@@ -30,8 +30,8 @@ def choose(monkeypatch):
 def test_a_compiled_mlp_step_equals_eager_bit_for_bit_in_either_order(choose, swap, dtype, fuse):
     choose(swap)
     rng = np.random.default_rng(3)
-    X, y = rng.normal(size=(16, 12)).astype(dtype), rng.integers(0, 4, 16)
-    eager_model, model = (nn.MLP([12, 9, 7, 4], seed=0, dtype=dtype) for _ in range(2))
+    X, y = rng.normal(size=(16, 40)).astype(dtype), rng.integers(0, 4, 16)
+    eager_model, model = (nn.MLP([40, 32, 24, 4], seed=0, dtype=dtype) for _ in range(2))
     eager_opt, opt = optim.SGD(eager_model.parameters(), lr=0.1), optim.SGD(model.parameters(), lr=0.1)
     step = nn.compile_step(model, nn.CrossEntropyLoss(), opt, fuse=fuse)
     for k in range(5):
@@ -60,14 +60,25 @@ def test_a_jitted_gradient_through_a_transposed_product_equals_eager(choose):
 
 
 def test_the_swapped_order_is_refused_when_its_bits_differ():
+    calls = []
+
     def off_by_an_ulp_when_swapped(a, b, out):  # a library summing in another order
+        calls.append(out.shape)
         np.matmul(a, b, out=out)
-        if not a.flags.c_contiguous:
+        if out.shape == (48, 32):  # the swapped product, (y.T @ x.T)
             np.nextafter(out, np.inf, out=out)
         return out
 
+    def much_faster_when_swapped(a, b, out):
+        calls.append(out.shape)
+        if out.shape == (32, 48):
+            np.matmul(np.tile(a, (1, 50)), np.tile(b, (50, 1)))  # the direct order made slow
+        return np.matmul(a, b, out=out)
+
     key = ((32, 64), (64, 48), "<f4", "C", "T")
+    assert layout._measure(*key, matmul=much_faster_when_swapped) is True
     assert layout._measure(*key, matmul=off_by_an_ulp_when_swapped) is False
+    assert calls.count((48, 32)) > 1 and calls[-2:] == [(32, 48), (48, 32)]  # compared once, not timed
 
 
 def test_only_two_dimensional_float_products_of_some_size_are_candidates(choose):
@@ -80,9 +91,11 @@ def test_only_two_dimensional_float_products_of_some_size_are_candidates(choose)
             jf(*args)
         return jf.source
 
-    a, b = rng.normal(size=(4, 5, 6)), rng.normal(size=(4, 6, 3))
+    a, b = rng.normal(size=(4, 20, 24)), rng.normal(size=(4, 24, 16))
     assert SWAPPED not in source_of(lambda a, b: a @ b, a, b)  # batched
-    i, j = rng.integers(0, 5, (6, 5)), rng.integers(0, 5, (5, 4))
+    i, j = rng.integers(0, 5, (24, 20)), rng.integers(0, 5, (20, 16))
     assert SWAPPED not in source_of(lambda i, j: ad.Tensor(i) @ ad.Tensor(j), i, j)  # integers
     x, w = rng.normal(size=(6, 5)), rng.normal(size=(4, 5))
+    assert SWAPPED not in source_of(lambda x, w: ad.Tensor(x) @ ad.Tensor(w).T + 1.0, x, w)  # 120 multiply-adds
+    x, w = rng.normal(size=(24, 20)), rng.normal(size=(16, 20))
     assert SWAPPED in source_of(lambda x, w: ad.Tensor(x) @ ad.Tensor(w).T + 1.0, x, w)

@@ -88,6 +88,33 @@ def test_changed_hyperparameters_or_mode_retrace():
     assert len(step._cache) == 3
 
 
+@pytest.mark.parametrize("change", ["state dict", "betas", "momentum buffer"])
+def test_optimizer_state_or_hyperparameters_changed_between_steps_are_seen(change):
+    """A parameter's state dict replaced (its own step count: the flat update's one count
+    no longer serves), or a hyperparameter changed, between compiled steps: the next
+    steps use the new values, as eager does."""
+    X, y = _data()
+    models = [nn.MLP([6, 5, 3], seed=0) for _ in range(2)]
+    opts = [optim.SGD(m.parameters(), lr=0.1, momentum=0.9, dampening=0.5) if change == "momentum buffer"
+            else optim.Adam(m.parameters(), lr=0.01) for m in models]
+    step = nn.compile_step(models[1], nn.CrossEntropyLoss(), opts[1])
+    run = [lambda: eager_step(models[0], nn.CrossEntropyLoss(), opts[0], X, y), lambda: step(X, y)]
+    for _ in range(3):
+        assert run[0]() == run[1]()
+    for opt in opts:
+        if change == "state dict":
+            p = opt.params[0]
+            opt.state[p] = {"step": 1, "exp_avg": np.full(p.shape, 0.5), "exp_avg_sq": np.full(p.shape, 2.0)}
+        elif change == "betas":
+            opt.param_groups[0]["betas"] = (0.5, 0.999)
+        else:  # eager starts this parameter's buffer again from its gradient
+            del opt.state[opt.params[1]]["momentum_buffer"]
+    for _ in range(2):
+        assert run[0]() == run[1]()
+    for p, q in zip(*(m.parameters() for m in models), strict=True):
+        np.testing.assert_array_equal(p.data, q.data)
+
+
 def test_dropout_masks_are_drawn_at_run_time_from_the_layer_generator():
     X, y = _data()
 

@@ -20,9 +20,10 @@ import numpy as np
 
 from .program import Op, Program
 
-MAX_MACS = 1 << 26
-"""Products larger than this many multiply-adds keep the direct order (measuring them
-would cost more than a training step saves; their BLAS call is compute bound anyway)."""
+MIN_MACS, MAX_MACS = 1 << 12, 1 << 26
+"""Products outside this range of multiply-adds keep the direct order: a smaller one
+costs its call's overhead either way, measuring a larger one would cost more than a
+training step saves (and its BLAS call is compute bound in either order)."""
 
 ROUNDS = 5
 MARGIN = 0.9
@@ -46,7 +47,7 @@ def swap_matmul(program: Program, op: Op, transpose: Any) -> bool:
     if len(x.shape) != 2 or len(y.shape) != 2 or x.dtype != y.dtype or x.dtype.kind != "f":
         return False
     (n, k), m = x.shape, y.shape[1]
-    if n * k * m > MAX_MACS or min(n, k, m) < 2:
+    if not MIN_MACS <= n * k * m <= MAX_MACS or min(n, k, m) < 2:
         return False
     key = (x.shape, y.shape, x.dtype.str, operand_layout(program, op.args[0], transpose),
            operand_layout(program, op.args[1], transpose))
