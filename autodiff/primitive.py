@@ -55,6 +55,25 @@ def _const(value: Any, like: np.dtype | None) -> Tensor:
     return as_tensor(value)
 
 
+def _kept(params: dict[str, Any]) -> dict[str, Any]:
+    """The parameters a recorded node keeps for its backward, with their arrays copied
+    (labels, an index, a mask): a later write to the caller's array must not change the
+    gradient, as for array operands (``_const``). A trace keeps the caller's arrays: it
+    follows them by identity (see ``compile.trace``)."""
+    kept = None
+    for k, v in params.items():
+        if isinstance(v, np.ndarray):
+            copy: Any = v.copy()
+        elif type(v) is tuple and any(isinstance(i, np.ndarray) for i in v):
+            copy = tuple(i.copy() if isinstance(i, np.ndarray) else i for i in v)
+        else:
+            continue
+        if kept is None:
+            kept = dict(params)
+        kept[k] = copy
+    return params if kept is None else kept
+
+
 def _wrap(args: tuple[Any, ...]) -> tuple[Tensor, ...]:
     like = None
     for a in args:
@@ -186,7 +205,7 @@ class Primitive:
                     node.requires_grad = True
                     node.prim = self
                     node.parents = inputs
-                    node.saved = params
+                    node.saved = _kept(params) if params else params
                     node._vers = EPOCH[0]  # (backward refuses inputs written after this epoch)
                     break
         if state.anomaly:

@@ -23,6 +23,32 @@ def test_writes_after_forward_are_caught_in_backward():
     assert "mul" in str(err.value) and "setitem" in str(err.value)
 
 
+def _grad_after(loss_of, labels, write):
+    """x's gradient when ``labels`` is (or is not) overwritten between forward and backward."""
+    x = ad.Tensor(np.random.default_rng(0).normal(size=(4, 3)), requires_grad=True)
+    held = labels.copy()
+    loss = loss_of(x, held)
+    if write:
+        held[...] = held[::-1] if held.ndim else 0
+    loss.backward()
+    return x.grad.numpy()
+
+
+@pytest.mark.parametrize("loss_of", [
+    lambda x, t: nn.functional.cross_entropy(x, t),  # the fused primitive
+    lambda x, t: nn.functional.cross_entropy(x, t, label_smoothing=0.1),
+    lambda x, t: nn.functional.cross_entropy(x, t, weight=np.array([1.0, 2.0, 3.0])),
+    lambda x, t: nn.functional.nll_loss(ad.log_softmax(x, axis=1), t, reduction="sum"),
+    lambda x, t: (x[t] ** 2).sum(),  # an index array
+    lambda x, t: (ad.take_along_axis(x, t[:, None], axis=1) ** 2).sum(),
+], ids=["fused CE", "smoothed CE", "weighted CE", "NLL", "getitem", "take_along_axis"])
+def test_labels_and_index_arrays_written_after_forward_leave_the_gradient_alone(loss_of):
+    """Integer arrays a node keeps as parameters are copied when it is recorded, as array
+    operands are: writing the caller's array afterwards cannot change the gradient."""
+    labels = np.array([0, 1, 2, 1])
+    np.testing.assert_array_equal(_grad_after(loss_of, labels, True), _grad_after(loss_of, labels, False))
+
+
 def test_detach_shares_the_counter_and_handed_out_arrays_are_read_only():
     x = ad.Tensor([1.0, 2.0], requires_grad=True)
     y = (x * x).sum()

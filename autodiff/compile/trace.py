@@ -210,6 +210,8 @@ def _primitive_call(self: Primitive, *args: Any, **params: Any) -> Any:
         return _ORIGINAL["call"](self, *args, **params)
     inputs = args if all(isinstance(a, Tensor) for a in args) else _wrap(args)
     out = _ORIGINAL["call"](self, *inputs, **params)
+    if out.saved is not None:
+        out.saved = params  # the caller's arrays, not copies: the trace follows them by identity
     rec.record(self, inputs, params, out)
     return out
 
