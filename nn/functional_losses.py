@@ -111,15 +111,20 @@ def _clamped_log(p: Any) -> Tensor:
     return ad.where(zero, -100.0, ad.maximum(ad.log(ad.where(zero, 1.0, p)), -100.0))
 
 
+def _probabilities(p: np.ndarray) -> bool:
+    """Whether no value is below 0 or above 1 (NaN compares False: it propagates to the loss)."""
+    return not p.size or not (p.min() < 0 or p.max() > 1)
+
+
 def binary_cross_entropy(input: TensorLike, target: TensorLike, reduction: str = "mean",
                          weight: TensorLike | None = None) -> Tensor:
     """-w (t log p + (1 - t) log(1 - p)) for probabilities p; each log is clamped at -100
     as in PyTorch, so p = 0 or 1 gives a finite loss (with a zero gradient there, where
     PyTorch's hand-written backward uses 1/max(p(1 - p), 1e-12)). A NaN p gives NaN."""
     input, target = _same_shape(input, target, "binary_cross_entropy")
-    p = input.data
-    lo, hi = (p.min(), p.max()) if p.size else (0, 0)
-    if lo < 0 or hi > 1:  # NaN compares False: it propagates to the loss instead
+    if not decide(_probabilities, input):  # (a guard of a compiled program, re-checked at every call)
+        p = input._data
+        lo, hi = p.min(), p.max()
         raise ValueError(f"binary_cross_entropy: input must be probabilities in [0, 1], got values in "
                          f"[{lo:.4g}, {hi:.4g}] (use binary_cross_entropy_with_logits for logits)")
     # (an array target times a Tensor is a Tensor: NumPy defers to Tensor.__array_ufunc__, which its stubs cannot see)

@@ -256,3 +256,26 @@ def test_a_parameter_the_loss_never_reaches_is_left_alone(fuse):
     assert all(a == b for a, b in losses)
     for p, q in zip(eager.parameters(), compiled.parameters(), strict=True):
         np.testing.assert_array_equal(p.data, q.data)
+
+
+def test_binary_cross_entropy_compiles_and_rechecks_its_probabilities():
+    """BCELoss's range check is a guard: a compiled step equals eager, and probabilities
+    outside [0, 1] in a later call fail as eager fails."""
+    rng = np.random.default_rng(0)
+    X, t = rng.normal(size=(16, 5)), rng.integers(0, 2, (16, 1)).astype(float)
+    models = [nn.Sequential(nn.Linear(5, 1, seed=0), nn.Sigmoid()) for _ in range(2)]
+    opts = [optim.SGD(m.parameters(), lr=0.1) for m in models]
+    step = nn.compile_step(models[1], nn.BCELoss(), opts[1])
+    for k in range(4):
+        assert eager_step(models[0], nn.BCELoss(), opts[0], X + k, t) == step(X + k, t)
+    assert step.ran is not None and "GuardFailed" in step.source
+    for p, q in zip(*(m.parameters() for m in models), strict=True):
+        np.testing.assert_array_equal(p.data, q.data)
+
+    from nn import functional as F
+    f = ad.jit(lambda p, t: F.binary_cross_entropy(p * 1.0, t))
+    p = rng.uniform(0.1, 0.9, (6, 1))
+    for k in range(3):
+        assert f(p / (k + 1), t[:6]) == F.binary_cross_entropy(ad.Tensor(p / (k + 1)), t[:6]).item()
+    with pytest.raises(ValueError, match=r"binary_cross_entropy: input must be probabilities in \[0, 1\]"):
+        f(p * 2, t[:6])
