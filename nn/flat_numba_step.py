@@ -8,6 +8,15 @@ are written straight into the flat gradient buffer, and the SGD/Adam loop of
 per-step scalars exactly as the NumPy backend does (bias corrections in Python floats)
 and calls the kernel.
 
+A decision a rule took on values while traced (a guard, see ``autodiff.compile.decide``)
+is re-checked at every call: on the inputs alone (a label check) by the wrapper before
+the kernel runs, on computed values (``binary_cross_entropy``'s range check of its
+probabilities) by the kernel right after the flag's op, as the NumPy code checks it. A
+kernel whose guard fails returns before the update with the guard's number, and the
+wrapper raises ``GuardFailed`` as the NumPy code does (the call then runs eagerly).
+Gradients already written into the flat gradient buffer are scratch (the eager step
+sets ``p.grad`` anew); a dropout mask already drawn has advanced its Generator.
+
 Kernels are cached by their source text, so a second model of the same shapes (a
 second ``fit``) reuses the machine code. When an op has no lowering, or numba cannot
 type the kernel, :func:`whole_step` returns the reason and the caller compiles the step
@@ -26,11 +35,12 @@ import numpy as np
 from autodiff.compile.codegen import build
 from autodiff.compile.jit import Compiled
 from autodiff.compile.numba_codegen import KernelBody, Unsupported, lower_program
+from autodiff.compile.numba_guards import lowers
 from autodiff.compile.numba_kernels import KERNELS as OP_KERNELS
 from autodiff.compile.program import Guard, Op, Program
 from autodiff.compile.trace import GuardFailed
 
-from . import numba_lowerings  # noqa: F401  (registers the lowering of nn's dropout mask)
+from . import numba_lowerings  # noqa: F401  (registers the lowerings of nn's dropout mask and loss guards)
 from .flat_numba import KERNELS
 
 if TYPE_CHECKING:
@@ -123,9 +133,12 @@ class NumbaKernel:
         self.kernel, self.buffers, self.passed, self.scalars = kernel, buffers, passed, scalars
 
 
-def _kernel_source(body: KernelBody, params: list[str], prologue: list[str], update: list[str]) -> str:
+def _kernel_source(body: KernelBody, params: list[str], prologue: list[str], update: list[str],
+                   status: bool) -> str:
+    """The kernel's source; with ``status`` it returns ``(-1, outputs...)`` (a guard it
+    checks returns its number in place of the -1, see ``lower_program``)."""
     lines = prologue + body.lines + update
-    outs = ", ".join(body.outputs)
+    outs = ", ".join((["-1"] if status else []) + body.outputs)
     lines.append(f"return ({outs},)")
     return ("".join(h + "\n" for h in body.helpers) + f"{_DECORATOR}\ndef kernel({', '.join(params)}):\n"
             + "".join(f"    {line}\n" for line in lines))
@@ -141,67 +154,83 @@ def _kernel(source: str) -> Any:
 
 def whole_step(flat: FlatOptimizer, program: Program, captured: list[Tensor], kinds: Any, n_params: int,
                n_args: int = 2) -> tuple[Compiled | None, str]:
-    """The step as one numba kernel, or (None, why not)."""
-    checks, inner = _input_guards(program)
-    if inner:  # the kernel would not re-check them; the NumPy step does
-        return None, f"the program has {len(inner)} guard(s) on computed values ({', '.join(g.what for g in inner)})"
+    """The step as one numba kernel, or (None, why not). Guards on the inputs are checked
+    by the wrapper before the kernel runs; guards on computed values by the kernel itself."""
+    checks, inner = _split_guards(program)
+    producer = {op.out: op for op in program.ops}
+    unlowered = [g.what for _, g in inner if g.value not in producer or not lowers(producer[g.value])]
+    if unlowered:  # the kernel could not re-check them; the NumPy step does
+        return None, (f"the program has {len(unlowered)} guard(s) on computed values whose predicate has no numba "
+                      f"lowering ({', '.join(unlowered)})")
     grads = program.outputs[2:2 + n_params]
-    ops = Program(program.values, program.ops, program.outputs, program.n_inputs,
-                  list(program.notes)).eliminate_dead_code().ops  # without the input guards' predicates
+    ops = Program(program.values, program.ops, program.outputs, program.n_inputs, list(program.notes),
+                  guards=[g for _, g in inner]).eliminate_dead_code().ops  # without the input guards' predicates
     lowered = Program(program.values, ops, program.outputs[:2] + program.outputs[2 + n_params:],
                       program.n_inputs, program.notes, program.state_writes)
     try:
         names, param_views, passed = _inputs(flat, lowered, captured, n_args)
         targets, grad_views, copies = _grad_targets(flat, lowered, grads)
-        body = lower_program(lowered, names, targets)
+        body = lower_program(lowered, names, targets, inner)
     except Unsupported as e:
         return None, str(e)
     body.lines += copies
     update, scalars, scalar_exprs = _update(flat)
     state = ["EXP_AVG", "EXP_AVG_SQ"] if flat.adam else (["MOMENTUM_BUFFER"] if flat.keys else [])
     params = [f"a{s}" for s in passed] + ["P", "G", *state, *body.const_args, *scalars]
-    source = _kernel_source(body, params, param_views + grad_views, update)
+    source = _kernel_source(body, params, param_views + grad_views, update, bool(inner))
     kernel = _kernel(source)
     namespace: dict[str, Any] = {"np": np, "kernel": kernel, "P": flat.flat, "G": flat.gflat, **body.const_args,
-                                 **{k.upper(): b for k, b in flat.state.items()}}
+                                 **{k.upper(): b for k, b in flat.state.items()}, "GuardFailed": GuardFailed,
+                                 "GUARDS": {k: g.what for k, g in inner}}
     buffers = params[len(passed):len(params) - len(scalars)]
-    by_slot = {v.slot: v for v in lowered.values if v.kind == "input"}
-    # C order for numba's one compiled signature (np.ascontiguousarray would make a 0-d array 1-d)
-    call = [f"np.ascontiguousarray(a{s})" if by_slot[s].shape else f"a{s}" for s in passed] + buffers
-    args = ", ".join([f"a{k}" for k in range(lowered.n_inputs)] + ["lr", "t"])
-    # 0-d results (new values of 0-d buffers) come back from numba as Python numbers: 0-d arrays of their dtype again
-    outs = [f"r[{k}]" if k < 2 or lowered.values[o].shape else f"np.asarray(r[{k}], np.{lowered.values[o].dtype.name})"
-            for k, o in enumerate(lowered.outputs)]
-    guard_lines = [line for k, (op, g) in enumerate(checks) for line in _guard_line(k, op, g, program, namespace)]
-    wrapper = (f"def compiled({args}):\n" + "".join(f"    {line}\n" for line in guard_lines)
-               + f"    r = kernel({', '.join(call + scalar_exprs)})\n"
-               f"    return ({', '.join(outs)},)\n\n\n"
-               f"def scalars(lr, t):\n    return ({', '.join(scalar_exprs)},)\n")
-    fn = build(wrapper, namespace, "compiled")
+    guard_lines = [line for k, op, g in checks for line in _guard_line(k, op, g, program, namespace)]
+    wrapper = _wrapper(lowered, passed, buffers + scalar_exprs, guard_lines, bool(inner))
+    fn = build(wrapper + f"\n\ndef scalars(lr, t):\n    return ({', '.join(scalar_exprs)},)\n", namespace, "compiled")
     sample_scalars = list(namespace["scalars"](0.001, 2))  # the wrapper's own scalar expressions, at sample values
     error = _compile_now(kernel, lowered, passed, [namespace[p] for p in buffers], sample_scalars)
     if error:
         return None, error
     note = "# one numba kernel: forward, backward and the optimizer update; called by the wrapper below\n"
     compiled = Compiled(lowered, fn, note + source + "\n" + wrapper, captured, kinds)
-    if not checks:  # (a whole epoch inside numba would skip the wrapper's checks)
+    if not checks and not inner:  # (a whole epoch inside numba would skip the guards' checks)
         setattr(compiled, "numba_kernel", NumbaKernel(kernel, [namespace[p] for p in buffers],  # noqa: B010
                                                       passed, namespace["scalars"]))
     return compiled, ""
 
 
-def _input_guards(program: Program) -> tuple[list[tuple[Op, Guard]], list[Guard]]:
-    """The guards whose flag is computed from the program's inputs and constants alone
-    (the wrapper checks them before the kernel runs: a label check, say), with their ops;
-    and the others (on values the program computes: the kernel cannot take those)."""
+def _wrapper(lowered: Program, passed: list[int], rest: list[str], guard_lines: list[str], status: bool) -> str:
+    """The Python function the step calls: the input guards' checks, the kernel call (the
+    passed inputs, then ``rest``: buffers and the update's scalars) and, with ``status``,
+    ``GuardFailed`` for a guard the kernel found failing."""
+    by_slot = {v.slot: v for v in lowered.values if v.kind == "input"}
+    # C order for numba's one compiled signature (np.ascontiguousarray would make a 0-d array 1-d)
+    call = [f"np.ascontiguousarray(a{s})" if by_slot[s].shape else f"a{s}" for s in passed] + rest
+    args = ", ".join([f"a{k}" for k in range(lowered.n_inputs)] + ["lr", "t"])
+    first = 1 if status else 0
+    # 0-d results (new values of 0-d buffers) come back from numba as Python numbers: 0-d arrays of their dtype again
+    outs = [f"r[{k + first}]" if k < 2 or lowered.values[o].shape
+            else f"np.asarray(r[{k + first}], np.{lowered.values[o].dtype.name})"
+            for k, o in enumerate(lowered.outputs)]
+    lines = [*guard_lines, f"r = kernel({', '.join(call)})"]
+    if status:
+        lines.append("if r[0] >= 0: raise GuardFailed(int(r[0]), GUARDS[r[0]])")
+    lines.append(f"return ({', '.join(outs)},)")
+    return "def compiled(" + args + "):\n" + "".join(f"    {line}\n" for line in lines)
+
+
+def _split_guards(program: Program) -> tuple[list[tuple[int, Op, Guard]], list[tuple[int, Guard]]]:
+    """The guards (numbered as in ``program.guards``) whose flag is computed from the
+    program's inputs and constants alone (the wrapper checks them before the kernel runs:
+    a label check, say), with their ops; and the others, on values the program computes
+    (the kernel checks them)."""
     producer = {op.out: op for op in program.ops}
     checks, inner = [], []
-    for g in program.guards:
+    for k, g in enumerate(program.guards):
         op = producer.get(g.value)
         if op is not None and all(program.values[a].kind in ("input", "const") for a in op.args):
-            checks.append((op, g))
+            checks.append((k, op, g))
         else:
-            inner.append(g)
+            inner.append((k, g))
     return checks, inner
 
 
@@ -217,7 +246,6 @@ def _guard_line(k: int, op: Op, g: Guard, program: Program, namespace: dict[str,
             namespace[f"guard{k}_{j}"] = v.data
             args.append(f"guard{k}_{j}")
     namespace[f"guard{k}"], namespace[f"guard{k}_params"] = op.prim.forward, dict(op.params)
-    namespace["GuardFailed"] = GuardFailed
     test = "not " if g.expected else ""
     return [f"if {test}guard{k}({', '.join(args)}, **guard{k}_params): raise GuardFailed({k}, {g.what!r})"]
 

@@ -7,6 +7,10 @@ become accumulating loops, ``matmul``/``linear`` and the fused softmax cross-ent
 (and its gradient) become calls to the shared numba functions of :mod:`.numba_kernels`
 (``np.dot`` on 2-D blocks; two passes per row).
 
+A guard of the program (a decision a rule took on values while traced) whose predicate
+has a lowering in :mod:`.numba_guards` is checked right after its flag is computed: the
+kernel then returns early with the guard's number (see ``lower_program``).
+
 Only source text is produced; numba itself is never imported by this module, so the
 package imports without it. An op without a lowering raises :class:`Unsupported`
 naming it: callers then compile the step with the NumPy code generator instead.
@@ -17,6 +21,7 @@ few ulp per operation, not to the bit.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +29,7 @@ import numpy as np
 
 from ..primitive import REGISTRY
 from .numba_elementwise import elementwise_template, is_elementwise
+from .numba_guards import PREDICATES, check_lines, guard_positions
 from .numba_index import lower_indexing
 from .numba_ops import (
     CUSTOM_LOWERINGS,
@@ -36,7 +42,7 @@ from .numba_ops import (
     lower_softmax_ce,
     typed_literal,
 )
-from .program import Op, Program, Ref
+from .program import Guard, Op, Program, Ref
 
 __all__ = ["KernelBody", "Unsupported", "lower_program"]
 
@@ -126,6 +132,10 @@ class _Lowering:
         out = self.program.values[op.out]
         name = self.name(op.out)
         dest = self.targets.get(op.out)
+        predicate = PREDICATES.get(op.prim.forward)
+        if predicate is not None:
+            self.lines += predicate(op, self.program, name, [self.name(a) for a in op.args])
+            return
         custom = CUSTOM_LOWERINGS.get(op.prim)
         if custom is not None:
             self.lines += custom(op, self.program, name, dest, self.object_arg)
@@ -190,14 +200,20 @@ def plan_inlining(program: Program, keep: set[int]) -> dict[int, Op]:
     return inlined
 
 
-def lower_program(program: Program, inputs: dict[int, str], targets: dict[int, str]) -> KernelBody:
+def lower_program(program: Program, inputs: dict[int, str], targets: dict[int, str],
+                  guards: Sequence[tuple[int, Guard]] = ()) -> KernelBody:
     """The kernel body computing ``program``: ``inputs`` names the program's inputs inside
     the kernel, ``targets`` the arrays some values are written into (gradients into the
-    flat gradient buffer). Raises :class:`Unsupported` naming the first op it cannot lower."""
-    if program.guards:  # a kernel would not re-check the decisions taken while tracing
-        raise Unsupported(f"{len(program.guards)} guard(s) ({', '.join(g.what for g in program.guards)})")
+    flat gradient buffer). ``guards`` (numbered) are checked in the kernel right after
+    their flag: one that fails returns ``(k, placeholders...)``; the caller's normal
+    return then reads ``(-1, outputs...)``. Raises :class:`Unsupported` naming the first
+    op it cannot lower (and for a guard of ``program.guards`` not passed in ``guards``)."""
+    unchecked = [g for g in program.guards if all(g is not h for _, h in guards)]
+    if unchecked:  # a kernel would not re-check those decisions
+        raise Unsupported(f"{len(unchecked)} guard(s) ({', '.join(g.what for g in unchecked)})")
+    checks = guard_positions(program, guards)
     low = _Lowering(program, inputs, targets)
-    low.inlined = plan_inlining(program, set(program.outputs) | set(targets))
+    low.inlined = plan_inlining(program, set(program.outputs) | set(targets) | set(checks))
     for op in program.ops:
         if op.out in low.inlined:
             continue
@@ -206,6 +222,8 @@ def lower_program(program: Program, inputs: dict[int, str], targets: dict[int, s
         except Unsupported as e:
             where = f" at {op.site}" if op.site else ""
             raise Unsupported(f"{op.name}{where}: {e}") from None
+        for k, g in checks.get(op.out, []):
+            low.lines += check_lines(k, g, low.name(op.out), program)
     produced = {op.out for op in program.ops}
     for i, t in targets.items():  # a target fed directly by an input or a constant
         if i not in produced:
