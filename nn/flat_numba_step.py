@@ -160,8 +160,8 @@ def whole_step(flat: FlatOptimizer, program: Program, captured: list[Tensor], ki
     producer = {op.out: op for op in program.ops}
     unlowered = [g.what for _, g in inner if g.value not in producer or not lowers(producer[g.value])]
     if unlowered:  # the kernel could not re-check them; the NumPy step does
-        return None, (f"the program has {len(unlowered)} guard(s) on computed values whose predicate has no numba "
-                      f"lowering ({', '.join(unlowered)})")
+        return None, (f"the program has {len(unlowered)} guard(s) on computed values ({', '.join(unlowered)}) "
+                      f"whose predicate has no numba lowering")
     grads = program.outputs[2:2 + n_params]
     ops = Program(program.values, program.ops, program.outputs, program.n_inputs, list(program.notes),
                   guards=[g for _, g in inner]).eliminate_dead_code().ops  # without the input guards' predicates

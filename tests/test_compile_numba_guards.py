@@ -190,8 +190,8 @@ def test_a_predicate_without_a_lowering_keeps_the_numpy_step_and_says_why():
     for _ in range(3):
         step(rng.normal(size=(5, 3)), rng.normal(size=(5, 2)))
     first = step.source.splitlines()[0]
-    assert first == ("# numba whole step not used: the program has 1 guard(s) on computed values whose predicate "
-                     "has no numba lowering (_all_positive)"), first
+    assert first == ("# numba whole step not used: the program has 1 guard(s) on computed values (_all_positive) "
+                     "whose predicate has no numba lowering"), first
 
 
 # ---------------------------------------------------------------- the predicates' lowerings
