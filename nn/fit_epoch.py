@@ -106,34 +106,46 @@ class Hits:
     """Correct multiclass predictions counted in bulk: each batch's outputs and labels are
     copied into buffers (two calls) and compared (argmax against the labels) when the
     buffers are full and at the end, instead of three calls per batch. Rows labelled
-    ``ignore`` are left out of both counts, as ``fit``'s per-batch count leaves them."""
+    ``ignore`` are left out of both counts, as ``fit``'s per-batch count leaves them.
+    Given the labels of all the batches to come, in order (``known``), ``add`` takes the
+    outputs alone and only they are copied."""
 
     size = 1 << 20  # bytes of outputs held at most
 
-    def __init__(self, ignore: int | None = None) -> None:
-        self.ignore = ignore
+    def __init__(self, ignore: int | None = None, known: np.ndarray | None = None) -> None:
+        self.ignore, self.known = ignore, known
         self.out: np.ndarray | None = None
         self.labels: np.ndarray | None = None
-        self.filled = self.correct = self.counted = 0
+        self.filled = self.correct = self.counted = self.start = 0
+        self.cap, self.row_shape, self.dtype = 0, (), np.dtype(np.float64)
 
-    def add(self, out: np.ndarray, labels: np.ndarray) -> None:
-        """One batch: outputs of shape (rows, classes) and integer labels of shape (rows,)."""
-        rows = len(labels)
-        if self.out is None or self.labels is None or out.shape[1:] != self.out.shape[1:] \
-                or out.dtype != self.out.dtype or labels.dtype != self.labels.dtype or rows > len(self.out):
+    def add(self, out: np.ndarray, labels: np.ndarray | None = None) -> None:
+        """One batch: outputs of shape (rows, classes) and integer labels of shape (rows,)
+        (None: the next rows of ``known``)."""
+        rows = len(out)
+        if self.filled + rows > self.cap or out.shape[1:] != self.row_shape or out.dtype != self.dtype \
+                or (labels is not None and (self.labels is None or labels.dtype != self.labels.dtype)):
             self._count()
             cap = max(rows, self.size // max(out[0].nbytes, 1))
-            self.out, self.labels = np.empty((cap, *out.shape[1:]), out.dtype), np.empty(cap, labels.dtype)
-        elif self.filled + rows > len(self.out):
-            self._count()
+            self.out, self.cap, self.row_shape, self.dtype = np.empty((cap, *out.shape[1:]), out.dtype), cap, \
+                out.shape[1:], out.dtype
+            self.labels = None if labels is None else np.empty(cap, labels.dtype)
+        assert self.out is not None
         self.out[self.filled:self.filled + rows] = out
-        self.labels[self.filled:self.filled + rows] = labels
+        if labels is not None:
+            assert self.labels is not None
+            self.labels[self.filled:self.filled + rows] = labels
         self.filled += rows
 
     def _count(self) -> None:
-        if self.out is None or self.labels is None or not self.filled:
+        if self.out is None or not self.filled:
             return
-        labels = self.labels[:self.filled]
+        if self.labels is not None:
+            labels = self.labels[:self.filled]
+        else:
+            assert self.known is not None
+            labels = self.known[self.start:self.start + self.filled]
+        self.start += self.filled
         hit = self.out[:self.filled].argmax(axis=1) == labels
         if self.ignore is None:
             self.correct, self.counted = self.correct + int(np.count_nonzero(hit)), self.counted + self.filled
@@ -170,7 +182,7 @@ def run_epoch(step: Any, loss_fn: Any, kind: str | None, epoch: int, loader: Any
     X, y = loader.arrays
     n = loader.n_samples
     order = loader.rng.permutation(n) if loader.shuffle else None
-    hits = Hits() if kind else None
+    hits = Hits(known=y if order is None else y.take(order)) if kind else None
     total = _steps(step, _batches(X, y, order, loader.batch_size), epoch, hits)
     logs = {"loss": total / n}
     if hits is not None:
@@ -214,7 +226,7 @@ def _steps(step: Any, batches: Any, epoch: int, hits: Hits | None) -> float:
                 raise loss_error(value, epoch, batch)
             total += value * rows
             if hits is not None:
-                hits.add(out, yb)
+                hits.add(out)  # (its labels are the epoch's, known in order)
     finally:  # an error or Ctrl-C too: the steps taken are booked
         _book(step, done, out)
     return total
