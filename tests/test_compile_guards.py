@@ -332,3 +332,28 @@ def test_an_argument_read_as_a_python_number_or_branch_is_guarded():
         np.testing.assert_array_equal(branch(*args), np.tanh(args[0]) if args[1] else np.sin(args[0]))
     with pytest.raises(ad.compile.TraceError, match=r"\.tolist\(\) of a traced value"):
         ad.jit(lambda v: ad.Tensor((v * 2).tolist()))(x)
+
+
+def _over_ten(x):
+    return bool((np.abs(x) > 10).any())
+
+
+def test_a_guard_failing_after_a_dropout_draw_leaves_the_generator_as_eager_leaves_it():
+    """The abandoned compiled call drew a mask: its Generator is restored before the eager
+    rerun, which draws the same mask eager draws (values and Generator state equal eager's)."""
+    from nn import functional as F
+
+    def f(x, gen):
+        kept = F.dropout(x, 0.5, rng=gen)
+        return (kept * 2.0 if decide(_over_ten, kept) else ad.tanh(kept)).sum()
+
+    g_eager, g_compiled = np.random.default_rng(7), np.random.default_rng(7)
+    jf = ad.jit(lambda x: f(x, g_compiled))
+    rng = np.random.default_rng(0)
+    xs = [rng.uniform(1, 2, 64) for _ in range(4)]
+    xs[3][:] = 100.0  # the guard flips after the draw
+    for x in xs:
+        want = f(ad.Tensor(x), g_eager).item()
+        assert jf(x).item() == want
+        assert g_compiled.bit_generator.state == g_eager.bit_generator.state
+    assert jf.guard_failures >= 1 and "rng_state0" in jf.source

@@ -19,9 +19,9 @@ import numpy as np
 
 from .. import primitives as P
 from . import kernels
+from .guard_code import guard_lines, merged
 from .layout import swap_matmul
 from .program import Op, Program, Ref
-from .trace import GuardFailed
 
 # Forwards that always return a new array (never an operand or a view of one).
 _REDUCE = {id(P.sum_p): "np.add.reduce", id(P.max_p): "np.maximum.reduce", id(P.min_p): "np.minimum.reduce"}
@@ -346,7 +346,7 @@ def generate(program: Program, targets: dict[int, str] | None = None, name: str 
         em.namespace[f"buf{b}"] = np.empty(shape, dtype)
     args = ", ".join([f"a{k}" for k in range(program.n_inputs)] + list(extra_args))
     checks = guard_lines(em)
-    body = checks.pop(-1, []) + _body(em, assigned, targets, _merged(checks, after or {}))
+    body = checks.pop(-1, []) + _body(em, assigned, targets, merged(checks, after or {}))
     produced = {op.out for op in program.ops}
     for i, t in targets.items():  # a target fed directly by an input or a constant
         if i not in produced:
@@ -358,33 +358,6 @@ def generate(program: Program, targets: dict[int, str] | None = None, name: str 
     body.append(f"return ({outs},)" if len(program.outputs) == 1 else f"return ({outs})")
     source = f"def {name}({args}):\n" + "".join(f"    {line}\n" for line in body)
     return source, em.namespace
-
-
-def guard_lines(em: Emitter) -> dict[int, list[str]]:
-    """The check of each guard, placed right after the op computing its flag (-1: before
-    every op): a flag that differs from the traced decision raises ``GuardFailed`` before
-    anything outside the program's own buffers is written."""
-    position = {op.out: k for k, op in enumerate(em.program.ops)}
-    if em.program.guards:
-        em.namespace["GuardFailed"] = GuardFailed
-    lines: dict[int, list[str]] = {}
-    for n, g in enumerate(em.program.guards):
-        flag = em.value(g.value)
-        test = f"not {flag}" if g.expected else flag
-        lines.setdefault(position.get(g.value, -1), []).append(
-            f"if {test}: raise GuardFailed({n}, {g.what!r})")
-    return lines
-
-
-def _merged(checks: dict[int, list[str]], after: dict[int, list[str]]) -> dict[int, list[str]]:
-    """The guards' checks, then the ``after`` lines; ``after`` lines placed before the last
-    check move after it (they update state, such as parameters, that an abandoned call must
-    leave alone; running them later is allowed: they write only what no later op reads)."""
-    last = max(checks, default=-1)
-    merged = {k: list(v) for k, v in checks.items()}
-    for k in sorted(after):
-        merged.setdefault(max(k, last), []).extend(after[k])
-    return merged
 
 
 _COUNTER = [0]
