@@ -102,7 +102,8 @@ def _sce_rule(g: Val, z: Val, x: Val, labels: np.ndarray) -> Val:
     if last is not None and last[0] is z:  # the node the last forward made: its softmax is half done
         _LAST[0] = None
         if last[1] is x and type(g) is np.ndarray:  # a plain backward (ndarrays), not create_graph
-            return _sce_grad_tail(x, last[2], last[3], g, _checked_labels(x, labels))
+            # (labels: the node's copy of the ones the forward checked, see primitive._kept)
+            return _sce_grad_tail(x, last[2], last[3], g, labels)
     return softmax_cross_entropy_grad_p(x, g, labels=labels)
 
 
