@@ -222,8 +222,9 @@ def test_predicate_lowerings_answer_as_numpy(predicate):
     fn = _flag_kernel(predicate, cases[0])
     for x in cases:
         assert fn(x) == predicate(x), (predicate.__name__, x)
-    ints = np.array([[0, 1], [2, -3]])
-    assert _flag_kernel(predicate, ints)(ints) == predicate(ints)
+    for other in (np.array([[0, 1], [2, -3]]), np.array([[1, 1], [2, 3]]), np.array([[True, False]]),
+                  np.array([[0.5, 1.0]], np.float32), np.array([[0.5, np.nan]], np.float32)):
+        assert _flag_kernel(predicate, other)(other) == predicate(other), (predicate.__name__, other)
 
 
 def test_same_values_and_plain_labels_lowerings_answer_as_numpy():
@@ -237,6 +238,10 @@ def test_same_values_and_plain_labels_lowerings_answer_as_numpy():
     for t in ([0, 1, 2, 2, 0], [0, -1, 2, 1, 1], [0, 3, 1, 1, 1], [2, 2, 2, 2, 2]):
         t = np.array(t)
         assert labels(t) == _plain_labels(t, 3, -100), t
+    floats = _flag_kernel(_plain_labels, np.zeros(5), c=3, ignore_index=-100)
+    for t in ([0.0, 1.0, 2.0, 2.0, 0.0], [0.0, np.nan, 2.0, 1.0, 1.0], [np.nan, 5.0, 1.0, 1.0, 1.0]):
+        t = np.array(t)
+        assert floats(t) == _plain_labels(t, 3, -100), t
     ignoring = _flag_kernel(_plain_labels, np.zeros(5, np.int64), c=3, ignore_index=1)
     for t in ([0, 1, 2, 2, 0], [0, 0, 2, 2, 2]):
         t = np.array(t)
