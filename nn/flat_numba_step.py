@@ -15,7 +15,9 @@ probabilities) by the kernel right after the flag's op, as the NumPy code checks
 kernel whose guard fails returns before the update with the guard's number, and the
 wrapper raises ``GuardFailed`` as the NumPy code does (the call then runs eagerly).
 Gradients already written into the flat gradient buffer are scratch (the eager step
-sets ``p.grad`` anew); a dropout mask already drawn has advanced its Generator.
+sets ``p.grad`` anew); the Generators a kernel with such guards draws from (dropout
+masks) are saved before the call and restored when a guard fails, so the eager rerun
+draws eager's mask.
 
 Kernels are cached by their source text, so a second model of the same shapes (a
 second ``fit``) reuses the machine code. When an op has no lowering, or numba cannot
@@ -184,7 +186,9 @@ def whole_step(flat: FlatOptimizer, program: Program, captured: list[Tensor], ki
                                  "GUARDS": {k: g.what for k, g in inner}}
     buffers = params[len(passed):len(params) - len(scalars)]
     guard_lines = [line for k, op, g in checks for line in _guard_line(k, op, g, program, namespace)]
-    wrapper = _wrapper(lowered, passed, buffers + scalar_exprs, guard_lines, bool(inner))
+    # a kernel abandoned by a guard after a dropout draw restores the Generators (the eager rerun draws eager's mask)
+    rngs = [name for name, obj in body.const_args.items() if isinstance(obj, np.random.Generator)] if inner else []
+    wrapper = _wrapper(lowered, passed, buffers + scalar_exprs, guard_lines, bool(inner), rngs)
     fn = build(wrapper + f"\n\ndef scalars(lr, t):\n    return ({', '.join(scalar_exprs)},)\n", namespace, "compiled")
     sample_scalars = list(namespace["scalars"](0.001, 2))  # the wrapper's own scalar expressions, at sample values
     error = _compile_now(kernel, lowered, passed, [namespace[p] for p in buffers], sample_scalars)
@@ -198,10 +202,12 @@ def whole_step(flat: FlatOptimizer, program: Program, captured: list[Tensor], ki
     return compiled, ""
 
 
-def _wrapper(lowered: Program, passed: list[int], rest: list[str], guard_lines: list[str], status: bool) -> str:
+def _wrapper(lowered: Program, passed: list[int], rest: list[str], guard_lines: list[str], status: bool,
+             rngs: list[str]) -> str:
     """The Python function the step calls: the input guards' checks, the kernel call (the
     passed inputs, then ``rest``: buffers and the update's scalars) and, with ``status``,
-    ``GuardFailed`` for a guard the kernel found failing."""
+    ``GuardFailed`` for a guard the kernel found failing, after restoring the state of
+    the Generators ``rngs`` the kernel draws from."""
     by_slot = {v.slot: v for v in lowered.values if v.kind == "input"}
     # C order for numba's one compiled signature (np.ascontiguousarray would make a 0-d array 1-d)
     call = [f"np.ascontiguousarray(a{s})" if by_slot[s].shape else f"a{s}" for s in passed] + rest
@@ -211,9 +217,11 @@ def _wrapper(lowered: Program, passed: list[int], rest: list[str], guard_lines: 
     outs = [f"r[{k + first}]" if k < 2 or lowered.values[o].shape
             else f"np.asarray(r[{k + first}], np.{lowered.values[o].dtype.name})"
             for k, o in enumerate(lowered.outputs)]
-    lines = [*guard_lines, f"r = kernel({', '.join(call)})"]
+    lines = [*guard_lines, *(f"rng_state{j} = {g}.bit_generator.state" for j, g in enumerate(rngs)),
+             f"r = kernel({', '.join(call)})"]
     if status:
-        lines.append("if r[0] >= 0: raise GuardFailed(int(r[0]), GUARDS[r[0]])")
+        restore = "".join(f"{g}.bit_generator.state = rng_state{j}; " for j, g in enumerate(rngs))
+        lines.append(f"if r[0] >= 0: {restore}raise GuardFailed(int(r[0]), GUARDS[r[0]])")
     lines.append(f"return ({', '.join(outs)},)")
     return "def compiled(" + args + "):\n" + "".join(f"    {line}\n" for line in lines)
 

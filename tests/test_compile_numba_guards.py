@@ -56,11 +56,12 @@ def test_bce_after_sigmoid_is_one_kernel_and_trains_as_eager():
 
 
 def test_probabilities_out_of_range_raise_eagers_error_before_any_update():
-    # no Sigmoid: small inputs keep the outputs near the bias (in [0, 1]), large ones leave it
+    # no Sigmoid: small inputs keep the outputs near the bias (in [0, 1]), large ones leave it;
+    # the kernel draws a dropout mask before the check: the failing call leaves the Generator as eager does
     def make():
         layer = nn.Linear(4, 3, seed=0)
         layer.bias.data = np.full(3, 0.5)
-        return layer
+        return nn.Sequential(nn.Dropout(0.25, seed=3), layer)
 
     rng = np.random.default_rng(1)
     eager, eager_opt, model, step = _pair(make, nn.BCELoss(), "sgd")
@@ -76,6 +77,7 @@ def test_probabilities_out_of_range_raise_eagers_error_before_any_update():
     with pytest.raises(ValueError) as got:
         step(big, y)
     assert str(got.value) == str(expected.value)
+    assert model[0]._rng.bit_generator.state == eager[0]._rng.bit_generator.state
     for p, q in zip(before, model.parameters(), strict=True):
         np.testing.assert_array_equal(q.data, p)  # the kernel returned before the update
     X = rng.normal(size=(8, 4)) * 0.01
