@@ -31,6 +31,7 @@ import statistics  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
+from baselines import adam_update, init_params, model_from, numpy_grads  # noqa: E402
 
 import nn  # noqa: E402
 from nn import optim  # noqa: E402
@@ -65,36 +66,7 @@ def blas_threads() -> str:
     return ", ".join(f"{p['internal_api']} {p['num_threads']} thread(s)" for p in threadpool_info()) or "none found"
 
 
-def init_params(sizes, dtype, seed=0):
-    rng = np.random.default_rng(seed)
-    params = []
-    for a, b in zip(sizes[:-1], sizes[1:], strict=True):
-        limit = np.sqrt(6 / (a + b))
-        params += [rng.uniform(-limit, limit, (a, b)).astype(dtype), np.zeros(b, dtype)]
-    return params
-
-
 # ------------------------------------------------------------------ hand-written NumPy
-def numpy_grads(params, X, y):
-    """Forward and backward of a ReLU MLP with softmax cross-entropy, written by hand."""
-    acts, h = [X], X
-    for k in range(0, len(params), 2):
-        z = h @ params[k] + params[k + 1]
-        h = np.maximum(z, 0) if k < len(params) - 2 else z
-        acts.append(h)
-    e = np.exp(h - h.max(axis=1, keepdims=True))
-    p = e / e.sum(axis=1, keepdims=True)
-    loss = -np.log(p[np.arange(len(y)), y]).mean()
-    p[np.arange(len(y)), y] -= 1
-    g = p / len(y)
-    grads = [None] * len(params)
-    for k in range(len(params) - 2, -1, -2):
-        grads[k], grads[k + 1] = acts[k // 2].T @ g, g.sum(axis=0)
-        if k:
-            g = (g @ params[k].T) * (acts[k // 2] > 0)
-    return loss, grads
-
-
 def numpy_sgd_step(params, X, y, lr):
     loss, grads = numpy_grads(params, X, y)
     for p, g in zip(params, grads, strict=True):
@@ -112,27 +84,14 @@ def batch_indices(n, batch_size, epochs, seed):
             yield order[start:start + batch_size]
 
 
-def numpy_adam_fit(params, X, y, lr, batch_size, epochs, seed, b1=0.9, b2=0.999, eps=1e-8):
+def numpy_adam_fit(params, X, y, lr, batch_size, epochs, seed):
     m = [np.zeros_like(p) for p in params]
     v = [np.zeros_like(p) for p in params]
     for t, idx in enumerate(batch_indices(len(X), batch_size, epochs, seed), start=1):
-        _, grads = numpy_grads(params, X[idx], y[idx])
-        for p, g, mk, vk in zip(params, grads, m, v, strict=True):
-            mk *= b1
-            mk += (1 - b1) * g
-            vk *= b2
-            vk += (1 - b2) * g * g
-            p -= (lr / (1 - b1 ** t)) * mk / (np.sqrt(vk) / np.sqrt(1 - b2 ** t) + eps)
+        adam_update(params, numpy_grads(params, X[idx], y[idx])[1], m, v, t, lr)
 
 
 # --------------------------------------------------------------------------- chainrule
-def model_from(params, sizes):
-    model = nn.MLP(list(sizes), seed=0, dtype=params[0].dtype)
-    for p, v in zip(model.parameters(), params, strict=True):
-        p.data = v.copy()
-    return model
-
-
 def eager_step(model, loss_fn, opt):
     def step(X, y):
         opt.zero_grad()

@@ -14,6 +14,7 @@ import argparse
 import time
 
 import numpy as np
+from baselines import adam_update, init_params, model_from, numpy_grads
 
 import nn
 from nn import optim
@@ -26,15 +27,6 @@ except ImportError:
     torch = None
 
 
-def init_params(sizes, dtype, seed=0):
-    rng = np.random.default_rng(seed)
-    params = []
-    for a, b in zip(sizes[:-1], sizes[1:], strict=True):
-        limit = np.sqrt(6 / (a + b))
-        params += [rng.uniform(-limit, limit, (a, b)).astype(dtype), np.zeros(b, dtype)]
-    return params
-
-
 def batches(n, batch_size, rng):
     order = rng.permutation(n)
     for start in range(0, n, batch_size):
@@ -42,47 +34,20 @@ def batches(n, batch_size, rng):
 
 
 # ------------------------------------------------------------ hand-written
-def numpy_grads(params, X, y):
-    """Forward and backward of a ReLU MLP with softmax cross-entropy, by hand."""
-    acts, pre = [X], []
-    h = X
-    for k in range(0, len(params), 2):
-        z = h @ params[k] + params[k + 1]
-        pre.append(z)
-        h = np.maximum(z, 0) if k < len(params) - 2 else z
-        acts.append(h)
-    z = acts[-1]
-    e = np.exp(z - z.max(axis=1, keepdims=True))
-    p = e / e.sum(axis=1, keepdims=True)
-    p[np.arange(len(y)), y] -= 1
-    g = p / len(y)
-    grads = [None] * len(params)
-    for k in range(len(params) - 2, -1, -2):
-        grads[k], grads[k + 1] = acts[k // 2].T @ g, g.sum(axis=0)
-        if k:
-            g = (g @ params[k].T) * (pre[k // 2 - 1] > 0)
-    return grads
-
-
 def numpy_sgd_epoch(params, X, y, lr, batch_size, rng):
     for idx in batches(len(X), batch_size, rng):
-        for p, g in zip(params, numpy_grads(params, X[idx], y[idx]), strict=True):
+        for p, g in zip(params, numpy_grads(params, X[idx], y[idx])[1], strict=True):
             p -= lr * g
 
 
-def numpy_adam_epochs(params, X, y, lr, batch_size, epochs, rng, b1=0.9, b2=0.999, eps=1e-8):
+def numpy_adam_epochs(params, X, y, lr, batch_size, epochs, rng):
     m = [np.zeros_like(p) for p in params]
     v = [np.zeros_like(p) for p in params]
     t = 0
     for _ in range(epochs):
         for idx in batches(len(X), batch_size, rng):
             t += 1
-            for p, g, mk, vk in zip(params, numpy_grads(params, X[idx], y[idx]), m, v, strict=True):
-                mk *= b1
-                mk += (1 - b1) * g
-                vk *= b2
-                vk += (1 - b2) * g * g
-                p -= (lr / (1 - b1 ** t)) * mk / (np.sqrt(vk) / np.sqrt(1 - b2 ** t) + eps)
+            adam_update(params, numpy_grads(params, X[idx], y[idx])[1], m, v, t, lr)
 
 
 # -------------------------------------------------------------------- ours
@@ -93,13 +58,6 @@ def ours_epochs(model, opt, X, y, batch_size, epochs, rng):
             opt.zero_grad()
             loss_fn(model(X[idx]), y[idx]).backward()
             opt.step()
-
-
-def model_from(params, sizes):
-    model = nn.MLP(list(sizes), seed=0, dtype=params[0].dtype)
-    for p, v in zip(model.parameters(), params, strict=True):
-        p.data = v.copy()
-    return model
 
 
 def torch_epochs(params, X, y, lr, batch_size, epochs, rng, adam):
