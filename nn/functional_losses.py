@@ -240,11 +240,12 @@ def _picked_loss(name: str, logp: Tensor, target: Any, weight: Any, ignore_index
     if w is None and keep is None and not label_smoothing and reduction == "mean":
         negative_mean: Tensor = picked.sum() * (-1.0 / m)  # one node for -mean: the hot path of every classifier
         return negative_mean
-    wt = None if w is None else w[t]
+    # w[t] a gather of the table (an op of a compiled program, recomputed from each call's labels)
+    wt: Any = None if w is None else Tensor._leaf(w)[t]
     if keep is not None:
         wt = keep.astype(logp.dtype) if wt is None else wt * keep
     nll = -picked if wt is None else -picked * wt
-    denom = float(m) if wt is None else float(wt.sum())
+    denom = float(m) if wt is None else wt.sum()
     if label_smoothing:
         smooth = -(flat.sum(axis=1) if w is None else (flat * w).sum(axis=1))
         if keep is not None:

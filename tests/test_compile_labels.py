@@ -99,3 +99,25 @@ def test_numba_step_checks_the_label_guard_before_its_kernel():
         step(rng.normal(size=(6, 4)), np.array([0, 1, -1, 2, 0, 1]))  # the kernel would wrap -1 around
     for p, q in zip(eager.parameters(), model.parameters(), strict=True):
         np.testing.assert_allclose(q.data, p.data, rtol=1e-11, atol=1e-14)
+
+
+@pytest.mark.parametrize("loss_fn", [
+    nn.CrossEntropyLoss(weight=np.array([1.0, 2.0, 0.5])),
+    nn.CrossEntropyLoss(weight=np.array([1.0, 2.0, 0.5]), label_smoothing=0.1),
+    nn.CrossEntropyLoss(weight=np.array([1.0, 2.0, 0.5]), reduction="sum"),
+], ids=["weight", "weight and smoothing", "weight, sum"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_class_weighted_losses_compile_and_follow_each_batchs_labels(loss_fn, dtype):
+    """w[labels] and the total weight are ops of the program: each batch's own labels
+    weigh its rows (a compiled step kept the first batch's before, or refused to trace)."""
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(16, 5)).astype(dtype)
+    models = [nn.Linear(5, 3, seed=0, dtype=dtype) for _ in range(2)]
+    opts = [optim.SGD(m.parameters(), lr=0.1) for m in models]
+    step = nn.compile_step(models[1], loss_fn, opts[1])
+    for k in range(6):
+        y = rng.integers(0, 3, 16)
+        assert eager_step(models[0], loss_fn, opts[0], X + k, y) == step(X + k, y)
+        for p, q in zip(models[0].parameters(), models[1].parameters(), strict=True):
+            np.testing.assert_array_equal(p.data, q.data)
+    assert step.ran is not None  # the last steps ran the compiled program
