@@ -150,8 +150,8 @@ class CompiledStep(Jitted):
             flat.sync()
         key = self._key((X, y), {})
         cached = self._cache.get(key)
-        if isinstance(cached, Compiled) and cached.captured_match():
-            self._check_labels(y)
+        if isinstance(cached, Compiled) and cached.captured_match() and not self._labels_fit(y):
+            return self._eager_step(X, y)
         outs, _ = self._run(key, (X, y), {})
         entry = self.ran  # the compiled program that ran (None: traced or eager, a guard failed, say)
         loss, self.output = outs[0], outs[1]
@@ -168,15 +168,16 @@ class CompiledStep(Jitted):
 
     def _fast_call(self, fast: _Fast, flat: FlatOptimizer, X: np.ndarray, y: np.ndarray) -> float:
         """A call of the compiled flat step whose guards all held."""
-        if not fast.labels_checked:
-            self._check_labels(y)
+        if not fast.labels_checked and not self._labels_fit(y):
+            return self._eager_step(X, y)
         args = fast.args if fast.args is not None else [c._data for c in fast.entry.captured]
         try:
             # _same_hyper saw one parameter group: its learning rate is the optimizer's
             outs = fast.fn(X, y, *args, self.optimizer.param_groups[0]["lr"], flat.step_number())
-        except ValueError:  # the loss kernel refused the labels: the step's own message
-            self._check_labels(y)
-            raise
+        except ValueError:  # the loss kernel refused the labels (before any update): eager's step
+            if self._labels_fit(y):
+                raise
+            return self._eager_step(X, y)
         except GuardFailed:  # a decision taken while tracing does not hold here: the general path
             self._fast = None
             return self(X, y)
@@ -229,16 +230,22 @@ class CompiledStep(Jitted):
             return [group[k] for k in group if k not in _RUNTIME] == list(snapshot[2])
         return bool(snapshot[1](groups[0]) == snapshot[2])
 
-    def _check_labels(self, y: np.ndarray) -> None:
-        """Class labels are checked as eager cross_entropy checks them (a compiled program
-        would wrap a negative label around instead of failing)."""
+    def _labels_fit(self, y: np.ndarray) -> bool:
+        """Whether the class labels are all classes, as the compiled program of the plain
+        case takes them (its gather would wrap a negative label around); labels ignored
+        (``ignore_index``) or out of range are for eager's general path."""
         if self.output is None or not self._labels or y.dtype.kind not in "iu" or not y.size:
-            return
-        c = self.output.shape[-1]
-        if not labels_in_range(y, c):
-            bad = y[(y < 0) | (y >= c)]
-            raise ValueError(f"cross_entropy: labels must be in [0, {c - 1}] for {c} classes in a compiled step "
-                             f"(ignore_index is not compiled: use eager steps for it), got {bad[:5].tolist()}")
+            return True
+        return labels_in_range(y, self.output.shape[-1])
+
+    def _eager_step(self, X: np.ndarray, y: np.ndarray) -> float:
+        """One step run eagerly (its loss ignores rows, or eager's error for bad labels)."""
+        outs, _ = self._eager((X, y), {})
+        loss, self.output, self.ran = outs[0], outs[1], None
+        for p, g, reached in zip(self.params, outs[2:2 + len(self.params)], self._reached, strict=True):
+            p.grad = Tensor._leaf(np.array(g, dtype=p.dtype, copy=True)) if reached else None
+        self.optimizer.step()
+        return float(loss)
 
 
 def compile_step(model: Module, loss_fn: Any, optimizer: Any, *, fuse: bool = True, fallback: bool = False,

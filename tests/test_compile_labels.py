@@ -121,3 +121,29 @@ def test_class_weighted_losses_compile_and_follow_each_batchs_labels(loss_fn, dt
         for p, q in zip(models[0].parameters(), models[1].parameters(), strict=True):
             np.testing.assert_array_equal(p.data, q.data)
     assert step.ran is not None  # the last steps ran the compiled program
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_ignored_labels_in_a_compiled_cross_entropy_step_run_that_step_eagerly(backend):
+    """Rows labelled ignore_index (and labels out of range) are for eager's general path:
+    that call runs eagerly (eager's loss, or eager's error), the next ones compiled."""
+    if backend == "numba":
+        pytest.importorskip("numba")
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(16, 5))
+    models = [nn.Linear(5, 3, seed=0) for _ in range(2)]
+    opts = [optim.Adam(m.parameters(), lr=0.1) for m in models]
+    loss_fn = nn.CrossEntropyLoss()
+    step = nn.compile_step(models[1], loss_fn, opts[1], backend=backend)
+    for k in range(6):
+        y = rng.integers(0, 3, 16)
+        if k in (3, 4):
+            y[[0, 5]] = -100
+        want, got = eager_step(models[0], loss_fn, opts[0], X + k, y), step(X + k, y)
+        assert got == want if backend == "numpy" else abs(got - want) < 1e-12
+        assert (step.ran is None) == (k in (0, 1, 3, 4))  # traced, traced, compiled, eager, eager, compiled
+    y[1] = -1
+    with pytest.raises(ValueError, match=r"cross_entropy: labels must be in \[0, 2\] for 3 classes \(or ignore_index"):
+        step(X, y)
+    for p, q in zip(models[0].parameters(), models[1].parameters(), strict=True):
+        np.testing.assert_allclose(p.data, q.data, rtol=1e-12, atol=0 if backend == "numpy" else 1e-15)
