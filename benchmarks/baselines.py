@@ -59,3 +59,29 @@ def model_from(params, sizes):
     for p, v in zip(model.parameters(), params, strict=True):
         p.data = v.copy()
     return model
+
+
+def torch_mlp(ts, h):
+    """The same ReLU MLP in PyTorch (``ts``: its weights and biases as torch tensors)."""
+    import torch
+
+    for k in range(0, len(ts), 2):
+        h = h @ ts[k] + ts[k + 1]
+        if k < len(ts) - 2:
+            h = torch.relu(h)
+    return h
+
+
+def torch_train(params, X, y, lr, index_batches, adam):
+    """Train the MLP in PyTorch (Adam or SGD) on the rows of each index array of
+    ``index_batches``, as the other contenders take them."""
+    import torch
+
+    ts = [torch.tensor(p.copy(), requires_grad=True) for p in params]
+    opt = torch.optim.Adam(ts, lr=lr) if adam else torch.optim.SGD(ts, lr=lr)
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
+    for idx in index_batches:
+        i = torch.from_numpy(idx)
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(torch_mlp(ts, Xt[i]), yt[i]).backward()
+        opt.step()

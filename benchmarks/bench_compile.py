@@ -31,7 +31,7 @@ import statistics  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
-from baselines import adam_update, init_params, model_from, numpy_grads  # noqa: E402
+from baselines import adam_update, init_params, model_from, numpy_grads, torch_mlp, torch_train  # noqa: E402
 
 import nn  # noqa: E402
 from nn import optim  # noqa: E402
@@ -109,13 +109,8 @@ def torch_step(params, lr):
     opt = torch.optim.SGD(ts, lr=lr)
 
     def step(X, y):
-        h = torch.from_numpy(X)
-        for k in range(0, len(ts), 2):
-            h = h @ ts[k] + ts[k + 1]
-            if k < len(ts) - 2:
-                h = torch.relu(h)
         opt.zero_grad()
-        loss = torch.nn.functional.cross_entropy(h, torch.from_numpy(y))
+        loss = torch.nn.functional.cross_entropy(torch_mlp(ts, torch.from_numpy(X)), torch.from_numpy(y))
         loss.backward()
         opt.step()
         return loss.item()
@@ -127,19 +122,7 @@ def torch_adam_fit(params, lr):
     """The digits run in PyTorch: the same batches (same Generator draws) and Adam."""
 
     def run(X, y, batch_size, epochs, seed):
-        ts = [torch.tensor(p.copy(), requires_grad=True) for p in params]
-        opt = torch.optim.Adam(ts, lr=lr)
-        Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
-        for idx in batch_indices(len(X), batch_size, epochs, seed):
-            idx = torch.from_numpy(idx)
-            h = Xt[idx]
-            for k in range(0, len(ts), 2):
-                h = h @ ts[k] + ts[k + 1]
-                if k < len(ts) - 2:
-                    h = torch.relu(h)
-            opt.zero_grad()
-            torch.nn.functional.cross_entropy(h, yt[idx]).backward()
-            opt.step()
+        torch_train(params, X, y, lr, batch_indices(len(X), batch_size, epochs, seed), adam=True)
 
     return run
 

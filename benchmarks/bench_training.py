@@ -14,7 +14,7 @@ import argparse
 import time
 
 import numpy as np
-from baselines import adam_update, init_params, model_from, numpy_grads
+from baselines import adam_update, init_params, model_from, numpy_grads, torch_train
 
 import nn
 from nn import optim
@@ -61,20 +61,8 @@ def ours_epochs(model, opt, X, y, batch_size, epochs, rng):
 
 
 def torch_epochs(params, X, y, lr, batch_size, epochs, rng, adam):
-    ts = [torch.tensor(p.copy(), requires_grad=True) for p in params]
-    opt = torch.optim.Adam(ts, lr=lr) if adam else torch.optim.SGD(ts, lr=lr)
-    tX, ty = torch.from_numpy(X), torch.from_numpy(y)
-    for _ in range(epochs):
-        for idx in batches(len(X), batch_size, rng):
-            i = torch.from_numpy(idx)
-            h = tX[i]
-            for k in range(0, len(ts), 2):
-                h = h @ ts[k] + ts[k + 1]
-                if k < len(ts) - 2:
-                    h = torch.relu(h)
-            opt.zero_grad()
-            torch.nn.functional.cross_entropy(h, ty[i]).backward()
-            opt.step()
+    index_batches = (idx for _ in range(epochs) for idx in batches(len(X), batch_size, rng))
+    torch_train(params, X, y, lr, index_batches, adam)
 
 
 def timed(fn) -> float:
