@@ -159,9 +159,7 @@ class CompiledStep(Jitted):
             flat.after_step()
             self._fast = _Fast(self, X, y, entry)
         else:
-            for p, g, reached in zip(self.params, outs[2:2 + len(self.params)], self._reached, strict=True):
-                p.grad = Tensor._leaf(np.array(g, dtype=p.dtype, copy=True)) if reached else None
-            self.optimizer.step()
+            self._step_optimizer(outs)
         if entry is not None:
             self._write_back(entry, outs)
         return float(loss)
@@ -241,11 +239,15 @@ class CompiledStep(Jitted):
     def _eager_step(self, X: np.ndarray, y: np.ndarray) -> float:
         """One step run eagerly (its loss ignores rows, or eager's error for bad labels)."""
         outs, _ = self._eager((X, y), {})
-        loss, self.output, self.ran = outs[0], outs[1], None
+        self.output, self.ran = outs[1], None
+        self._step_optimizer(outs)
+        return float(outs[0])
+
+    def _step_optimizer(self, outs: Sequence[Any]) -> None:
+        """The gradients the step computed into ``p.grad``, then the optimizer's own step()."""
         for p, g, reached in zip(self.params, outs[2:2 + len(self.params)], self._reached, strict=True):
             p.grad = Tensor._leaf(np.array(g, dtype=p.dtype, copy=True)) if reached else None
         self.optimizer.step()
-        return float(loss)
 
 
 def compile_step(model: Module, loss_fn: Any, optimizer: Any, *, fuse: bool = True, fallback: bool = False,
