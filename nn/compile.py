@@ -135,7 +135,10 @@ class CompiledStep(Jitted):
             return super().compile(program, captured, kinds)
         return self.flat.compile(program, captured, kinds, len(self.params))
 
-    def __call__(self, X: Any, y: Any) -> float:
+    def __call__(self, X: Any, y: Any, failed: Compiled | None = None) -> float:
+        """One training step on the batch ``(X, y)``; the loss. (``failed``: a compiled
+        program whose guard this very call already failed: not run again when it is the
+        signature's first program.)"""
         X = X if type(X) is np.ndarray else np.asarray(X)
         y = y if type(y) is np.ndarray else np.asarray(y)
         flat, fast = self.flat, self._fast
@@ -152,7 +155,11 @@ class CompiledStep(Jitted):
         cached = self._cache.get(key)
         if isinstance(cached, Compiled) and cached.captured_match() and not self._labels_fit(y):
             return self._eager_step(X, y)
-        outs, _ = self._run(key, (X, y), {})
+        if failed is cached and isinstance(failed, Compiled):  # its guard failed on this call: on to the other case
+            self.ran = None
+            outs, _ = self._other_case(failed, (X, y), {})
+        else:  # (a program of another case failed: the signature's first program is tried first)
+            outs, _ = self._run(key, (X, y), {})
         entry = self.ran  # the compiled program that ran (None: traced or eager, a guard failed, say)
         loss, self.output = outs[0], outs[1]
         if entry is not None and flat is not None:
@@ -176,9 +183,9 @@ class CompiledStep(Jitted):
             if self._labels_fit(y):
                 raise
             return self._eager_step(X, y)
-        except GuardFailed:  # a decision taken while tracing does not hold here: the general path
+        except GuardFailed:  # a decision taken while tracing does not hold here: the other case's program
             self._fast = None
-            return self(X, y)
+            return self(X, y, failed=fast.entry)
         self.output = outs[1]
         flat.after_step()
         if fast.writes:

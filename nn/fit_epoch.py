@@ -196,6 +196,7 @@ def _steps(step: Any, batches: Any, epoch: int, hits: Hits | None) -> float:
     flat, lr = step.flat, step.optimizer.lr
     ready: dict[int, Any] = {}
     total, t, done = 0.0, flat.step_number(), 0
+    failed = None  # a compiled program whose guard the batch failed
     out: Any = None  # the last step's output
     try:
         for batch, (xb, yb) in enumerate(batches):
@@ -210,7 +211,7 @@ def _steps(step: Any, batches: Any, epoch: int, hits: Hits | None) -> float:
                 try:
                     outs = entry.fn(xb, yb, *(args if args is not None else [c._data for c in entry.captured]), lr, t)
                 except GuardFailed:  # abandoned before any update: step() takes the batch (eagerly, or the
-                    fast = None  # program of the other case)
+                    fast, failed = None, entry  # program of the other case)
                 else:
                     done, out, step.ran = done + 1, outs[1], entry
                     if writes:
@@ -218,7 +219,8 @@ def _steps(step: Any, batches: Any, epoch: int, hits: Hits | None) -> float:
                     value, t = float(outs[0]), next_step_number(flat, t)
             if fast is None:
                 done = _book(step, done, out)
-                value, out = step(xb, yb), step.output
+                value = step(xb, yb) if failed is None else step(xb, yb, failed=failed)
+                out, failed = step.output, None
                 flat.sync()  # the call may have stepped eagerly (new arrays) and compiled this shape's step
                 del ready[rows]
                 t = flat.step_number()

@@ -357,3 +357,30 @@ def test_a_guard_failing_after_a_dropout_draw_leaves_the_generator_as_eager_leav
         assert jf(x).item() == want
         assert g_compiled.bit_generator.state == g_eager.bit_generator.state
     assert jf.guard_failures >= 1 and "rng_state0" in jf.source
+
+
+def test_a_compiled_step_whose_guard_fails_runs_its_program_once():
+    """The failing call goes on to the other case's program (traced, so eager, at first)
+    without running the failed program a second time; the results are eager's."""
+    def loss_fn(out, y):
+        return (out * 2.0).sum() if decide(_over_ten, out) else ((out - y) ** 2).mean()
+
+    rng = np.random.default_rng(5)
+    X, y = rng.normal(size=(8, 3)), rng.normal(size=(8, 2))
+    models = [nn.Linear(3, 2, seed=0) for _ in range(2)]
+    opts = [optim.SGD(m.parameters(), lr=0.01) for m in models]
+    step = nn.compile_step(models[1], loss_fn, opts[1])
+    for k in range(3):
+        assert eager_step(models[0], loss_fn, opts[0], X + 0.1 * k, y) == step(X + 0.1 * k, y)
+    entry, runs = step._fast.entry, []
+    fn = entry.fn
+
+    def counted(*args):
+        runs.append(1)
+        return fn(*args)
+
+    entry.fn = step._fast.fn = counted
+    assert eager_step(models[0], loss_fn, opts[0], X * 100, y) == step(X * 100, y)  # the guard flips
+    assert len(runs) == 1 and step.guard_failures == 1
+    for p, q in zip(models[0].parameters(), models[1].parameters(), strict=True):
+        np.testing.assert_array_equal(p.data, q.data)

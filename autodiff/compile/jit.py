@@ -166,16 +166,21 @@ class Jitted:
         try:
             outs = list(entry.fn(*_arrays(args), *[t._data for t in entry.captured], *self.runtime_inputs()))
         except GuardFailed:
-            self.guard_failures += 1
-            other = entry.other_case
-            if depth >= _MAX_CASES or other == "eager":
-                return self._eager(args, kwargs)
-            if _runnable(other, args):
-                return self._replay(other, args, kwargs, depth + 1)
-            entry.other_case, result = self._trace_call(other, args, kwargs)
-            return result
+            return self._other_case(entry, args, kwargs, depth)
         self.ran = entry
         return outs, entry.kinds
+
+    def _other_case(self, entry: Compiled, args: tuple[Any, ...], kwargs: dict[str, Any],
+                    depth: int = 0) -> tuple[list[Any], Any]:
+        """This call after a guard of ``entry`` failed on it: the program of the other case."""
+        self.guard_failures += 1
+        other = entry.other_case
+        if depth >= _MAX_CASES or other == "eager":
+            return self._eager(args, kwargs)
+        if _runnable(other, args):
+            return self._replay(other, args, kwargs, depth + 1)
+        entry.other_case, result = self._trace_call(other, args, kwargs)
+        return result
 
     def _eager(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[list[Any], Any]:
         """Run ``f`` uncompiled, on the same kind of arguments a trace gives it."""
