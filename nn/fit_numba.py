@@ -91,6 +91,8 @@ def run_epoch(step: Any, loss_fn: Any, kind: str | None, epoch: int, loader: Any
     last = _entry(step, X, y, n_last) if n_last else None
     if (n_full and full is None) or (n_last and last is None):
         return None
+    if not all(k.holds_for((X, y)) for k in (full, last) if k is not None):
+        return None  # (a label ignored, say: fit's per-batch loop runs the step, which checks its guards)
     flat = step.flat
     flat.sync()
     order = loader.rng.permutation(n) if loader.shuffle else np.arange(n)

@@ -44,6 +44,7 @@ from autodiff.compile.trace import GuardFailed
 
 from . import numba_lowerings  # noqa: F401  (registers the lowerings of nn's dropout mask and loss guards)
 from .flat_numba import KERNELS
+from .functional_losses import _plain_labels
 
 if TYPE_CHECKING:
     from autodiff import Tensor
@@ -127,12 +128,21 @@ def _update(flat: FlatOptimizer) -> tuple[list[str], list[str], list[str]]:
     return [call], ["lr_t", "first"], [f"{f}(lr)", "t == 1"]
 
 
+EpochCheck = tuple[Any, int, dict[str, Any]]
+
+
 class NumbaKernel:
     """What running a compiled step's kernel directly needs (``nn.fit_numba`` runs whole
     epochs of it inside numba); found as ``numba_kernel`` on the step's Compiled entry."""
 
-    def __init__(self, kernel: Any, buffers: list[Any], passed: list[int], scalars: Any) -> None:
+    def __init__(self, kernel: Any, buffers: list[Any], passed: list[int], scalars: Any,
+                 checks: list[EpochCheck] | None = None) -> None:
         self.kernel, self.buffers, self.passed, self.scalars = kernel, buffers, passed, scalars
+        self.checks = checks or []  # (predicate, input slot, params): must hold on the epoch's whole arrays
+
+    def holds_for(self, arrays: tuple[np.ndarray, ...]) -> bool:
+        """Whether the step's input guards hold on every batch drawn from these arrays."""
+        return all(bool(fn(arrays[slot], **params)) for fn, slot, params in self.checks)
 
 
 def _kernel_source(body: KernelBody, params: list[str], prologue: list[str], update: list[str],
@@ -196,10 +206,30 @@ def whole_step(flat: FlatOptimizer, program: Program, captured: list[Tensor], ki
         return None, error
     note = "# one numba kernel: forward, backward and the optimizer update; called by the wrapper below\n"
     compiled = Compiled(lowered, fn, note + source + "\n" + wrapper, captured, kinds)
-    if not checks and not inner:  # (a whole epoch inside numba would skip the guards' checks)
+    epoch_checks = _epoch_checks(checks, program)
+    if epoch_checks is not None and not inner:  # (a whole epoch inside numba checks no guard of its own)
         setattr(compiled, "numba_kernel", NumbaKernel(kernel, [namespace[p] for p in buffers],  # noqa: B010
-                                                      passed, namespace["scalars"]))
+                                                      passed, namespace["scalars"], epoch_checks))
     return compiled, ""
+
+
+# Input guards whose answer on a whole array holds for every subset of its rows, so that
+# nn.fit_numba checks them once per epoch, on all the data: the labels' plain case of
+# nll_loss / cross_entropy (every label a class, none ignored), with its traced answer.
+_EPOCH_CHECKABLE: dict[Any, bool] = {_plain_labels: True}
+
+
+def _epoch_checks(checks: list[tuple[int, Op, Guard]], program: Program) -> list[EpochCheck] | None:
+    """The input guards as checks of a whole epoch's data, or None when one of them
+    cannot be checked that way (the step then runs batch by batch)."""
+    found: list[EpochCheck] = []
+    for _, op, g in checks:
+        values = [program.values[a] for a in op.args]
+        slot = values[0].slot if len(values) == 1 and values[0].kind == "input" else None
+        if _EPOCH_CHECKABLE.get(op.prim.forward) is not g.expected or slot is None:
+            return None
+        found.append((op.prim.forward, slot, dict(op.params)))
+    return found
 
 
 def _wrapper(lowered: Program, passed: list[int], rest: list[str], guard_lines: list[str], status: bool,

@@ -170,3 +170,38 @@ def test_batchnorm_buffers_are_read_and_written_by_the_kernel():
         a, b = np.asarray(a), np.asarray(b)
         assert a.dtype == b.dtype and a.shape == b.shape, name
         assert np.max(np.abs(a - b), initial=0.0) <= BOUND[np.float64] * scale, name
+
+
+@pytest.mark.parametrize("ignored", [False, True])
+def test_fit_with_nll_loss_runs_epochs_inside_numba_unless_a_label_is_ignored(monkeypatch, ignored):
+    """NLL's label check is a guard on the step's input: fit checks it once on all the
+    labels and then runs whole epochs inside numba; with a label equal to ignore_index
+    the epochs stay batch by batch (the step checks each batch), with eager's history."""
+    rng = np.random.default_rng(7)
+    X, y = rng.normal(size=(23, 4)), rng.integers(0, 3, 23)
+    if ignored:
+        y[9] = -100
+
+    def model():
+        return nn.Sequential(nn.MLP([4, 6, 3], seed=0), nn.LogSoftmax(dim=1))
+
+    eager, compiled, h_eager, h_numba, in_numba = _fit_both(
+        monkeypatch, model, OPTIMIZERS["adam"], nn.NLLLoss(), X, y, epochs=5, batch_size=5, seed=1)
+    assert in_numba == ([False] * 5 if ignored else [False, False, True, True, True])
+    for key in h_eager.history:
+        _close(h_numba.history[key], h_eager.history[key], np.float64)
+    for p, q in zip(eager.parameters(), compiled.parameters(), strict=True):
+        _close(q.data, p.data, np.float64)
+    # the epoch's labels are checked before numba runs it: a label past the last class
+    # leaves the epoch to fit's per-batch loop (where the step raises eager's error)
+    from nn.fit_numba import run_epoch
+
+    step = nn.compile_step(compiled, nn.NLLLoss(), OPTIMIZERS["adam"](compiled.parameters()), backend="numba")
+    y[9] = 2
+    for k in range(2):  # two traces of each batch shape (other values: verified for any batch)
+        step(X[:20] + k, y[:20])
+        step(X[20:] + k, y[20:])
+    y[9] = 3
+    assert run_epoch(step, nn.NLLLoss(), "multiclass", 6, nn.DataLoader(X, y, batch_size=20)) is None
+    y[9] = 2
+    assert run_epoch(step, nn.NLLLoss(), "multiclass", 6, nn.DataLoader(X, y, batch_size=20)) is not None
