@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 import autodiff as ad
-from autodiff import Tensor
+from autodiff import Tensor, primitives as P
 from autodiff.compile.codegen import labels_checked
 from autodiff.compile.jit import Compiled, Jitted, _signature
 from autodiff.compile.program import Program
@@ -50,7 +50,7 @@ class _Fast:
     guards' values, and the parameters' arrays (views of the flat buffer, which
     ``FlatOptimizer.sync`` keeps them) when nothing else is read from the closure."""
 
-    __slots__ = ("args", "entry", "fn", "hyper", "key", "labels_checked", "writes")
+    __slots__ = ("args", "entry", "fn", "hyper", "key", "labels_checked", "plain_labels", "writes")
 
     def __init__(self, step: CompiledStep, X: np.ndarray, y: np.ndarray, entry: Compiled) -> None:
         self.key = (X.shape, X.dtype, y.shape, y.dtype, step.model.training)
@@ -61,6 +61,7 @@ class _Fast:
         self.args = tuple(c._data for c in entry.captured) if static else None
         # the generated NumPy code's loss kernel checks the labels; a numba kernel does not
         self.labels_checked = labels_checked(entry.program, 1) and getattr(entry, "numba_kernel", None) is None
+        self.plain_labels = takes_plain_labels(entry.program)
         self.writes = bool(entry.program.state_writes)
 
     def captured_match(self) -> bool:
@@ -153,7 +154,8 @@ class CompiledStep(Jitted):
             flat.sync()
         key = self._key((X, y), {})
         cached = self._cache.get(key)
-        if isinstance(cached, Compiled) and cached.captured_match() and not self._labels_fit(y):
+        if (isinstance(cached, Compiled) and cached.captured_match() and takes_plain_labels(cached.program)
+                and not self._labels_fit(y)):
             return self._eager_step(X, y)
         if failed is cached and isinstance(failed, Compiled):  # its guard failed on this call: on to the other case
             self.ran = None
@@ -173,7 +175,7 @@ class CompiledStep(Jitted):
 
     def _fast_call(self, fast: _Fast, flat: FlatOptimizer, X: np.ndarray, y: np.ndarray) -> float:
         """A call of the compiled flat step whose guards all held."""
-        if not fast.labels_checked and not self._labels_fit(y):
+        if fast.plain_labels and not fast.labels_checked and not self._labels_fit(y):
             return self._eager_step(X, y)
         args = fast.args if fast.args is not None else [c._data for c in fast.entry.captured]
         try:
@@ -255,6 +257,13 @@ class CompiledStep(Jitted):
         for p, g, reached in zip(self.params, outs[2:2 + len(self.params)], self._reached, strict=True):
             p.grad = Tensor._leaf(np.array(g, dtype=p.dtype, copy=True)) if reached else None
         self.optimizer.step()
+
+
+def takes_plain_labels(program: Program) -> bool:
+    """Whether the program gathers class labels without a guard of its own (the fused
+    softmax cross-entropy of the plain case): it takes only labels that are all classes."""
+    return any(op.prim is P.softmax_cross_entropy_p or op.prim is P.softmax_cross_entropy_grad_p
+               for op in program.ops)
 
 
 def compile_step(model: Module, loss_fn: Any, optimizer: Any, *, fuse: bool = True, fallback: bool = False,

@@ -14,7 +14,7 @@ import numpy as np
 
 import autodiff as ad
 from autodiff import Tensor, TensorLike, primitives as P
-from autodiff.compile.decide import decide, static_values
+from autodiff.compile.decide import decide, derive, static_values
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -179,14 +179,22 @@ def _plain_labels(t: np.ndarray, c: int, ignore_index: int) -> bool:
     return bool(0 <= lo and hi < c and not lo <= ignore_index <= hi)
 
 
+def _classes_or_ignored(t: np.ndarray, c: int, ignore_index: int) -> bool:
+    """Whether every label is a class in [0, c) or equals ``ignore_index``."""
+    kept = t[t != ignore_index]
+    return not kept.size or bool(0 <= kept.min() and kept.max() < c)
+
+
 def _labels(name: str, target: Any, shape: tuple[int, ...], c: int, ignore_index: int,
-            input_shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray | None]:
-    """Integer labels as a flat array, and the mask of the ones not ignored (None: all kept).
+            input_shape: tuple[int, ...]) -> tuple[Any, Any]:
+    """Integer labels as a flat array, and the mask of the ones not ignored (None: all kept);
+    Tensors when the labels are one (while ``ad.jit`` traces, say).
 
     Which case the labels are in is a decision on values: while ``ad.jit`` traces, the
-    plain case is a guard re-checked at every call, and labels the program holds as data
-    (converted, or with ignored entries) are guarded to stay the traced ones, so a
-    compiled step never replays one batch's labels on another's."""
+    plain case and the valid labels among ignored ones are guards re-checked at every
+    call, the mask of the rows kept is an op (so a compiled step takes each batch's own
+    ignored rows), and labels converted from bool or float are guarded to stay the traced
+    ones, so a compiled step never replays one batch's labels on another's."""
     # the array itself, not the read-only view .data hands out: compiled steps track it by identity
     traced = target if isinstance(target, Tensor) else None
     t = target._data if traced is not None else np.asarray(target)
@@ -209,14 +217,15 @@ def _labels(name: str, target: Any, shape: tuple[int, ...], c: int, ignore_index
         static_values(traced)  # labels converted from bool or float: the program holds them
     if decide(_plain_labels, traced if traced is not None else t, c=c, ignore_index=ignore_index):
         return t, None
-    if traced is not None:
-        static_values(traced)  # the program holds the mask of the ignored labels
-    keep = t != ignore_index
-    bad = t[keep & ((t < 0) | (t >= c))]
-    if bad.size:
+    # the rows kept, and their labels, are ops of a compiled program (each call's own rows)
+    src: Any = t if traced is None or t.dtype != traced._data.dtype else (
+        traced if traced.ndim == 1 else traced.reshape(-1))
+    if not decide(_classes_or_ignored, src, c=c, ignore_index=ignore_index):
+        bad = t[(t != ignore_index) & ((t < 0) | (t >= c))]
         raise ValueError(f"{name}: labels must be in [0, {c - 1}] for {c} classes (or ignore_index="
                          f"{ignore_index}), got {bad[:5].tolist()}")
-    return np.where(keep, t, 0), keep
+    keep = derive(np.not_equal, src, ignore_index)
+    return derive(np.where, keep, src, 0), keep
 
 
 def _class_weight(name: str, weight: Any, c: int, dtype: np.dtype) -> np.ndarray | None:

@@ -147,3 +147,33 @@ def test_ignored_labels_in_a_compiled_cross_entropy_step_run_that_step_eagerly(b
         step(X, y)
     for p, q in zip(models[0].parameters(), models[1].parameters(), strict=True):
         np.testing.assert_allclose(p.data, q.data, rtol=1e-12, atol=0 if backend == "numpy" else 1e-15)
+
+
+@pytest.mark.parametrize("loss_fn", [
+    nn.NLLLoss(),
+    nn.CrossEntropyLoss(label_smoothing=0.1),
+    nn.CrossEntropyLoss(weight=np.array([1.0, 2.0, 0.5])),
+], ids=["nll", "smoothed CE", "weighted CE"])
+def test_ignored_rows_that_change_between_batches_compile(loss_fn):
+    """The rows labelled ignore_index (padding) differ from batch to batch: which rows are
+    kept is an op of the program, so the step compiles and follows each batch's rows."""
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(16, 5))
+    def make():
+        return nn.Sequential(nn.Linear(5, 3, seed=0), nn.LogSoftmax(dim=1)) if isinstance(loss_fn, nn.NLLLoss) \
+            else nn.Linear(5, 3, seed=0)
+    models = [make() for _ in range(2)]
+    opts = [optim.SGD(m.parameters(), lr=0.1) for m in models]
+    step = nn.compile_step(models[1], loss_fn, opts[1])
+    ran = []
+    for k in range(6):
+        y = rng.integers(0, 3, 16)
+        y[rng.random(16) < 0.3] = -100
+        assert eager_step(models[0], loss_fn, opts[0], X + k, y) == step(X + k, y)
+        ran.append(step.ran is not None)
+    assert ran[3:] == [True, True, True]
+    y[2] = 3  # a label past the last class, not ignored: eager's error
+    with pytest.raises(ValueError, match=r"labels must be in \[0, 2\] for 3 classes \(or ignore_index=-100\), got \[3\]"):
+        step(X, y)
+    for p, q in zip(models[0].parameters(), models[1].parameters(), strict=True):
+        np.testing.assert_array_equal(p.data, q.data)
