@@ -11,7 +11,6 @@ all parameters inside the generated code (same formulas, results within a few ul
 from __future__ import annotations
 
 from collections.abc import Sequence
-from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -222,20 +221,16 @@ class CompiledStep(Jitted):
     def _hyper(self) -> tuple[Any, ...]:
         """The one parameter group's hyperparameters but the learning rate (read at run
         time), and its parameter list, which the flat buffers were built for: (params,
-        a getter of the values, their copies as taken now)."""
+        the keys, copies of their values as taken now)."""
         group = self.optimizer.param_groups[0]
-        keys = [k for k in group if k not in _RUNTIME]
-        values = tuple(list(group[k]) if isinstance(group[k], list) else group[k] for k in keys)
-        return group["params"], itemgetter(*keys) if len(keys) > 1 else None, values
+        keys = tuple(k for k in group if k not in _RUNTIME)
+        return group["params"], keys, tuple(list(group[k]) if isinstance(group[k], list) else group[k] for k in keys)
 
     def _same_hyper(self, snapshot: tuple[Any, ...]) -> bool:
         groups = self.optimizer.param_groups
         if len(groups) != 1 or groups[0]["params"] is not snapshot[0]:
             return False
-        if snapshot[1] is None:  # fewer than two keys: compared one by one
-            group = groups[0]
-            return [group[k] for k in group if k not in _RUNTIME] == list(snapshot[2])
-        return bool(snapshot[1](groups[0]) == snapshot[2])
+        return bool(tuple(map(groups[0].__getitem__, snapshot[1])) == snapshot[2])  # (a C-level loop)
 
     def _labels_fit(self, y: np.ndarray) -> bool:
         """Whether the class labels are all classes, as the compiled program of the plain
