@@ -58,8 +58,10 @@ class _Fast:
         params = {id(p) for p in step.params}
         static = all(id(c) in params for c in entry.captured)
         self.args = tuple(c._data for c in entry.captured) if static else None
-        # the generated NumPy code's loss kernel checks the labels; a numba kernel does not
-        self.labels_checked = labels_checked(entry.program, 1) and getattr(entry, "numba_kernel", None) is None
+        # the generated NumPy code's loss kernel checks the labels; a numba kernel does not, and a
+        # program that draws (dropout) before the loss has its labels checked before the draws
+        self.labels_checked = labels_checked(entry.program, 1) and getattr(entry, "numba_kernel", None) is None \
+            and not draws(entry.program)
         self.plain_labels = takes_plain_labels(entry.program)
         self.writes = bool(entry.program.state_writes)
 
@@ -153,9 +155,6 @@ class CompiledStep(Jitted):
             flat.sync()
         key = self._key((X, y), {})
         cached = self._cache.get(key)
-        if (isinstance(cached, Compiled) and cached.captured_match() and takes_plain_labels(cached.program)
-                and not self._labels_fit(y)):
-            return self._eager_step(X, y)
         if failed is cached and isinstance(failed, Compiled):  # its guard failed on this call: on to the other case
             self.ran = None
             outs, _ = self._other_case(failed, (X, y), {})
@@ -173,21 +172,25 @@ class CompiledStep(Jitted):
         return float(loss)
 
     def _fast_call(self, fast: _Fast, flat: FlatOptimizer, X: np.ndarray, y: np.ndarray) -> float:
-        """A call of the compiled flat step whose guards all held."""
+        """A call of the compiled flat step whose guards all held. Labels the fused loss's
+        program does not take (rows labelled ``ignore_index``, labels out of range) fail
+        like a guard: the call goes on to the program of the other case."""
         if fast.plain_labels and not fast.labels_checked and not self._labels_fit(y):
-            return self._eager_step(X, y)
+            self._fast = None
+            return self(X, y, failed=fast.entry)
         args = fast.args if fast.args is not None else [c._data for c in fast.entry.captured]
         try:
             # _same_hyper saw one parameter group: its learning rate is the optimizer's
             outs = fast.fn(X, y, *args, self.optimizer.param_groups[0]["lr"], flat.step_number())
-        except ValueError:  # the loss kernel refused the labels (before any update): eager's step
+        except ValueError:  # the loss kernel refused the labels (before any update, any draw): the other case
             if self._labels_fit(y):
                 raise
-            return self._eager_step(X, y)
+            self._fast = None
+            return self(X, y, failed=fast.entry)
         except GuardFailed:  # a decision taken while tracing does not hold here: the other case's program
             self._fast = None
             return self(X, y, failed=fast.entry)
-        self.output = outs[1]
+        self.output, self.ran = outs[1], fast.entry
         flat.after_step()
         if fast.writes:
             self._write_back(fast.entry, outs)
@@ -235,23 +238,39 @@ class CompiledStep(Jitted):
     def _labels_fit(self, y: np.ndarray) -> bool:
         """Whether the class labels are all classes, as the compiled program of the plain
         case takes them (its gather would wrap a negative label around); labels ignored
-        (``ignore_index``) or out of range are for eager's general path."""
+        (``ignore_index``) or out of range are for the general path's program (or eager's error)."""
         if self.output is None or not self._labels or y.dtype.kind not in "iu" or not y.size:
             return True
         return labels_in_range(y, self.output.shape[-1])
 
-    def _eager_step(self, X: np.ndarray, y: np.ndarray) -> float:
-        """One step run eagerly (its loss ignores rows, or eager's error for bad labels)."""
-        outs, _ = self._eager((X, y), {})
-        self.output, self.ran = outs[1], None
-        self._step_optimizer(outs)
-        return float(outs[0])
+    def _replay(self, entry: Compiled, args: tuple[Any, ...], kwargs: dict[str, Any],
+                depth: int = 0) -> tuple[list[Any], Any]:
+        """Run a compiled program; the fused loss's program (the plain case) takes only
+        labels that are all classes: for others its case fails as a guard does, and the
+        call runs the program of the other case (compiled once two traces agree)."""
+        if _plain_case(entry) and not self._labels_fit(args[1]):
+            return self._other_case(entry, args, kwargs, depth)
+        return super()._replay(entry, args, kwargs, depth)
 
     def _step_optimizer(self, outs: Sequence[Any]) -> None:
         """The gradients the step computed into ``p.grad``, then the optimizer's own step()."""
         for p, g, reached in zip(self.params, outs[2:2 + len(self.params)], self._reached, strict=True):
             p.grad = Tensor._leaf(np.array(g, dtype=p.dtype, copy=True)) if reached else None
         self.optimizer.step()
+
+
+def _plain_case(entry: Compiled) -> bool:
+    """``takes_plain_labels`` of the entry's program, found once per entry."""
+    found: bool | None = getattr(entry, "plain_labels", None)
+    if found is None:
+        found = takes_plain_labels(entry.program)
+        setattr(entry, "plain_labels", found)  # noqa: B010  (Compiled has no such slot of its own)
+    return found
+
+
+def draws(program: Program) -> bool:
+    """Whether an op of the program draws from a Generator (a dropout mask)."""
+    return any(isinstance(v, np.random.Generator) for op in program.ops for v in op.params.values())
 
 
 def takes_plain_labels(program: Program) -> bool:

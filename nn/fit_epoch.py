@@ -43,7 +43,8 @@ def applicable(step: Any, loader: Any, loss_fn: Any, kind: str | None) -> bool:
         return False
     ignore = getattr(loss_fn, "ignore_index", None)
     if ignore is not None and np.count_nonzero(y == ignore):
-        return False  # such rows leave the accuracy (and a compiled step does not take them)
+        return False  # such rows leave the accuracy; the fused loss's program refuses them (step() runs the other
+        # case's, the general path's program)
     if step._labels and y.dtype.kind in "iu":
         c = step.output.shape[-1] if step.output is not None else None
         if c is None or y.ndim != 1 or not y.size or not labels_in_range(y, c):

@@ -123,30 +123,82 @@ def test_class_weighted_losses_compile_and_follow_each_batchs_labels(loss_fn, dt
     assert step.ran is not None  # the last steps ran the compiled program
 
 
+def _eager_calls(monkeypatch, step_class):
+    """The calls that ran a compiled step's function eagerly (not traced, not compiled)."""
+    calls = []
+    eager = step_class._eager
+    monkeypatch.setattr(step_class, "_eager", lambda self, *a: calls.append(1) or eager(self, *a))
+    return calls
+
+
+def _dropout_net():
+    return nn.Sequential(nn.Linear(5, 8, seed=0), nn.Dropout(0.25, seed=4), nn.Linear(8, 3, seed=1))
+
+
 @pytest.mark.parametrize("backend", ["numpy", "numba"])
-def test_ignored_labels_in_a_compiled_cross_entropy_step_run_that_step_eagerly(backend):
-    """Rows labelled ignore_index (and labels out of range) are for eager's general path:
-    that call runs eagerly (eager's loss, or eager's error), the next ones compiled."""
+def test_plain_cross_entropy_compiles_batches_with_ignored_rows(backend, monkeypatch):
+    """The fused loss's program takes labels that are all classes; a batch with rows
+    labelled ignore_index goes on to the program of the other case (the general path,
+    whose kept rows are an op), compiled once two of its traces agree: no batch runs
+    eagerly, each gives eager's numbers (dropout draws eager's masks). Labels out of
+    range give eager's error, a batch of ignored rows only eager's NaN."""
     if backend == "numba":
         pytest.importorskip("numba")
+    eager_calls = _eager_calls(monkeypatch, nn.compile.CompiledStep)
     rng = np.random.default_rng(2)
     X = rng.normal(size=(16, 5))
-    models = [nn.Linear(5, 3, seed=0) for _ in range(2)]
+    models = [_dropout_net() for _ in range(2)]
     opts = [optim.Adam(m.parameters(), lr=0.1) for m in models]
     loss_fn = nn.CrossEntropyLoss()
     step = nn.compile_step(models[1], loss_fn, opts[1], backend=backend)
-    for k in range(6):
+    ran = []
+    for k, padded in enumerate([0, 0, 0, 1, 1, 1, 0, 1, 0, 1, 1, 0]):
         y = rng.integers(0, 3, 16)
-        if k in (3, 4):
-            y[[0, 5]] = -100
+        if padded:
+            y[rng.random(16) < 0.3] = -100
+            y[k] = -100
         want, got = eager_step(models[0], loss_fn, opts[0], X + k, y), step(X + k, y)
         assert got == want if backend == "numpy" else abs(got - want) < 1e-12
-        assert (step.ran is None) == (k in (0, 1, 3, 4))  # traced, traced, compiled, eager, eager, compiled
-    y[1] = -1
-    with pytest.raises(ValueError, match=r"cross_entropy: labels must be in \[0, 2\] for 3 classes \(or ignore_index"):
-        step(X, y)
+        ran.append(step.ran is not None)
+    assert ran == [False, False, True, False, False] + [True] * 7  # two traces of each case, then compiled
+    assert step.traces == 4 and not eager_calls
+    message = r"cross_entropy: labels must be in \[0, 2\] for 3 classes \(or ignore_index=-100\), got \["
+    for bad, padded in ((3, False), (-1, True), (3, True)):  # not ignored: eager's error, with or without padding
+        y = rng.integers(0, 3, 16)
+        y[1], y[4] = bad, -100 if padded else 0
+        with pytest.raises(ValueError, match=message + str(bad)):
+            step(X, y)
     for p, q in zip(models[0].parameters(), models[1].parameters(), strict=True):
         np.testing.assert_allclose(p.data, q.data, rtol=1e-12, atol=0 if backend == "numpy" else 1e-15)
+    y = np.full(16, -100)
+    with np.errstate(all="ignore"):  # the mean over no rows: NaN, as eager's
+        assert np.isnan(eager_step(models[0], loss_fn, opts[0], X, y)) and np.isnan(step(X, y))
+    assert step.ran is not None and not eager_calls
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_fit_compiled_on_padded_labels_equals_eager_fit(backend, monkeypatch):
+    """fit(compile=...) on labels with padding rows: each batch runs a compiled step (the
+    fused loss's program or the other case's), losses, accuracy (padding left out) and
+    parameters as eager fit's."""
+    if backend == "numba":
+        pytest.importorskip("numba")
+    eager_calls = _eager_calls(monkeypatch, nn.compile.CompiledStep)
+    rng = np.random.default_rng(5)
+    X, y = rng.normal(size=(48, 5)), rng.integers(0, 3, 48)
+    y[rng.random(48) < 0.25] = -100
+    y[40:] = rng.integers(0, 3, 8)  # a batch without padding (the fused loss's)
+    histories, models = [], []
+    for compiled in (False, True if backend == "numpy" else "numba"):
+        model = _dropout_net()
+        histories.append(nn.fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1, momentum=0.9),
+                                X, y, epochs=4, batch_size=8, progress=False, compile=compiled).history)
+        models.append(model)
+    assert not eager_calls
+    for key in histories[0]:
+        np.testing.assert_allclose(histories[1][key], histories[0][key], rtol=1e-12)
+    for p, q in zip(models[0].parameters(), models[1].parameters(), strict=True):
+        np.testing.assert_allclose(q.data, p.data, rtol=1e-12, atol=1e-15)
 
 
 @pytest.mark.parametrize("loss_fn", [
