@@ -105,10 +105,13 @@ class CompiledStep(Jitted):
         return (loss, out, *ad.gradients(loss, self.params, create_graph=True))
 
     def _refresh(self) -> None:
-        """After the optimizer's parameters changed: new flat buffers (or none). The flat
+        """After the optimizer's parameters or parameter groups changed: new flat buffers
+        (or none: several groups are updated by the optimizer's own step()). The flat
         update has one step count: parameters whose state disagrees on it (one parameter's
         state replaced, say) make the step leave the update to the optimizer."""
-        if [id(p) for p in self.optimizer.params] != [id(p) for p in self.params]:
+        groups = self.optimizer.param_groups
+        regrouped = self.flat is not None and (len(groups) != 1 or groups[0] is not self.flat.group)
+        if regrouped or [id(p) for p in self.optimizer.params] != [id(p) for p in self.params]:
             self.params = list(self.optimizer.params)
             self._reached = [True] * len(self.params)
             fusable_now = self.fuse and fusable(self.optimizer)

@@ -1,0 +1,53 @@
+"""A compiled step after the user changes state between steps, as PyTorch users do: a
+submodule switched to eval, a dropout rate or loss setting changed, parameter groups
+split, a frozen layer. Each must give eager training's numbers bit for bit (or retrace),
+never the traced program's stale ones."""
+
+import numpy as np
+import pytest
+
+import nn
+from nn import optim
+from tests.helpers import eager_step
+
+X = np.random.default_rng(0).normal(size=(16, 6))
+Y = np.arange(16) % 3
+
+
+def _bn_dropout():
+    return nn.Sequential(nn.Linear(6, 10, seed=0), nn.BatchNorm1d(10), nn.ReLU(), nn.Dropout(0.3, seed=5),
+                         nn.Linear(10, 3, seed=1))
+
+
+def _both(make_model, make_opt, change, loss_fn=None, steps=6, at=3, fuse=True):
+    """Train an eager and a compiled copy, calling ``change(model, optimizer, loss_fn)`` on
+    both before step ``at``; assert the losses, parameters and buffers are the same bits."""
+    runs = []
+    for compiled in (False, True):
+        model = make_model()
+        opt = make_opt(model.parameters())
+        loss = loss_fn() if loss_fn is not None else nn.CrossEntropyLoss()
+        step = nn.compile_step(model, loss, opt, fuse=fuse) if compiled else None
+        losses = []
+        for k in range(steps):
+            if k == at:
+                change(model, opt, loss)
+            Xk = X + 0.01 * k
+            losses.append(step(Xk, Y) if step is not None else eager_step(model, loss, opt, Xk, Y))
+        runs.append((losses, [p.data for p in model.parameters()] + [b.data for b in model.buffers()], step))
+    (le, se, _), (lc, sc, step) = runs
+    assert le == lc
+    for a, b in zip(se, sc, strict=True):
+        np.testing.assert_array_equal(a, b)
+    return step
+
+
+@pytest.mark.parametrize("lr", [0.1, 0.5])
+@pytest.mark.parametrize(("make_opt", "settings"), [(lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9), {"momentum": 0.0}),
+                                                    (lambda ps: optim.Adam(ps, lr=0.1), {"betas": (0.5, 0.9)})])
+def test_parameters_split_into_groups_get_each_groups_settings(make_opt, settings, lr):
+    def split(model, opt, loss):  # the same parameters, in the same order, now two groups
+        ps = model.parameters()
+        opt.param_groups[0]["params"] = ps[:2]
+        opt.add_param_group({"params": ps[2:], "lr": lr, "weight_decay": 0.1, **settings})
+    _both(lambda: nn.MLP([6, 10, 3], seed=0), make_opt, split)
