@@ -25,7 +25,7 @@ from autodiff.primitives_loss import labels_in_range
 
 from .flat import FlatOptimizer, fusable
 from .losses import CrossEntropyLoss
-from .module import Buffer, Module
+from .module import SETTINGS_VERSION, Buffer, Module, settings
 
 _RUNTIME = ("params", "lr", "initial_lr")
 
@@ -51,8 +51,8 @@ class _Fast:
 
     __slots__ = ("args", "entry", "fn", "hyper", "key", "labels_checked", "plain_labels", "writes")
 
-    def __init__(self, step: CompiledStep, X: np.ndarray, y: np.ndarray, entry: Compiled) -> None:
-        self.key = (X.shape, X.dtype, y.shape, y.dtype, step.model.training)
+    def __init__(self, step: CompiledStep, X: np.ndarray, y: np.ndarray, entry: Compiled, version: int) -> None:
+        self.key = (X.shape, X.dtype, y.shape, y.dtype, version)  # (the modules' settings as compiled for)
         self.hyper = step._hyper()
         self.entry, self.fn = entry, entry.fn
         params = {id(p) for p in step.params}
@@ -91,6 +91,7 @@ class CompiledStep(Jitted):
         self.output: np.ndarray | None = None
         self._fast: _Fast | None = None  # the last compiled flat step and what it was compiled for
         self._labels = isinstance(loss_fn, CrossEntropyLoss)
+        self._settings: tuple[int, tuple[Any, ...]] = (-1, ())  # (SETTINGS_VERSION, the settings then)
         super().__init__(self._forward_backward, fallback=fallback)
         self.__name__ = "step"
 
@@ -126,7 +127,17 @@ class CompiledStep(Jitted):
         opt = self.optimizer
         hyper = tuple((k, tuple(v) if isinstance(v, list) else v) for g in opt.param_groups
                       for k, v in sorted(g.items()) if k not in ("params", "lr", "initial_lr"))
-        return (_signature(args, kwargs), self.model.training, hyper, tuple(map(id, opt.params)), self.flat is not None)
+        return (_signature(args, kwargs), self.settings(), hyper, tuple(map(id, opt.params)), self.flat is not None)
+
+    def settings(self) -> tuple[Any, ...]:
+        """What the program takes as fixed from the model and the loss (``training`` of every
+        submodule, a dropout rate, the submodules themselves): recomputed when a module
+        attribute was assigned since the last call (``nn.module.settings``)."""
+        version, value = self._settings
+        if version != SETTINGS_VERSION[0]:
+            version = SETTINGS_VERSION[0]
+            self._settings = version, (value := settings(self.model, self.loss_fn))
+        return value
 
     def runtime_inputs(self) -> list[Any]:
         """The learning rate and step count are read at every call, never compiled in."""
@@ -148,7 +159,7 @@ class CompiledStep(Jitted):
         y = y if type(y) is np.ndarray else np.asarray(y)
         flat, fast = self.flat, self._fast
         if (fast is not None and flat is not None
-                and fast.key == (X.shape, X.dtype, y.shape, y.dtype, self.model.training)
+                and fast.key == (X.shape, X.dtype, y.shape, y.dtype, SETTINGS_VERSION[0])
                 and self._same_hyper(fast.hyper) and flat.sync() and fast.captured_match()
                 and (fast.entry.only_for is None or fast.entry.accepts([X, y]))):
             return self._fast_call(fast, flat, X, y)
@@ -157,6 +168,7 @@ class CompiledStep(Jitted):
         if flat is not None:
             flat.sync()
         key = self._key((X, y), {})
+        version = self._settings[0]
         cached = self._cache.get(key)
         if failed is cached and isinstance(failed, Compiled):  # its guard failed on this call: on to the other case
             self.ran = None
@@ -167,7 +179,7 @@ class CompiledStep(Jitted):
         loss, self.output = outs[0], outs[1]
         if entry is not None and flat is not None:
             flat.after_step()
-            self._fast = _Fast(self, X, y, entry)
+            self._fast = _Fast(self, X, y, entry, version)
         else:
             self._step_optimizer(outs)
         if entry is not None:
@@ -288,7 +300,8 @@ def compile_step(model: Module, loss_fn: Any, optimizer: Any, *, fuse: bool = Tr
     """A compiled training step: ``step(X, y)`` does forward, backward and the optimizer
     update, and returns the loss.
 
-    The step is traced per input shape/dtype, ``model.training`` and optimizer
+    The step is traced per input shape/dtype, the settings of the model's and the
+    loss's modules (``training`` of each, a dropout rate, which submodules) and optimizer
     hyperparameters (a changed learning rate is read at run time; other changes
     retrace). Dropout masks are drawn from the layer's Generator at run time; module
     buffers (BatchNorm's running statistics) are read at every call and the new values

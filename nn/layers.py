@@ -79,6 +79,14 @@ class Sequential(Module):
     def __getitem__(self, i: int) -> Module:
         return self.layers[i]
 
+    def __setitem__(self, i: int, module: Module) -> None:
+        """Replace the ``i``-th module (``seq[1] = Tanh()``, as in PyTorch)."""
+        if not isinstance(module, Module):
+            raise TypeError(f"Sequential: expected a Module, got {type(module).__name__}")
+        layers = list(self.layers)
+        layers[i] = module
+        self.layers = layers  # (an assignment: a compiled step sees the new module)
+
     def __len__(self) -> int:
         return len(self.layers)
 

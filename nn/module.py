@@ -52,6 +52,47 @@ class Buffer(Tensor):
         return "Buffer" + super().__repr__()[len("Tensor"):]
 
 
+# How many times a module attribute other than a buffer was assigned: what a compiled step
+# bakes in from its modules (``training``, a dropout rate, a submodule) can only have
+# changed when this count did (see :func:`settings`).
+SETTINGS_VERSION = [0]
+
+
+def settings(*roots: Any) -> tuple[Any, ...]:
+    """What a trace of these modules (and their submodules) takes as fixed: every attribute
+    but buffers, by value for numbers, strings, None and containers of them, by identity
+    for anything else (a submodule, a parameter, a Generator). Buffers are read at every
+    call of a compiled step; a change of anything here is another program.
+
+    >>> from nn import Dropout
+    >>> d = Dropout(0.5)
+    >>> before = settings(d)
+    >>> d.p = 0.2
+    >>> settings(d) == before
+    False
+    """
+    seen: set[int] = set()
+    out: list[Any] = []
+    for root in roots:
+        if isinstance(root, Module):
+            for m in root.modules():
+                if id(m) not in seen:
+                    seen.add(id(m))
+                    out.append((id(m), tuple((k, _setting(v)) for k, v in vars(m).items()
+                                             if not isinstance(v, Buffer))))
+    return tuple(out)
+
+
+def _setting(value: Any) -> Any:
+    if value is None or isinstance(value, (bool, int, float, complex, str, bytes, np.generic)):
+        return type(value), value
+    if isinstance(value, (list, tuple)):
+        return type(value), tuple(_setting(v) for v in value)
+    if isinstance(value, dict):
+        return dict, tuple((k, _setting(v)) for k, v in value.items())
+    return "id", id(value)
+
+
 def _found_in(value: Any, prefix: str) -> Iterator[tuple[str, Any]]:
     """(name, item) for a Module/Parameter/Buffer, or for each one in a list, tuple or dict."""
     if isinstance(value, (Module, Parameter, Buffer)):
@@ -108,6 +149,8 @@ class Module:
         if isinstance(self.__dict__.get(name), Buffer) and value is not None \
                 and not isinstance(value, (Buffer, Parameter, Module)):
             value = Buffer(value)
+        if not isinstance(value, Buffer):
+            SETTINGS_VERSION[0] += 1
         object.__setattr__(self, name, value)
 
     # ----------------------------------------------------------- discovery
@@ -178,6 +221,7 @@ class Module:
     def register_buffer(self, name: str, value: Any) -> None:
         """Keep an array (not trained) as attribute ``name`` that ``state_dict`` saves."""
         _check_name(self, "register_buffer", name, Buffer)
+        SETTINGS_VERSION[0] += 1
         object.__setattr__(self, name, value if isinstance(value, Buffer) else Buffer(value))
 
     def register_parameter(self, name: str, param: Parameter | None) -> None:
@@ -185,6 +229,7 @@ class Module:
         _check_name(self, "register_parameter", name, Parameter)
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"register_parameter: {name!r} must be a Parameter or None, got {type(param).__name__}")
+        SETTINGS_VERSION[0] += 1
         object.__setattr__(self, name, param)
 
     def add_module(self, name: str, module: Module | None) -> None:
@@ -192,6 +237,7 @@ class Module:
         _check_name(self, "add_module", name, Module)
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"add_module: {name!r} must be a Module or None, got {type(module).__name__}")
+        SETTINGS_VERSION[0] += 1
         object.__setattr__(self, name, module)
 
     def apply(self, fn: Callable[[Module], Any]) -> Module:

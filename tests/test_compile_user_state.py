@@ -42,6 +42,40 @@ def _both(make_model, make_opt, change, loss_fn=None, steps=6, at=3, fuse=True):
     return step
 
 
+def _modules(model, kind):
+    return [m for m in model.modules() if isinstance(m, kind)]
+
+
+def test_a_submodule_switched_to_eval_is_not_run_in_training_mode():
+    def freeze_bn(model, opt, loss):  # the usual fine-tuning idiom
+        for m in _modules(model, nn.BatchNorm1d):
+            m.eval()
+    _both(_bn_dropout, lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9), freeze_bn)
+
+    def no_dropout(model, opt, loss):
+        for m in _modules(model, nn.Dropout):
+            m.eval()
+    _both(_bn_dropout, lambda ps: optim.Adam(ps, lr=0.01), no_dropout, fuse=False)
+
+
+def test_changed_module_settings_are_not_baked_in():
+    def dropout_rate(model, opt, loss):
+        _modules(model, nn.Dropout)[0].p = 0.6
+    _both(_bn_dropout, lambda ps: optim.SGD(ps, lr=0.1), dropout_rate)
+
+    def bn_momentum(model, opt, loss):
+        _modules(model, nn.BatchNorm1d)[0].momentum = 0.5
+    _both(_bn_dropout, lambda ps: optim.SGD(ps, lr=0.1), bn_momentum)
+
+    def smoothing(model, opt, loss):
+        loss.label_smoothing = 0.2
+    _both(lambda: nn.MLP([6, 10, 3], seed=0), lambda ps: optim.Adam(ps, lr=0.01), smoothing)
+
+    def activation(model, opt, loss):  # a submodule replaced by another
+        model[1] = nn.Tanh()
+    _both(lambda: nn.MLP([6, 10, 3], seed=0), lambda ps: optim.SGD(ps, lr=0.1), activation)
+
+
 @pytest.mark.parametrize("lr", [0.1, 0.5])
 @pytest.mark.parametrize(("make_opt", "settings"), [(lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9), {"momentum": 0.0}),
                                                     (lambda ps: optim.Adam(ps, lr=0.1), {"betas": (0.5, 0.9)})])
