@@ -225,7 +225,7 @@ def _labels(name: str, target: Any, shape: tuple[int, ...], c: int, ignore_index
         raise ValueError(f"{name}: labels must be in [0, {c - 1}] for {c} classes (or ignore_index="
                          f"{ignore_index}), got {bad[:5].tolist()}")
     keep = derive(np.not_equal, src, ignore_index)
-    return derive(np.where, keep, src, 0), keep
+    return derive(np.multiply, src, keep), keep  # (each ignored label times False: 0, a class)
 
 
 def _class_weight(name: str, weight: Any, c: int, dtype: np.dtype) -> np.ndarray | None:

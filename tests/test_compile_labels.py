@@ -159,9 +159,11 @@ def test_plain_cross_entropy_compiles_batches_with_ignored_rows(backend, monkeyp
             y[k] = -100
         want, got = eager_step(models[0], loss_fn, opts[0], X + k, y), step(X + k, y)
         assert got == want if backend == "numpy" else abs(got - want) < 1e-12
-        ran.append(step.ran is not None)
-    assert ran == [False, False, True, False, False] + [True] * 7  # two traces of each case, then compiled
+        ran.append(step.ran)
+    assert [r is not None for r in ran] == [False, False, True, False, False] + [True] * 7  # two traces a case
     assert step.traces == 4 and not eager_calls
+    if backend == "numba":  # both cases' programs are whole numba kernels
+        assert {r.source.startswith("# one numba kernel") for r in ran[5:]} == {True} and ran[5] is not ran[6]
     message = r"cross_entropy: labels must be in \[0, 2\] for 3 classes \(or ignore_index=-100\), got \["
     for bad, padded in ((3, False), (-1, True), (3, True)):  # not ignored: eager's error, with or without padding
         y = rng.integers(0, 3, 16)
