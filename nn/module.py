@@ -26,6 +26,9 @@ class Parameter(Tensor):
     """
 
     __slots__ = ()
+    # a compiled function reads this object's array at every call, frozen (requires_grad
+    # False) or not: its module keeps the object (a buffer is replaced instead)
+    read_by_identity = True
 
     def __init__(self, data: Any, name: str | None = None, dtype: Any = None, requires_grad: bool = True) -> None:
         super().__init__(data, requires_grad=requires_grad, name=name, dtype=dtype)

@@ -6,6 +6,7 @@ never the traced program's stale ones."""
 import numpy as np
 import pytest
 
+import autodiff as ad
 import nn
 from nn import optim
 from tests.helpers import eager_step
@@ -85,3 +86,34 @@ def test_parameters_split_into_groups_get_each_groups_settings(make_opt, setting
         opt.param_groups[0]["params"] = ps[:2]
         opt.add_param_group({"params": ps[2:], "lr": lr, "weight_decay": 0.1, **settings})
     _both(lambda: nn.MLP([6, 10, 3], seed=0), make_opt, split)
+
+
+def _frozen_first_layer():
+    model = nn.MLP([6, 10, 3], seed=0)
+    model.parameters()[0].requires_grad_(False)  # fine-tuning: the first weight is frozen
+    return model
+
+
+def _trainable(ps):
+    return optim.SGD([p for p in ps if p.requires_grad], lr=0.1, momentum=0.9)
+
+
+def test_a_frozen_parameter_is_read_at_every_call():
+    def load(model, opt, loss):  # new values for every parameter, the frozen one included
+        model.load_state_dict({k: np.asarray(v) * 0.5 for k, v in model.state_dict().items()})
+    step = _both(_frozen_first_layer, _trainable, load)
+    assert step.ran is not None  # compiled, not refused
+
+    def replace(model, opt, loss):  # the frozen parameter replaced by another object
+        model.layers[0].weight = nn.Parameter(np.full((6, 10), 0.1), requires_grad=False)
+    _both(_frozen_first_layer, _trainable, replace)
+
+
+def test_a_jitted_frozen_model_reads_its_parameters_at_every_call():
+    model = nn.MLP([6, 10, 3], seed=0).requires_grad_(False)
+    f = ad.jit(model)
+    for k in range(3):
+        np.testing.assert_array_equal(f(X + k), model(X + k).data)
+    model.load_state_dict({k: np.asarray(v) * 0.5 for k, v in model.state_dict().items()})
+    np.testing.assert_array_equal(f(X), model(X).data)
+    assert f.ran is not None

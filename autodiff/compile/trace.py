@@ -124,7 +124,8 @@ class Recorder:
         i = self._by_tensor.get(id(t))
         if i is None:
             i = self._by_array.get(id(t._data))
-            if i is None and t.requires_grad and t.prim is None:
+            if i is None and t.prim is None and (t.requires_grad or getattr(type(t), "read_by_identity", False)):
+                # a parameter (a frozen one too: its class says its owner keeps this object)
                 self.captured.append(t)
                 return self.add_input(t, label=t.name or "parameter")
             if i is None and t.prim is None and type(t) is not Tensor:
