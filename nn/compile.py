@@ -25,7 +25,8 @@ from autodiff.primitives_loss import labels_in_range
 
 from .flat import FlatOptimizer, fusable
 from .losses import CrossEntropyLoss
-from .module import SETTINGS_VERSION, Buffer, Module, settings
+from .module import Buffer, Module
+from .module_state import SETTINGS_VERSION, settings
 
 _RUNTIME = ("params", "lr", "initial_lr")
 
@@ -127,7 +128,8 @@ class CompiledStep(Jitted):
         opt = self.optimizer
         hyper = tuple((k, tuple(v) if isinstance(v, list) else v) for g in opt.param_groups
                       for k, v in sorted(g.items()) if k not in ("params", "lr", "initial_lr"))
-        return (_signature(args, kwargs), self.settings(), hyper, tuple(map(id, opt.params)), self.flat is not None)
+        return (_signature(args, kwargs), self.settings(), self.state.settings(), hyper, tuple(map(id, opt.params)),
+                self.flat is not None)
 
     def settings(self) -> tuple[Any, ...]:
         """What the program takes as fixed from the model and the loss (``training`` of every

@@ -17,6 +17,8 @@ import numpy as np
 
 from autodiff import Tensor
 
+from .module_state import SETTINGS_VERSION
+
 
 class Parameter(Tensor):
     """A Tensor that a Module trains: ``requires_grad=True``, found by ``parameters()``.
@@ -53,47 +55,6 @@ class Buffer(Tensor):
 
     def __repr__(self) -> str:
         return "Buffer" + super().__repr__()[len("Tensor"):]
-
-
-# How many times a module attribute other than a buffer was assigned: what a compiled step
-# bakes in from its modules (``training``, a dropout rate, a submodule) can only have
-# changed when this count did (see :func:`settings`).
-SETTINGS_VERSION = [0]
-
-
-def settings(*roots: Any) -> tuple[Any, ...]:
-    """What a trace of these modules (and their submodules) takes as fixed: every attribute
-    but buffers, by value for numbers, strings, None and containers of them, by identity
-    for anything else (a submodule, a parameter, a Generator). Buffers are read at every
-    call of a compiled step; a change of anything here is another program.
-
-    >>> from nn import Dropout
-    >>> d = Dropout(0.5)
-    >>> before = settings(d)
-    >>> d.p = 0.2
-    >>> settings(d) == before
-    False
-    """
-    seen: set[int] = set()
-    out: list[Any] = []
-    for root in roots:
-        if isinstance(root, Module):
-            for m in root.modules():
-                if id(m) not in seen:
-                    seen.add(id(m))
-                    out.append((id(m), tuple((k, _setting(v)) for k, v in vars(m).items()
-                                             if not isinstance(v, Buffer))))
-    return tuple(out)
-
-
-def _setting(value: Any) -> Any:
-    if value is None or isinstance(value, (bool, int, float, complex, str, bytes, np.generic)):
-        return type(value), value
-    if isinstance(value, (list, tuple)):
-        return type(value), tuple(_setting(v) for v in value)
-    if isinstance(value, dict):
-        return dict, tuple((k, _setting(v)) for k, v in value.items())
-    return "id", id(value)
 
 
 def _found_in(value: Any, prefix: str) -> Iterator[tuple[str, Any]]:

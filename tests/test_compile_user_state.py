@@ -117,3 +117,19 @@ def test_a_jitted_frozen_model_reads_its_parameters_at_every_call():
     model.load_state_dict({k: np.asarray(v) * 0.5 for k, v in model.state_dict().items()})
     np.testing.assert_array_equal(f(X), model(X).data)
     assert f.ran is not None
+
+
+def test_a_jitted_model_follows_eval_and_train():
+    model = _bn_dropout()
+    g = ad.jit(lambda x: model.layers[3](model.layers[0](x)))  # dropout after a linear layer
+    for k in range(3):
+        g(X + k)
+    model.eval()
+    for k in range(3):  # eval mode: dropout is the identity, every call
+        np.testing.assert_array_equal(g(X + k), model.layers[0](X + k).data)
+    assert g.ran is not None
+    model.train()
+    out = g(X)
+    assert np.count_nonzero(out == 0) > 0  # dropout again
+    model.layers[3].p = 0.0  # and a changed rate is another program
+    np.testing.assert_array_equal(g(X), model.layers[0](X).data)

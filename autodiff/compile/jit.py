@@ -30,8 +30,10 @@ from ..mode import state
 from ..pytree import tree_flatten, tree_unflatten
 from ..tensor import Tensor
 from .codegen import build, generate
-from .program import Program, Ref
+from .program import Program
+from .state import TracedState
 from .trace import GuardFailed, Recorder, TraceError, active, recording, user_site
+from .verify import decided_alike, differences
 
 
 def _flatten(out: Any) -> tuple[list[Any], Any]:
@@ -126,8 +128,10 @@ class Jitted:
         self.fallback = fallback
         self.verify = verify
         self._cache: dict[tuple[Any, ...], Any] = {}
+        self.state = TracedState()  # the modules (say) its traces used, whose settings key the programs
         self._last: Compiled | _Traced | None = None
         self.traces = 0  # how many times f was traced
+        self._noted_new = False  # whether the last trace noted stateful objects not seen before
         self.guard_failures = 0  # compiled calls abandoned (run eagerly) because a guard did not hold
         self.ran: Compiled | None = None  # the compiled program the last call ran (None: eager or traced)
         functools.update_wrapper(self, f)
@@ -143,8 +147,9 @@ class Jitted:
         return _unflatten([Tensor._leaf(np.asarray(o)) if tensors else np.asarray(o) for o in outs], kinds)
 
     def _key(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
-        """What a compiled program is valid for: the arguments' kinds, shapes and dtypes."""
-        return _signature(args, kwargs)
+        """What a compiled program is valid for: the arguments' kinds, shapes and dtypes, and
+        the settings of the stateful objects (modules) the traces used."""
+        return (*_signature(args, kwargs), self.state.settings())
 
     def _run(self, key: tuple[Any, ...], args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[list[Any], Any]:
         """The output leaves (arrays or Tensors) and their structure: compiled, traced or eager."""
@@ -155,6 +160,8 @@ class Jitted:
         if _runnable(entry, args):
             return self._replay(entry, args, kwargs)
         entry, result = self._trace_call(entry, args, kwargs)
+        if self._noted_new:  # the trace used stateful objects not seen before: their settings are in the key
+            self._noted_new, key = False, self._key(args, kwargs)
         self._cache[key] = self._last = entry
         return result
 
@@ -212,7 +219,7 @@ class Jitted:
         if not self.verify:
             return self.compile(program, captured, kinds), result
         base = _baseline(entry)
-        if base is None or not _decided_alike(base, program):
+        if base is None or not decided_alike(base, program):
             return _Traced(program, bound, captured, kinds), result  # verified by the next trace of its kind
         problem = differences(base, program)
         if problem is not None:
@@ -240,6 +247,7 @@ class Jitted:
         with recording(rec):
             out = self.f(*tensors, **kwargs)
         leaves, kinds = _flatten(out)
+        self._noted_new = self.state.add(rec.stateful) or self._noted_new
         targets, written = self.state_writes()
         captured = rec.captured
         program = rec.program(leaves + written)
@@ -319,67 +327,6 @@ def _arrays(args: tuple[Any, ...]) -> list[np.ndarray]:
 
 def _same_arrays(xs: list[np.ndarray], ys: list[np.ndarray]) -> bool:
     return all(np.array_equal(x, y, equal_nan=x.dtype.kind in "fc") for x, y in zip(xs, ys, strict=True))
-
-
-def _same_param(a: Any, b: Any) -> bool:
-    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        return (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape
-                and a.dtype == b.dtype and np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
-    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
-        return len(a) == len(b) and all(_same_param(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, Ref) or isinstance(b, Ref):
-        return bool(a == b)
-    try:
-        return a is b or bool(a == b)
-    except (TypeError, ValueError):
-        return False
-
-
-def _decided_alike(p1: Program, p2: Program) -> bool:
-    """Whether the rules of two traces took the same decisions on values (their guards).
-    When they did not, the programs legitimately differ (each is valid where its guards
-    hold) and the newer one must be verified against a later trace of its own kind. A
-    guard's constant operands are part of its decision (``static_values`` compares the
-    values with the traced ones, a constant)."""
-    if [g.expected for g in p1.guards] != [g.expected for g in p2.guards]:
-        return False
-    for g1, g2 in zip(p1.guards, p2.guards, strict=True):
-        c1, c2 = _guard_constants(p1, g1.value), _guard_constants(p2, g2.value)
-        if len(c1) != len(c2) or not all(_same_param(a, b) for a, b in zip(c1, c2, strict=True)):
-            return False
-    return True
-
-
-def _guard_constants(program: Program, flag: int) -> list[Any]:
-    op = next((op for op in program.ops if op.out == flag), None)
-    if op is None:
-        return []
-    return [program.values[a].data for a in op.args if program.values[a].kind == "const"]
-
-
-def differences(p1: Program, p2: Program) -> str | None:
-    """Why two traces of one signature differ (None when they are the same program)."""
-    if len(p1.ops) != len(p2.ops) or len(p1.values) != len(p2.values):
-        return (f"two calls with the same input shapes traced different programs ({len(p1.ops)} and "
-                f"{len(p2.ops)} ops): the function's operations depend on input values")
-    for o1, o2 in zip(p1.ops, p2.ops, strict=True):
-        if o1.prim is not o2.prim or o1.args != o2.args or o1.params.keys() != o2.params.keys() or not all(
-                _same_param(o1.params[k], o2.params[k]) for k in o1.params):
-            return f"the operations depend on input values ({o1.name} at {o1.site} vs {o2.name} at {o2.site})"
-        for a in o1.args:
-            v1, v2 = p1.values[a], p2.values[a]
-            if v1.kind == "const" and not _same_param(v1.data, v2.data):
-                return (f"an operand of {o1.name} at {o1.site} was computed outside the primitive table from an "
-                        f"input (it changed between two calls), so the compiled program would bake in one "
-                        f"call's value")
-    if [(g.value, g.expected) for g in p1.guards] != [(g.value, g.expected) for g in p2.guards]:
-        return "the decisions taken on values (guards) depend on input values"
-    if p1.outputs != p2.outputs:
-        return "the outputs depend on input values"
-    for o in p1.outputs:
-        if p1.values[o].kind == "const" and not _same_param(p1.values[o].data, p2.values[o].data):
-            return "an output was computed outside the primitive table (it changed between two calls)"
-    return None
 
 
 def jit(f: Callable[..., Any] | None = None, *, fallback: bool = False, verify: bool = True) -> Any:

@@ -94,6 +94,11 @@ class Recorder:
         self.guards: list[Guard] = []  # decisions rules took on dynamic values (see decide)
         self.frozen: set[int] = set()  # values static_values already guarded
         self.bound: list[np.ndarray] = []  # a copy of every input's array as traced, by slot
+        self.stateful: dict[int, tuple[StateHook, Any]] = {}  # objects whose settings the trace took as fixed
+
+    def note_state(self, hook: StateHook, obj: Any) -> None:
+        """``obj`` (a module, say) was called while traced: its settings are part of the program."""
+        self.stateful.setdefault(id(obj), (hook, obj))
 
     # ---------------------------------------------------------- values
     def _new(self, kind: str, arr: np.ndarray, **extra: Any) -> int:
@@ -194,6 +199,31 @@ class Recorder:
 
 
 # --------------------------------------------------------------- the hooks
+class StateHook:
+    """How a library tells traces about its objects whose Python settings a program takes
+    as fixed (``nn``: a module's ``training``, a dropout rate, its submodules). While a
+    trace runs, ``install()`` has made the library call :meth:`Recorder.note_state` for
+    each such object used; a compiled function then keys its programs on
+    ``settings(objects)``, recomputed only when ``version()`` changed."""
+
+    def install(self) -> None:
+        """Start noting objects (called when a trace starts in any thread)."""
+
+    def uninstall(self) -> None:
+        """Stop noting objects (called when the last running trace ends)."""
+
+    def settings(self, objects: list[Any]) -> Any:
+        """A hashable value that changes whenever the objects' settings do."""
+        raise NotImplementedError
+
+    def version(self) -> int:
+        """A count that changes whenever any object's settings may have changed."""
+        raise NotImplementedError
+
+
+STATE_HOOKS: list[StateHook] = []  # registered by libraries (nn registers its modules')
+
+
 _local = threading.local()
 _install_lock = threading.Lock()
 _installed = [0]
@@ -298,9 +328,13 @@ def _install() -> None:
     for n in _METHODS:
         setattr(Tensor, n, _guarded(n))
     setattr(Tensor, "data", property(_guarded("data_get"), data_prop.fset, doc=data_prop.__doc__))  # noqa: B010
+    for hook in STATE_HOOKS:
+        hook.install()
 
 
 def _uninstall() -> None:
+    for hook in STATE_HOOKS:
+        hook.uninstall()
     setattr(Primitive, "__call__", _ORIGINAL["call"])  # noqa: B010
     setattr(_tensor_module, "_compare", _ORIGINAL["compare"])  # noqa: B010
     setattr(Tensor, "__invert__", _ORIGINAL["invert"])  # noqa: B010
