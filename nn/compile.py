@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 import autodiff as ad
-from autodiff import Tensor, primitives as P
+from autodiff import Tensor
 from autodiff.compile.codegen import labels_checked
 from autodiff.compile.jit import Compiled, Jitted, _signature
 from autodiff.compile.program import Program
@@ -63,7 +63,7 @@ class _Fast:
         # program that draws (dropout) before the loss has its labels checked before the draws
         self.labels_checked = labels_checked(entry.program, 1) and getattr(entry, "numba_kernel", None) is None \
             and not draws(entry.program)
-        self.plain_labels = takes_plain_labels(entry.program)
+        self.plain_labels = bool(entry.taken_labels)  # (Jitted._replay checks them on the other calls)
         self.writes = bool(entry.program.state_writes)
 
     def captured_match(self) -> bool:
@@ -260,15 +260,6 @@ class CompiledStep(Jitted):
             return True
         return labels_in_range(y, self.output.shape[-1])
 
-    def _replay(self, entry: Compiled, args: tuple[Any, ...], kwargs: dict[str, Any],
-                depth: int = 0) -> tuple[list[Any], Any]:
-        """Run a compiled program; the fused loss's program (the plain case) takes only
-        labels that are all classes: for others its case fails as a guard does, and the
-        call runs the program of the other case (compiled once two traces agree)."""
-        if _plain_case(entry) and not self._labels_fit(args[1]):
-            return self._other_case(entry, args, kwargs, depth)
-        return super()._replay(entry, args, kwargs, depth)
-
     def _step_optimizer(self, outs: Sequence[Any]) -> None:
         """The gradients the step computed into ``p.grad``, then the optimizer's own step()."""
         for p, g, reached in zip(self.params, outs[2:2 + len(self.params)], self._reached, strict=True):
@@ -276,25 +267,9 @@ class CompiledStep(Jitted):
         self.optimizer.step()
 
 
-def _plain_case(entry: Compiled) -> bool:
-    """``takes_plain_labels`` of the entry's program, found once per entry."""
-    found: bool | None = getattr(entry, "plain_labels", None)
-    if found is None:
-        found = takes_plain_labels(entry.program)
-        setattr(entry, "plain_labels", found)  # noqa: B010  (Compiled has no such slot of its own)
-    return found
-
-
 def draws(program: Program) -> bool:
     """Whether an op of the program draws from a Generator (a dropout mask)."""
     return any(isinstance(v, np.random.Generator) for op in program.ops for v in op.params.values())
-
-
-def takes_plain_labels(program: Program) -> bool:
-    """Whether the program gathers class labels without a guard of its own (the fused
-    softmax cross-entropy of the plain case): it takes only labels that are all classes."""
-    return any(op.prim is P.softmax_cross_entropy_p or op.prim is P.softmax_cross_entropy_grad_p
-               for op in program.ops)
 
 
 def compile_step(model: Module, loss_fn: Any, optimizer: Any, *, fuse: bool = True, fallback: bool = False,

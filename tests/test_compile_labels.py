@@ -123,6 +123,25 @@ def test_class_weighted_losses_compile_and_follow_each_batchs_labels(loss_fn, dt
     assert step.ran is not None  # the last steps ran the compiled program
 
 
+def test_jitted_plain_cross_entropy_takes_ignored_rows_as_the_other_case():
+    """ad.jit of the plain cross_entropy (the fused loss): labels with rows ignored are
+    the other case's (the general path's program, compiled once traced twice), eager's
+    numbers; a label out of range gets eager's error (the fused kernel's before)."""
+    f = ad.jit(lambda x, y: F.cross_entropy(x, y))
+    df = ad.jit(ad.grad(lambda x, y: F.cross_entropy(x, y)))
+    rng = np.random.default_rng(6)
+    for k in range(8):
+        x, y = rng.normal(size=(6, 3)), rng.integers(0, 3, 6)
+        if k >= 3 and k != 6:
+            y[[k % 6, 2]] = -100
+        assert f(x, y) == F.cross_entropy(ad.Tensor(x), y).item()
+        np.testing.assert_array_equal(df(x, y), ad.grad(F.cross_entropy)(ad.Tensor(x), y).numpy())
+        assert (f.ran is not None, df.ran is not None) == ((k not in (0, 1, 3, 4),) * 2)
+    y[1] = 3
+    with pytest.raises(ValueError, match=r"cross_entropy: labels must be in \[0, 2\] for 3 classes \(or ignore_index"):
+        f(x, y)
+
+
 def _eager_calls(monkeypatch, step_class):
     """The calls that ran a compiled step's function eagerly (not traced, not compiled)."""
     calls = []

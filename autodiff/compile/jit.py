@@ -30,6 +30,7 @@ from ..mode import state
 from ..pytree import tree_flatten, tree_unflatten
 from ..tensor import Tensor
 from .codegen import build, generate
+from .kernels import labels_taken, taken_labels
 from .program import Program
 from .state import TracedState
 from .trace import GuardFailed, Recorder, TraceError, active, recording, user_site
@@ -78,6 +79,7 @@ class Compiled:
         self.only_for: list[np.ndarray] | None = None
         self.traced: Program = program  # the program as traced (before compile() took it apart)
         self.other_case: Compiled | _Traced | str | None = None  # where calls go whose guards fail here
+        self.taken_labels = taken_labels(program)
 
     def accepts(self, arrays: list[np.ndarray]) -> bool:
         """Whether the program was verified for these arguments (any, unless ``only_for``)."""
@@ -169,9 +171,13 @@ class Jitted:
                 depth: int = 0) -> tuple[list[Any], Any]:
         """Run a compiled program. When one of its guards fails (the rules would decide
         otherwise on these values), the program of that other case runs instead: compiled
-        once two traces of it agree, traced (so run eagerly) until then."""
+        once two traces of it agree, traced (so run eagerly) until then. Labels the fused
+        softmax cross-entropy does not take (``taken_labels``) are such a case too."""
+        arrays = _arrays(args)
+        if entry.taken_labels and not labels_taken(entry.taken_labels, arrays, entry.captured):
+            return self._other_case(entry, args, kwargs, depth)  # (its label case fails as a guard does)
         try:
-            outs = list(entry.fn(*_arrays(args), *[t._data for t in entry.captured], *self.runtime_inputs()))
+            outs = list(entry.fn(*arrays, *[t._data for t in entry.captured], *self.runtime_inputs()))
         except GuardFailed:
             return self._other_case(entry, args, kwargs, depth)
         self.ran = entry

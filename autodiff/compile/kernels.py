@@ -5,16 +5,21 @@ separate forwards would each compute and writing into preallocated buffers.
 Softmax cross-entropy's value and its gradient both start from ``exp(x - max(x))``
 and its row sums: computed once here instead of twice. The shapes and dtypes are
 guarded by the compiled program; the label values are checked at every call, as the
-primitives check them.
+primitives check them, and a compiled call whose labels they would refuse (rows labelled
+``ignore_index``, which ``cross_entropy`` hands to its general path) goes to the program
+of the other case first (``taken_labels``, ``labels_taken``; see ``Jitted._replay``).
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
+from .. import primitives as P
 from ..primitives_loss import _checked_labels, _sce_forward, _sce_grad_forward, labels_in_range, row_max
+from .program import Program, Ref
 
 
 def _check_values(x: np.ndarray, labels: np.ndarray) -> None:
@@ -76,3 +81,25 @@ def _finish(e: np.ndarray, s: np.ndarray, scale: np.ndarray, flat: np.ndarray, f
     np.divide(e, s, out=e)
     flat[flat_index] -= 1
     np.multiply(e, scale, out=e)
+
+
+def taken_labels(program: Program) -> tuple[tuple[int, int], ...]:
+    """The inputs the fused softmax cross-entropy reads as class labels, with the class
+    count: (slot, C). Its kernels refuse labels outside [0, C), which the traced rule
+    (``cross_entropy``) hands to its general path (rows labelled ``ignore_index``) or to
+    its error: a call with such labels is the other case's, as when a guard fails."""
+    found: dict[tuple[int, int], None] = {}
+    for op in program.ops:
+        labels = op.params.get("labels")
+        if op.prim in (P.softmax_cross_entropy_p, P.softmax_cross_entropy_grad_p) and isinstance(labels, Ref):
+            v = program.values[labels.index]
+            if v.kind == "input" and v.slot is not None:
+                found[v.slot, program.values[op.args[0]].shape[-1]] = None
+    return tuple(found)
+
+
+def labels_taken(taken: tuple[tuple[int, int], ...], arrays: list[np.ndarray], captured: list[Any]) -> bool:
+    """Whether every input of ``taken`` (``taken_labels``: the arguments ``arrays``, then
+    the ``captured`` Tensors) holds labels in [0, C), as the fused kernels take them."""
+    n = len(arrays)
+    return all(labels_in_range(arrays[slot] if slot < n else captured[slot - n]._data, c) for slot, c in taken)
