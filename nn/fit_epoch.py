@@ -12,10 +12,14 @@ The step counts, the gradients in ``p.grad`` and the optimizer state are brought
 date once, as ``step()`` leaves them. A batch shape whose step is not compiled yet (the
 first calls trace and verify) or was verified for one batch's values only goes through
 ``step()``, and so does a batch whose values fail a guard of the program (a decision on
-values, see ``autodiff.compile.decide``: the program stops before any update). Anything
+values, see ``autodiff.compile.decide``: the program stops before any update). Labels
+with rows labelled ``ignore_index`` (padding) make two cases per batch shape, batches
+with and without such rows, each with its program (the fused loss's takes no ignored
+rows), and their rows leave the accuracy as in the per-batch loop. Anything
 else (a DataLoader over a dataset, a progress bar, labels out of range, targets other
 than class labels or regression arrays) leaves the epoch to the per-batch loop.
-``nn.fit_numba`` runs whole epochs inside numba with the same rules.
+``nn.fit_numba`` runs whole epochs inside numba with the same rules (labels without
+ignored rows only).
 """
 
 from __future__ import annotations
@@ -30,11 +34,14 @@ from autodiff.compile.trace import GuardFailed
 from autodiff.primitives_loss import labels_in_range
 
 from .data import DataLoader, default_collate
+from .functional_losses import _classes_or_ignored
 
 
-def applicable(step: Any, loader: Any, loss_fn: Any, kind: str | None) -> bool:
+def applicable(step: Any, loader: Any, loss_fn: Any, kind: str | None, padded: bool = False) -> bool:
     """Whether an epoch of ``loader`` may run without the per-batch loop: array data
-    from fit's own kind of loader, a flat optimizer, and labels that every step takes."""
+    from fit's own kind of loader, a flat optimizer, and labels that every step takes
+    (with ``padded``, also class labels some of which are ``ignore_index``, the others
+    classes: see ``padded_classes``)."""
     if type(loader) is not DataLoader or loader.arrays is None or len(loader.arrays) != 2 or loader._single \
             or loader.drop_last or loader.collate_fn is not default_collate or step.flat is None:
         return False
@@ -43,13 +50,25 @@ def applicable(step: Any, loader: Any, loss_fn: Any, kind: str | None) -> bool:
         return False
     ignore = getattr(loss_fn, "ignore_index", None)
     if ignore is not None and np.count_nonzero(y == ignore):
-        return False  # such rows leave the accuracy; the fused loss's program refuses them (step() runs the other
-        # case's, the general path's program)
+        # such rows leave the accuracy, and the fused loss's program refuses their batches: each batch
+        # runs its case's program (a whole numba epoch cannot choose)
+        return padded and padded_classes(step, y, ignore) is not None
     if step._labels and y.dtype.kind in "iu":
         c = step.output.shape[-1] if step.output is not None else None
         if c is None or y.ndim != 1 or not y.size or not labels_in_range(y, c):
             return False  # the per-batch loop raises at the batch that holds a bad label
     return kind is None or (y.ndim == 1 and y.dtype.kind in "iu")
+
+
+def padded_classes(step: Any, y: np.ndarray, ignore: int) -> int | None:
+    """The class count of the step's (N, C) output, when ``y`` is 1-D integer labels each
+    a class or ``ignore`` (None otherwise: the per-batch loop raises at a bad label)."""
+    out = step.output
+    if out is None or out.ndim != 2 or y.ndim != 1 or y.dtype.kind not in "iu" or \
+            not _classes_or_ignored(y, out.shape[1], ignore):
+        return None
+    c: int = out.shape[1]
+    return c
 
 
 def next_step_number(flat: Any, t: int) -> int:
@@ -162,11 +181,22 @@ class Hits:
         return self.correct, self.counted
 
 
-def _compiled(step: Any, xb: np.ndarray, yb: np.ndarray) -> tuple[Any, Any, bool] | None:
+def _compiled(step: Any, xb: np.ndarray, yb: np.ndarray, fits: bool = True) -> tuple[Any, Any, bool] | None:
     """The compiled program of the batch's shape, if the step's per-call checks hold now:
     the program, the closure's arrays (None: read at every call) and whether it writes
-    module state."""
+    module state. The fused loss's program for labels that ``fits`` (all classes), else
+    the program of the other case when it is the fused loss's other case."""
     entry = step._cache.get(step._key((xb, yb), {}))
+    other = getattr(entry, "other_case", None)
+    if type(entry) is Compiled and type(other) is Compiled and bool(entry.taken_labels) != fits \
+            and bool(other.taken_labels) == fits:
+        entry = other
+    return _usable(step, entry)
+
+
+def _usable(step: Any, entry: Any) -> tuple[Any, Any, bool] | None:
+    """``entry`` as ``_compiled`` gives it, if it is a compiled program the step's
+    per-call checks hold for now."""
     if type(entry) is not Compiled or not entry.captured_match() or entry.only_for is not None:
         return None  # (verified for one batch's values only: step() decides)
     params = {id(p) for p in step.params}
@@ -177,36 +207,43 @@ def _compiled(step: Any, xb: np.ndarray, yb: np.ndarray) -> tuple[Any, Any, bool
 def run_epoch(step: Any, loss_fn: Any, kind: str | None, epoch: int, loader: Any) -> dict[str, float] | None:
     """The logs of one epoch of compiled steps, or None when the per-batch loop must run it."""
     step._refresh()
-    if not applicable(step, loader, loss_fn, kind):
+    if not applicable(step, loader, loss_fn, kind, padded=True):
         return None
     step.flat.sync()
     X, y = loader.arrays
     n = loader.n_samples
+    ignore = getattr(loss_fn, "ignore_index", None)
+    classes = padded_classes(step, y, ignore) if ignore is not None and np.count_nonzero(y == ignore) else None
     order = loader.rng.permutation(n) if loader.shuffle else None
-    hits = Hits(known=y if order is None else y.take(order)) if kind else None
-    total = _steps(step, _batches(X, y, order, loader.batch_size), epoch, hits)
+    hits = Hits(None if classes is None else ignore, known=y if order is None else y.take(order)) if kind else None
+    total = _steps(step, _batches(X, y, order, loader.batch_size), epoch, hits, classes)
     logs = {"loss": total / n}
     if hits is not None:
-        logs["accuracy"] = hits.totals()[0] / n
+        correct, counted = hits.totals()
+        logs["accuracy"] = correct / counted if counted else math.nan
     return logs
 
 
-def _steps(step: Any, batches: Any, epoch: int, hits: Hits | None) -> float:
+def _steps(step: Any, batches: Any, epoch: int, hits: Hits | None, classes: int | None = None) -> float:
     """Run every batch's step; the sum of loss times rows. The compiled calls are booked
-    (``advance``) before any call of ``step()`` and at the end, however the loop ends."""
+    (``advance``) before any call of ``step()`` and at the end, however the loop ends.
+    With ``classes`` (some labels ignored), batches with and without them are two cases."""
     flat, lr = step.flat, step.optimizer.lr
-    ready: dict[int, Any] = {}
+    ready: dict[tuple[int, bool], Any] = {}
     total, t, done = 0.0, flat.step_number(), 0
     failed = None  # a compiled program whose guard the batch failed
     out: Any = None  # the last step's output
     try:
         for batch, (xb, yb) in enumerate(batches):
             rows = len(yb)
-            fast = ready.get(rows, _UNSEEN)
+            case = (rows, classes is None or labels_in_range(yb, classes))
+            fast = ready.get(case, _UNSEEN)
             if fast is _UNSEEN:
                 done = _book(step, done, out)
-                t, fast = flat.step_number(), _compiled(step, xb, yb)
-                ready[rows] = fast
+                t, fast = flat.step_number(), _compiled(step, xb, yb, case[1])
+                ready[case] = fast
+            if fast is not None and not case[1] and fast[0].taken_labels:
+                failed, fast = fast[0], None  # the fused loss's program: on to the other case's
             if fast is not None:
                 entry, args, writes = fast
                 try:
@@ -223,7 +260,7 @@ def _steps(step: Any, batches: Any, epoch: int, hits: Hits | None) -> float:
                 value = step(xb, yb) if failed is None else step(xb, yb, failed=failed)
                 out, failed = step.output, None
                 flat.sync()  # the call may have stepped eagerly (new arrays) and compiled this shape's step
-                del ready[rows]
+                _note_ran(step, ready, case)
                 t = flat.step_number()
             if not math.isfinite(value):
                 raise loss_error(value, epoch, batch)
@@ -233,6 +270,16 @@ def _steps(step: Any, batches: Any, epoch: int, hits: Hits | None) -> float:
     finally:  # an error or Ctrl-C too: the steps taken are booked
         _book(step, done, out)
     return total
+
+
+def _note_ran(step: Any, ready: dict[tuple[int, bool], Any], case: tuple[int, bool]) -> None:
+    """After ``step()`` took a batch: the program it ran serves the next batches of the
+    case; none (it traced, or ran eagerly): the case's program is looked up again."""
+    ran = _usable(step, step.ran)
+    if ran is None:
+        ready.pop(case, None)
+    else:
+        ready[case] = ran
 
 
 def _book(step: Any, done: int, out: np.ndarray | None) -> int:

@@ -199,12 +199,18 @@ def test_plain_cross_entropy_compiles_batches_with_ignored_rows(backend, monkeyp
 
 @pytest.mark.parametrize("backend", ["numpy", "numba"])
 def test_fit_compiled_on_padded_labels_equals_eager_fit(backend, monkeypatch):
-    """fit(compile=...) on labels with padding rows: each batch runs a compiled step (the
-    fused loss's program or the other case's), losses, accuracy (padding left out) and
-    parameters as eager fit's."""
+    """fit(compile=...) on labels with padding rows: from the second epoch on, fit_epoch
+    runs each batch's case's compiled program itself (the fused loss's, or the general
+    path's for batches with padding), without step() and its checks; losses, accuracy
+    (padding left out) and parameters as eager fit's."""
     if backend == "numba":
         pytest.importorskip("numba")
     eager_calls = _eager_calls(monkeypatch, nn.compile.CompiledStep)
+    step_calls, epochs = [], []
+    call, run_epoch = nn.compile.CompiledStep.__call__, fit_epoch.run_epoch
+    monkeypatch.setattr(nn.compile.CompiledStep, "__call__", lambda *a, **k: step_calls.append(1) or call(*a, **k))
+    monkeypatch.setattr(fit_epoch, "run_epoch",
+                        lambda *a: epochs.append((run_epoch(*a), len(step_calls))) or epochs[-1][0])
     rng = np.random.default_rng(5)
     X, y = rng.normal(size=(48, 5)), rng.integers(0, 3, 48)
     y[rng.random(48) < 0.25] = -100
@@ -213,9 +219,10 @@ def test_fit_compiled_on_padded_labels_equals_eager_fit(backend, monkeypatch):
     for compiled in (False, True if backend == "numpy" else "numba"):
         model = _dropout_net()
         histories.append(nn.fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1, momentum=0.9),
-                                X, y, epochs=4, batch_size=8, progress=False, compile=compiled).history)
+                                X, y, epochs=5, batch_size=8, progress=False, compile=compiled).history)
         models.append(model)
-    assert not eager_calls
+    assert not eager_calls and [logs is not None for logs, _ in epochs] == [False, True, True, True, True]
+    assert epochs[-1][1] == epochs[-2][1]  # the last epoch called no step(): every case's program was compiled
     for key in histories[0]:
         np.testing.assert_allclose(histories[1][key], histories[0][key], rtol=1e-12)
     for p, q in zip(models[0].parameters(), models[1].parameters(), strict=True):

@@ -144,8 +144,8 @@ def test_ctrl_c_inside_an_epoch_books_the_steps_taken(monkeypatch):
     calls = []
     compiled = fit_epoch._compiled
 
-    def interrupted(step, xb, yb):  # the compiled program of the epoch's batches, stopped at its 4th call
-        found = compiled(step, xb, yb)
+    def interrupted(step, xb, yb, *case):  # the compiled program of the epoch's batches, stopped at its 4th call
+        found = compiled(step, xb, yb, *case)
         if found is None:
             return None
         entry, args, writes = found
