@@ -23,7 +23,7 @@ from autodiff.compile.program import Program
 from autodiff.compile.trace import GuardFailed, Recorder
 from autodiff.primitives_loss import labels_in_range
 
-from .flat import FlatOptimizer, fusable
+from .flat import FlatOptimizer, computes_in, fusable
 from .losses import CrossEntropyLoss
 from .module import Buffer, Module
 from .module_state import SETTINGS_VERSION, settings
@@ -121,8 +121,10 @@ class CompiledStep(Jitted):
             self._fast = None
         if self.flat is not None:
             self.flat.sync()
-            if not self.flat.uniform():
-                self.flat = self._fast = None  # the optimizer's own step() from now on (its per-parameter counts)
+            if not self.flat.uniform() or not self.flat.plain_settings():
+                # the optimizer's own step() from now on (its per-parameter counts, or a float64
+                # NumPy learning rate for float32 parameters, which eager computes in float64)
+                self.flat = self._fast = None
 
     def _key(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
         opt = self.optimizer
@@ -196,9 +198,12 @@ class CompiledStep(Jitted):
             self._fast = None
             return self(X, y, failed=fast.entry)
         args = fast.args if fast.args is not None else [c._data for c in fast.entry.captured]
+        lr = self.optimizer.param_groups[0]["lr"]  # (_same_hyper saw one parameter group)
+        if type(lr) is not float and not computes_in(lr, flat.dtype):
+            self.flat = self._fast = None  # eager computes the update in the rate's wider dtype
+            return self(X, y)
         try:
-            # _same_hyper saw one parameter group: its learning rate is the optimizer's
-            outs = fast.fn(X, y, *args, self.optimizer.param_groups[0]["lr"], flat.step_number())
+            outs = fast.fn(X, y, *args, lr, flat.step_number())
         except ValueError:  # the loss kernel refused the labels (before any update, any draw): the other case
             if self._labels_fit(y):
                 raise

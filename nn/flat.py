@@ -37,6 +37,15 @@ def fusable(optimizer: Any) -> bool:
     return len({p.dtype for p in optimizer.params}) == 1 and optimizer.params[0].dtype.kind == "f"
 
 
+def computes_in(value: Any, dtype: np.dtype[Any]) -> bool:
+    """Whether NumPy computes ``value * x`` for an array ``x`` of ``dtype`` in ``dtype`` (a
+    Python number, or a NumPy number no wider), as the flat update does: it writes each
+    product into a buffer of that dtype, where eager's ``p -= lr * g`` with a float64
+    ``lr`` and float32 ``p`` computes in float64 and rounds once."""
+    return type(value) in (float, int, bool) or (isinstance(value, np.generic)
+                                                 and np.result_type(value, dtype) == dtype)
+
+
 class FlatOptimizer:
     """Flat parameter, gradient and state buffers for one optimizer, and its update code."""
 
@@ -127,6 +136,15 @@ class FlatOptimizer:
         first = self._states[0]
         step, present = first.get("step"), [k in first for k in self.keys]
         return all(st.get("step") == step and [k in st for k in self.keys] == present for st in self._states)
+
+    def plain_settings(self) -> bool:
+        """Whether every number of the group (learning rate, momentum, betas, ...) computes
+        in the parameters' dtype (``computes_in``), as the flat update's code assumes."""
+        for k in ("lr", "momentum", "dampening", "weight_decay", "betas", "eps"):
+            v = self.group.get(k, 0.0)
+            if not all(computes_in(x, self.dtype) for x in (v if isinstance(v, tuple) else (v,))):
+                return False
+        return True
 
     def step_number(self) -> int:
         """t, 1 at the first update (Adam's bias correction; SGD's first momentum step)."""

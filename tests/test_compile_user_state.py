@@ -33,7 +33,7 @@ def _both(make_model, make_opt, change, loss_fn=None, steps=6, at=3, fuse=True):
         for k in range(steps):
             if k == at:
                 change(model, opt, loss)
-            Xk = X + 0.01 * k
+            Xk = (X + 0.01 * k).astype(model.parameters()[0].dtype)
             losses.append(step(Xk, Y) if step is not None else eager_step(model, loss, opt, Xk, Y))
         runs.append((losses, [p.data for p in model.parameters()] + [b.data for b in model.buffers()], step))
     (le, se, _), (lc, sc, step) = runs
@@ -133,3 +133,16 @@ def test_a_jitted_model_follows_eval_and_train():
     assert np.count_nonzero(out == 0) > 0  # dropout again
     model.layers[3].p = 0.0  # and a changed rate is another program
     np.testing.assert_array_equal(g(X), model.layers[0](X).data)
+
+
+@pytest.mark.parametrize("make_opt", [lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9),
+                                      lambda ps: optim.Adam(ps, lr=0.01),
+                                      lambda ps: optim.SGD(ps, lr=0.1, momentum=np.float64(0.9),
+                                                           weight_decay=np.float64(0.01))])
+def test_float32_training_with_numpy_float64_settings_equals_eager(make_opt):
+    def make_model():
+        return nn.MLP([6, 10, 3], seed=0, dtype=np.float32)
+
+    def schedule(model, opt, loss):  # a LambdaLR of a NumPy function gives np.float64 rates
+        optim.lr_scheduler.LambdaLR(opt, lambda epoch: np.exp(-0.5 * epoch)).step()
+    _both(make_model, make_opt, schedule, at=2)
