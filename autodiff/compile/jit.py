@@ -32,6 +32,7 @@ from ..tensor import Tensor
 from .codegen import build, generate
 from .kernels import labels_taken, taken_labels
 from .program import Program
+from .scalars import check_weak, int_hint, number_slots
 from .state import TracedState
 from .trace import GuardFailed, Recorder, TraceError, active, recording, user_site
 from .verify import decided_alike, differences
@@ -196,8 +197,12 @@ class Jitted:
         return result
 
     def _eager(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[list[Any], Any]:
-        """Run ``f`` uncompiled, on the same kind of arguments a trace gives it."""
-        leaves, kinds = _flatten(self.f(*_as_tensors(args), **kwargs))
+        """Run ``f`` uncompiled, on the same kind of arguments a trace gives it (Python
+        numbers stay numbers, weakly typed as eager NumPy takes them)."""
+        tensors = _as_tensors(args)
+        for k in number_slots(args):
+            tensors[k] = args[k]
+        leaves, kinds = _flatten(self.f(*tensors, **kwargs))
         return [o._data if isinstance(o, Tensor) else o for o in leaves], kinds
 
     def runtime_inputs(self) -> list[Any]:
@@ -250,14 +255,21 @@ class Jitted:
         for k, t in enumerate(tensors):
             rec.add_input(t, label=f"arg{k}")
         self.prepare(rec)
-        with recording(rec):
-            out = self.f(*tensors, **kwargs)
+        try:
+            with recording(rec):
+                out = self.f(*tensors, **kwargs)
+        except TypeError as e:
+            hint = int_hint(e, args)
+            if hint is e:
+                raise
+            raise hint from e
         leaves, kinds = _flatten(out)
         self._noted_new = self.state.add(rec.stateful) or self._noted_new
         targets, written = self.state_writes()
         captured = rec.captured
         program = rec.program(leaves + written)
         program.state_writes = targets
+        check_weak(program, args)
         self.optimize(program)
         return program, leaves, kinds, captured, rec.bound
 

@@ -1,0 +1,64 @@
+"""Python numbers passed as arguments of a jitted function.
+
+Eager NumPy treats a Python number as weakly typed: ``x_float32 * 1.5`` stays float32, an
+integer array plus 3 stays integer. A traced argument is a 0-d value of the default dtype
+(float64), which NumPy promotes with: compiled, ``x_float32 * a`` would be float64. Where
+an operation meets a number argument (or a value computed from number arguments only) and
+an operand whose dtype would promote differently, the function cannot be compiled as it
+runs eagerly, and :func:`check_weak` raises :class:`TraceError` naming the line.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .program import Program
+from .trace import TraceError
+
+
+def number_slots(args: tuple[Any, ...]) -> list[int]:
+    """The positions of the arguments that are Python numbers (not bools)."""
+    return [k for k, a in enumerate(args) if isinstance(a, (int, float)) and not isinstance(a, bool)]
+
+
+def check_weak(program: Program, args: tuple[Any, ...]) -> None:
+    """Raise when an op meets a number argument and an operand NumPy would promote
+    differently with the Python number than with the traced value."""
+    slots = number_slots(args)
+    if not slots:
+        return
+    values = program.values
+    weak = {v.index: v.slot for v in values if v.kind == "input" and v.slot in slots}
+    for op in program.ops:
+        met = [a for a in op.args if a in weak]
+        if not met:
+            continue
+        others = [a for a in op.args if a not in weak]
+        if all(values[a].kind == "const" and not values[a].shape for a in others) and not values[op.out].shape:
+            weak[op.out] = weak[met[0]]  # computed from numbers only: Python arithmetic, eagerly
+            continue
+        traced = values[met[0]].dtype
+        slot = weak[met[0]]
+        number = args[slot] if slot is not None else 0.0
+        for a in others:
+            dt = values[a].dtype
+            if np.result_type(dt, traced) != np.result_type(dt, number):
+                raise TraceError(
+                    f"jit: argument {slot} is a Python number, which eager NumPy combines with the {dt} operand of "
+                    f"{op.name} at {op.site} keeping {np.result_type(dt, number)}; traced it is a {traced} value, so "
+                    f"the compiled result would be {np.result_type(dt, traced)}. Pass it as np.{dt}(...) (an "
+                    f"argument of that dtype), as a keyword argument (a constant of the program), or pass "
+                    f"fallback=True to run this function eagerly")
+
+
+def int_hint(error: TypeError, args: tuple[Any, ...]) -> TypeError:
+    """A TypeError raised while tracing (``range(n)`` on a traced argument, say) with a hint
+    when an argument was a Python int."""
+    ints = [k for k in number_slots(args) if isinstance(args[k], int)]
+    if not ints or "integer" not in str(error):
+        return error
+    return TypeError(f"{error} (jit: argument {ints[0]} is a Python int, traced as a value like any argument; a "
+                     f"count or a shape must be a constant: pass it as a keyword argument, which jit compiles in "
+                     f"and keys its programs on)")
