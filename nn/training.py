@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from autodiff import Tensor, no_grad
+from autodiff.compile import TraceError
 
 from . import fit_epoch
 from .callbacks import Callback, EarlyStopping, History, TrainingDiagnostics
@@ -268,9 +269,11 @@ def fit(model: Module, loss_fn: Any, optimizer: Any, X: Any, y: Any = None, epoc
         history.interrupted = True
         if early_stopping is not None:
             early_stopping.restore(model)
-    except BaseException:
+    except BaseException as e:
         if early_stopping is not None:
             early_stopping.restore(model)
+        if compile and isinstance(e, TraceError):  # (fit takes no fallback=True: say what it takes)
+            raise TraceError(f"{e} (fit: compile=False trains this model eagerly)") from e
         raise
     finally:
         model.train(was_training)

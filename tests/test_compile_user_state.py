@@ -146,3 +146,20 @@ def test_float32_training_with_numpy_float64_settings_equals_eager(make_opt):
     def schedule(model, opt, loss):  # a LambdaLR of a NumPy function gives np.float64 rates
         optim.lr_scheduler.LambdaLR(opt, lambda epoch: np.exp(-0.5 * epoch)).step()
     _both(make_model, make_opt, schedule, at=2)
+
+
+class _Branching(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(6, 3, seed=0)
+
+    def forward(self, x):
+        h = self.fc(x)
+        return h * 2 if h.sum() > 0 else h  # data-dependent Python control flow
+
+
+def test_fit_compile_names_the_line_and_what_fit_takes_instead_of_fallback():
+    model = _Branching()
+    with pytest.raises(ad.compile.TraceError, match=r"test_compile_user_state.py:\d+ in forward.*compile=False"):
+        nn.fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), X, Y, epochs=1, progress=False,
+               compile=True)
