@@ -121,9 +121,10 @@ class CompiledStep(Jitted):
             self._fast = None
         if self.flat is not None:
             self.flat.sync()
-            if not self.flat.uniform() or not self.flat.plain_settings():
-                # the optimizer's own step() from now on (its per-parameter counts, or a float64
-                # NumPy learning rate for float32 parameters, which eager computes in float64)
+            if self.flat.stale or not self.flat.uniform() or not self.flat.plain_settings():
+                # the optimizer's own step() from now on (parameters of another dtype, their
+                # per-parameter counts, or a float64 NumPy learning rate for float32 parameters,
+                # which eager computes in float64)
                 self.flat = self._fast = None
 
     def _key(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:

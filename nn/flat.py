@@ -76,6 +76,7 @@ class FlatOptimizer:
         self.state = {k: self.moments[r] for r, k in enumerate(keys)}
         self.state_views = {k: flat_views(b, self.shapes) for k, b in self.state.items()}
         self._params = list(params)
+        self.stale = False  # a parameter's array got another dtype: these buffers no longer fit
         self._param_views = list(zip(params, self.views, strict=True))
         self._param_grads = list(zip(params, self.grads, strict=True))
         self._link_state()
@@ -105,6 +106,9 @@ class FlatOptimizer:
         return self._resync(state)
 
     def _resync(self, state: dict[Any, Any]) -> bool:
+        if any(p._data.dtype != self.dtype for p in self._params):
+            self.stale = True  # (p.data = an array of another dtype: not copied into this buffer's dtype)
+            return False
         unchanged = True
         relink = state is not self._state_of
         for (p, v), st in zip(self._param_views, self._states, strict=True):

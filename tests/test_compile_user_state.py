@@ -163,3 +163,13 @@ def test_fit_compile_names_the_line_and_what_fit_takes_instead_of_fallback():
     with pytest.raises(ad.compile.TraceError, match=r"test_compile_user_state.py:\d+ in forward.*compile=False"):
         nn.fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), X, Y, epochs=1, progress=False,
                compile=True)
+
+
+@pytest.mark.parametrize("make_opt", [lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9),
+                                      lambda ps: optim.Adam(ps, lr=0.01)])
+def test_parameters_cast_to_float32_between_steps_train_in_float32(make_opt):
+    def cast(model, opt, loss):
+        for p in model.parameters():
+            p.data = p.data.astype(np.float32)
+    step = _both(lambda: nn.MLP([6, 10, 3], seed=0), make_opt, cast)
+    assert step.model.parameters()[0].dtype == np.float32
