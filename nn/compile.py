@@ -117,15 +117,21 @@ class CompiledStep(Jitted):
             self.params = list(self.optimizer.params)
             self._reached = [True] * len(self.params)
             fusable_now = self.fuse and fusable(self.optimizer)
-            self.flat = FlatOptimizer(self.optimizer, self.backend) if fusable_now else None
-            self._fast = None
+            self._set_flat(FlatOptimizer(self.optimizer, self.backend) if fusable_now else None)
         if self.flat is not None:
             self.flat.sync()
             if self.flat.stale or not self.flat.uniform() or not self.flat.plain_settings():
                 # the optimizer's own step() from now on (parameters of another dtype, their
                 # per-parameter counts, or a float64 NumPy learning rate for float32 parameters,
                 # which eager computes in float64)
-                self.flat = self._fast = None
+                self._set_flat(None)
+
+    def _set_flat(self, flat: FlatOptimizer | None) -> None:
+        """Update through these flat buffers (or the optimizer's step()) from now on. The
+        programs compiled so far write the old buffers (or expect the other update), so
+        they are dropped: the next calls trace again."""
+        self.flat, self._fast = flat, None
+        self._cache.clear()
 
     def _key(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
         opt = self.optimizer
@@ -151,7 +157,7 @@ class CompiledStep(Jitted):
     def compile(self, program: Program, captured: list[Any], kinds: Any) -> Compiled:
         """Compile the traced step; with a flat optimizer the update is part of the code."""
         if self.flat is not None and not all(self._reached):
-            self.flat = None  # eager leaves such a parameter alone; the unfused update does too
+            self._set_flat(None)  # eager leaves such a parameter alone; the unfused update does too
         if self.flat is None:
             return super().compile(program, captured, kinds)
         return self.flat.compile(program, captured, kinds, len(self.params))
@@ -201,7 +207,7 @@ class CompiledStep(Jitted):
         args = fast.args if fast.args is not None else [c._data for c in fast.entry.captured]
         lr = self.optimizer.param_groups[0]["lr"]  # (_same_hyper saw one parameter group)
         if type(lr) is not float and not computes_in(lr, flat.dtype):
-            self.flat = self._fast = None  # eager computes the update in the rate's wider dtype
+            self._set_flat(None)  # eager computes the update in the rate's wider dtype
             return self(X, y)
         try:
             outs = fast.fn(X, y, *args, lr, flat.step_number())

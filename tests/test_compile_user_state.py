@@ -173,3 +173,24 @@ def test_parameters_cast_to_float32_between_steps_train_in_float32(make_opt):
             p.data = p.data.astype(np.float32)
     step = _both(lambda: nn.MLP([6, 10, 3], seed=0), make_opt, cast)
     assert step.model.parameters()[0].dtype == np.float32
+
+
+def test_a_rebuilt_flat_update_never_runs_a_program_of_the_old_buffers():
+    def make_opt(ps):
+        return optim.SGD(ps, lr=0.1, momentum=0.9)
+    runs = []
+    for compiled in (False, True):
+        model = nn.MLP([6, 10, 3], seed=0)
+        opt = make_opt(model.parameters())
+        step = nn.compile_step(model, nn.CrossEntropyLoss(), opt) if compiled else None
+        losses = []
+        for k in range(10):  # two batch shapes, each compiled, then the group dict is replaced
+            if k == 6:
+                opt.param_groups[0] = dict(opt.param_groups[0])
+            n = 16 if k % 2 else 8
+            Xk, yk = X[:n] + 0.01 * k, Y[:n]
+            losses.append(step(Xk, yk) if step else eager_step(model, nn.CrossEntropyLoss(), opt, Xk, yk))
+        runs.append((losses, model.parameters()))
+    assert runs[0][0] == runs[1][0]
+    for p, q in zip(runs[0][1], runs[1][1], strict=True):
+        np.testing.assert_array_equal(p.data, q.data)
