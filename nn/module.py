@@ -17,7 +17,9 @@ import numpy as np
 
 from autodiff import Tensor
 
-from .module_state import SETTINGS_VERSION
+from .module_state import SETTINGS_VERSION, same_setting
+
+_UNSET = object()  # (an attribute not assigned yet)
 
 
 class Parameter(Tensor):
@@ -113,7 +115,7 @@ class Module:
         if isinstance(self.__dict__.get(name), Buffer) and value is not None \
                 and not isinstance(value, (Buffer, Parameter, Module)):
             value = Buffer(value)
-        if not isinstance(value, Buffer):
+        if not isinstance(value, Buffer) and not same_setting(self.__dict__.get(name, _UNSET), value):
             SETTINGS_VERSION[0] += 1
         object.__setattr__(self, name, value)
 

@@ -23,6 +23,15 @@ from autodiff.compile.trace import STATE_HOOKS, StateHook, active
 # changed when this count did (see :func:`settings`).
 SETTINGS_VERSION = [0]
 
+_SCALARS = (bool, int, float, str, type(None))
+
+
+def same_setting(old: Any, new: Any) -> bool:
+    """Whether assigning ``new`` over ``old`` leaves a setting as it was: the same object,
+    or an equal number or string of the same type (``model.train()`` in training mode), so
+    compiled steps need not recompute their settings (``settings``) after every epoch."""
+    return old is new or (type(old) is type(new) and type(new) in _SCALARS and old == new)
+
 
 def settings(*roots: Any) -> tuple[Any, ...]:
     """What a trace of these modules (and their submodules) takes as fixed: every attribute

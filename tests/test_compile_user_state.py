@@ -194,3 +194,26 @@ def test_a_rebuilt_flat_update_never_runs_a_program_of_the_old_buffers():
     assert runs[0][0] == runs[1][0]
     for p, q in zip(runs[0][1], runs[1][1], strict=True):
         np.testing.assert_array_equal(p.data, q.data)
+
+
+def test_assigning_a_setting_its_own_value_keeps_the_compiled_steps_settings():
+    from nn.module_state import SETTINGS_VERSION
+
+    model = _bn_dropout()
+    drop = _modules(model, nn.Dropout)[0]
+    version = SETTINGS_VERSION[0]
+    model.train()  # fit does this every epoch: nothing changed, nothing to recompute
+    drop.p = 0.3
+    assert SETTINGS_VERSION[0] == version
+    for value in (0.30000000000000004, 1, 1.0, True):  # another value, or an equal one of another type
+        drop.p = value
+        assert SETTINGS_VERSION[0] > version
+        version = SETTINGS_VERSION[0]
+    model.eval()
+    assert SETTINGS_VERSION[0] > version
+
+    def same_then_other(model, opt, loss):
+        model.train()
+        _modules(model, nn.Dropout)[0].p = 0.3
+        _modules(model, nn.Dropout)[0].p = 0.5
+    _both(_bn_dropout, lambda ps: optim.SGD(ps, lr=0.1), same_then_other)
