@@ -26,6 +26,7 @@ from .activations import (
     Softsign,
 )
 from .compile import compile_step
+from .containers import ModuleDict, ModuleList
 from .conv import Conv1d, Conv2d
 from .data import DataLoader, Dataset, Subset, TensorDataset, random_split, train_test_split
 from .embedding import Embedding
@@ -61,7 +62,7 @@ from .losses import (
     NLLLoss,
     SmoothL1Loss,
 )
-from .module import Buffer, Module, ModuleDict, ModuleList, Parameter
+from .module import Buffer, Module, Parameter
 from .pooling import (
     AdaptiveAvgPool1d,
     AdaptiveAvgPool2d,

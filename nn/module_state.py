@@ -26,6 +26,12 @@ SETTINGS_VERSION = [0]
 _SCALARS = (bool, int, float, str, type(None))
 
 
+def changed() -> None:
+    """Count an edit of what a module holds (an attribute assigned, a module put into or
+    taken out of a ModuleList or ModuleDict): compiled steps recompute their settings."""
+    SETTINGS_VERSION[0] += 1
+
+
 def same_setting(old: Any, new: Any) -> bool:
     """Whether assigning ``new`` over ``old`` leaves a setting as it was: the same object,
     or an equal number or string of the same type (``model.train()`` in training mode), so

@@ -217,3 +217,43 @@ def test_assigning_a_setting_its_own_value_keeps_the_compiled_steps_settings():
         _modules(model, nn.Dropout)[0].p = 0.3
         _modules(model, nn.Dropout)[0].p = 0.5
     _both(_bn_dropout, lambda ps: optim.SGD(ps, lr=0.1), same_then_other)
+
+
+class _Blocks(nn.Module):
+    """Layers held in a ModuleList and a ModuleDict, run in order, and spare modules made
+    with it (making a module is an assignment: the edits below must be seen without one)."""
+
+    def __init__(self):
+        super().__init__()
+        self.blocks = nn.ModuleList([nn.Linear(6, 10, seed=0), nn.ReLU()])
+        self.heads = nn.ModuleDict({"out": nn.Linear(10, 3, seed=1)})
+        self.spare = nn.ModuleList([nn.Tanh(), nn.Sequential(nn.Sigmoid(), self.heads["out"])])
+
+    def forward(self, x):
+        for block in self.blocks:
+            x = block(x)
+        return self.heads["out"](x)
+
+
+@pytest.mark.parametrize("edit", ["setitem", "append", "insert", "delitem", "dict_setitem", "dict_update",
+                                  "dict_pop", "dict_delitem"])
+def test_modules_replaced_in_a_module_list_or_dict_are_not_baked_in(edit):
+    def change(model, opt, loss):
+        blocks, heads, (tanh, sigmoid_head) = model.blocks, model.heads, model.spare
+        if edit == "setitem":
+            blocks[1] = tanh
+        elif edit == "append":
+            blocks.append(tanh)
+        elif edit == "insert":
+            blocks.insert(1, tanh)
+        elif edit == "delitem":
+            del blocks[1]
+        elif edit == "dict_setitem":
+            heads["out"] = sigmoid_head
+        elif edit == "dict_update":
+            heads.update({"out": sigmoid_head})
+        else:
+            heads.pop("out") if edit == "dict_pop" else heads.__delitem__("out")
+            blocks.append(tanh)  # (and the head read from the dict is gone: forward needs one)
+            heads.update([("out", sigmoid_head)])
+    _both(_Blocks, lambda ps: optim.SGD(ps, lr=0.1), change)
