@@ -1,13 +1,14 @@
 """What a compiled function or step takes as fixed from the modules it ran: their
 settings (``training``, a dropout rate, their submodules and parameters by identity).
 
-``Module.__setattr__`` counts assignments of anything but buffers in
-``SETTINGS_VERSION``, so a compiled step checks one number per call and recomputes the
-settings only after an assignment. While a trace runs, ``Module.__call__`` notes each
-module called, so ``ad.jit`` of a function that calls modules keys its programs on their
-settings too (``autodiff.compile.trace.StateHook``): ``model.eval()`` after tracing in
-training mode runs another program, never the traced one. (A module replaced inside a
-list in place, ``seq.layers[1] = m``, is not an assignment: use ``seq[1] = m``.)
+``Module.__setattr__`` counts assignments of anything but buffers (of another value) in
+``SETTINGS_VERSION``, and ModuleList and ModuleDict count their edits, so a compiled
+step checks one number per call and recomputes the settings only after a change.
+While a trace runs, ``Module.__call__`` notes each module called, so ``ad.jit`` of a
+function that calls modules keys its programs on their settings too
+(``autodiff.compile.trace.StateHook``): ``model.eval()`` after tracing in training mode
+runs another program, never the traced one. (A module replaced inside a plain list
+attribute in place, ``seq.layers[1] = m``, is not an assignment: use ``seq[1] = m``.)
 """
 
 from __future__ import annotations
