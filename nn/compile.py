@@ -11,6 +11,7 @@ all parameters inside the generated code (same formulas, results within a few ul
 from __future__ import annotations
 
 from collections.abc import Sequence
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -31,10 +32,14 @@ from .module_state import SETTINGS_VERSION, settings
 _RUNTIME = ("params", "lr", "initial_lr")
 
 
+_REQUIRES_GRAD = attrgetter("requires_grad")
+
+
 class _Slot:
     """A module attribute read at every call (a buffer the step itself replaces)."""
 
     __slots__ = ("module", "name")
+    requires_grad = False  # (as for a Tensor the step captured: a buffer never does)
 
     def __init__(self, module: Module, name: str) -> None:
         self.module, self.name = module, name
@@ -50,7 +55,7 @@ class _Fast:
     guards' values, and the parameters' arrays (views of the flat buffer, which
     ``FlatOptimizer.sync`` keeps them) when nothing else is read from the closure."""
 
-    __slots__ = ("args", "entry", "fn", "hyper", "key", "labels_checked", "plain_labels", "writes")
+    __slots__ = ("args", "entry", "fn", "hyper", "key", "labels_checked", "params", "plain_labels", "writes")
 
     def __init__(self, step: CompiledStep, X: np.ndarray, y: np.ndarray, entry: Compiled, version: int) -> None:
         self.key = (X.shape, X.dtype, y.shape, y.dtype, version)  # (the modules' settings as compiled for)
@@ -59,6 +64,7 @@ class _Fast:
         params = {id(p) for p in step.params}
         static = all(id(c) in params for c in entry.captured)
         self.args = tuple(c._data for c in entry.captured) if static else None
+        self.params = step.params
         # the generated NumPy code's loss kernel checks the labels; a numba kernel does not, and a
         # program that draws (dropout) before the loss has its labels checked before the draws
         self.labels_checked = labels_checked(entry.program, 1) and getattr(entry, "numba_kernel", None) is None \
@@ -67,8 +73,12 @@ class _Fast:
         self.writes = bool(entry.program.state_writes)
 
     def captured_match(self) -> bool:
-        """Parameters are checked by the flat buffer's sync; anything else read here."""
-        return self.args is not None or self.entry.captured_match()
+        """Parameters are checked by the flat buffer's sync, and here that none was frozen
+        since (a flat update's program was traced with every one requiring grad); anything
+        else read from the closure by the program's own check."""
+        if self.args is not None:
+            return all(map(_REQUIRES_GRAD, self.params))
+        return self.entry.captured_match()
 
 
 class CompiledStep(Jitted):
@@ -102,8 +112,9 @@ class CompiledStep(Jitted):
         if not isinstance(loss, Tensor) or not loss.requires_grad:
             raise TypeError(f"compile_step: the loss must be a Tensor that depends on the parameters, got "
                             f"{type(loss).__name__}")
-        reached = {id(t) for t in ad.topo_order(loss)}  # eager step() skips a parameter the loss never reaches
-        self._reached = [id(p) in reached for p in self.params]
+        # eager step() skips a parameter without a gradient: the loss never reaches it, or it is frozen
+        reached = {id(t) for t in ad.topo_order(loss)}
+        self._reached = [id(p) in reached and p.requires_grad for p in self.params]
         return (loss, out, *ad.gradients(loss, self.params, create_graph=True))
 
     def _refresh(self) -> None:

@@ -257,3 +257,21 @@ def test_modules_replaced_in_a_module_list_or_dict_are_not_baked_in(edit):
             blocks.append(tanh)  # (and the head read from the dict is gone: forward needs one)
             heads.update([("out", sigmoid_head)])
     _both(_Blocks, lambda ps: optim.SGD(ps, lr=0.1), change)
+
+
+@pytest.mark.parametrize("make_opt", [lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9, weight_decay=0.1),
+                                      lambda ps: optim.AdamW(ps, lr=0.01), lambda ps: optim.Adam(ps, lr=0.01)])
+@pytest.mark.parametrize("at", [0, 3])
+def test_a_parameter_frozen_before_or_between_steps_is_left_alone_as_eager_leaves_it(make_opt, at):
+    """requires_grad_(False) on a parameter the optimizer holds: eager's step() skips it (no
+    gradient), so its weight decay and momentum must not move it in a compiled step either,
+    whether it was frozen before the first step or between two steps."""
+    def freeze(model, opt, loss):
+        model.parameters()[0].requires_grad_(False)
+
+    def make_model():
+        model = nn.MLP([6, 10, 3], seed=0)
+        if at == 0:
+            freeze(model, None, None)
+        return model
+    _both(make_model, make_opt, freeze, at=max(at, 1), steps=8)
