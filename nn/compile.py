@@ -22,6 +22,7 @@ from autodiff.compile.codegen import labels_checked
 from autodiff.compile.jit import Compiled, Jitted, _signature
 from autodiff.compile.program import Program
 from autodiff.compile.trace import GuardFailed, Recorder
+from autodiff.mode import state
 from autodiff.primitives_loss import labels_in_range
 
 from .flat import FlatOptimizer, computes_in, fusable
@@ -177,6 +178,9 @@ class CompiledStep(Jitted):
         """One training step on the batch ``(X, y)``; the loss. (``failed``: a compiled
         program whose guard this very call already failed: not run again when it is the
         signature's first program.)"""
+        if not state.grad_enabled:
+            raise RuntimeError("compile_step: the step was called under no_grad(), where eager's loss.backward() "
+                               "raises (the loss records no graph): call the training step outside no_grad")
         X = X if type(X) is np.ndarray else np.asarray(X)
         y = y if type(y) is np.ndarray else np.asarray(y)
         flat, fast = self.flat, self._fast

@@ -275,3 +275,18 @@ def test_a_parameter_frozen_before_or_between_steps_is_left_alone_as_eager_leave
             freeze(model, None, None)
         return model
     _both(make_model, make_opt, freeze, at=max(at, 1), steps=8)
+
+
+def test_a_compiled_step_called_under_no_grad_raises_as_eager_backward_does():
+    model = nn.MLP([6, 10, 3], seed=0)
+    step = nn.compile_step(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1))
+    for _ in range(3):
+        step(X, Y)
+    before = [p.data.copy() for p in model.parameters()]
+    with ad.no_grad():
+        with pytest.raises(RuntimeError, match="no_grad"):
+            step(X, Y)  # (eager: loss.backward() refuses a loss computed under no_grad)
+    for p, q in zip(model.parameters(), before, strict=True):
+        np.testing.assert_array_equal(p.data, q)
+    step(X, Y)  # outside no_grad again: trains
+    assert not np.array_equal(model.parameters()[0].data, before[0])
