@@ -11,7 +11,7 @@ all parameters inside the generated code (same formulas, results within a few ul
 from __future__ import annotations
 
 from collections.abc import Sequence
-from operator import attrgetter
+from operator import attrgetter, is_
 from typing import Any
 
 import numpy as np
@@ -271,13 +271,16 @@ class CompiledStep(Jitted):
         the keys, copies of their values as taken now)."""
         group = self.optimizer.param_groups[0]
         keys = tuple(k for k in group if k not in _RUNTIME)
-        return group["params"], keys, tuple(list(group[k]) if isinstance(group[k], list) else group[k] for k in keys)
+        return (group["params"], tuple(group["params"]), keys,
+                tuple(list(group[k]) if isinstance(group[k], list) else group[k] for k in keys))
 
     def _same_hyper(self, snapshot: tuple[Any, ...]) -> bool:
         groups = self.optimizer.param_groups
-        if len(groups) != 1 or groups[0]["params"] is not snapshot[0]:
+        params = groups[0]["params"]
+        if len(groups) != 1 or params is not snapshot[0] or len(params) != len(snapshot[1]) \
+                or not all(map(is_, params, snapshot[1])):  # (the list edited in place)
             return False
-        return bool(tuple(map(groups[0].__getitem__, snapshot[1])) == snapshot[2])  # (a C-level loop)
+        return bool(tuple(map(groups[0].__getitem__, snapshot[2])) == snapshot[3])  # (C-level loops)
 
     def _labels_fit(self, y: np.ndarray) -> bool:
         """Whether the class labels are all classes, as the compiled program of the plain

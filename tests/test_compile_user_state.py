@@ -290,3 +290,19 @@ def test_a_compiled_step_called_under_no_grad_raises_as_eager_backward_does():
         np.testing.assert_array_equal(p.data, q)
     step(X, Y)  # outside no_grad again: trains
     assert not np.array_equal(model.parameters()[0].data, before[0])
+
+
+@pytest.mark.parametrize("edit", ["extend", "remove"])
+def test_parameters_put_into_or_taken_out_of_a_group_in_place_are_seen(edit):
+    """group["params"] edited in place (the same list): the compiled update covers the
+    parameters eager's step() covers, no more and no fewer."""
+    def change(model, opt, loss):
+        params = opt.param_groups[0]["params"]
+        if edit == "extend":
+            params.extend(model.parameters()[:2])  # the first layer, left out until now
+        else:
+            del params[-2:]  # the last layer is no longer trained
+
+    def make_opt(ps):
+        return optim.SGD(ps[2:] if edit == "extend" else ps, lr=0.1, momentum=0.9)
+    _both(lambda: nn.MLP([6, 10, 3], seed=0), make_opt, change)
