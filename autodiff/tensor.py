@@ -328,9 +328,7 @@ class Tensor(Operators, TensorMethods, MathMethods, InplaceMethods, ArrayInterop
         """
         if not self.requires_grad:
             raise RuntimeError("register_hook: cannot register a hook on a tensor that does not require grad")
-        if self._hooks is None:
-            self._hooks = []
-        self._hooks.append(hook)
+        self._hooks = [*(self._hooks or ()), hook]  # a new list: a compiled program compares it by identity
         return _HookHandle(self, hook)
 
     def zero_grad(self) -> None:
@@ -365,7 +363,8 @@ class _HookHandle:
         """Unregister the hook (no error if it is already gone)."""
         hooks = self._tensor._hooks
         if hooks is not None and self._hook in hooks:
-            hooks.remove(self._hook)
+            i = hooks.index(self._hook)
+            self._tensor._hooks = hooks[:i] + hooks[i + 1:] or None  # (a new list, as register_hook makes)
 
 
 def tensor(data: Any, requires_grad: bool = False, name: str | None = None, dtype: Any = None) -> Tensor:

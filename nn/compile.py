@@ -33,14 +33,15 @@ from .module_state import SETTINGS_VERSION, settings
 _RUNTIME = ("params", "lr", "initial_lr")
 
 
-_REQUIRES_GRAD = attrgetter("requires_grad")
+_REQUIRES_GRAD, _HOOKS = attrgetter("requires_grad"), attrgetter("_hooks")
 
 
 class _Slot:
     """A module attribute read at every call (a buffer the step itself replaces)."""
 
     __slots__ = ("module", "name")
-    requires_grad = False  # (as for a Tensor the step captured: a buffer never does)
+    requires_grad = False  # (as for a Tensor the step captured: a buffer never does, nor has hooks)
+    _hooks = None
 
     def __init__(self, module: Module, name: str) -> None:
         self.module, self.name = module, name
@@ -56,7 +57,8 @@ class _Fast:
     guards' values, and the parameters' arrays (views of the flat buffer, which
     ``FlatOptimizer.sync`` keeps them) when nothing else is read from the closure."""
 
-    __slots__ = ("args", "entry", "fn", "hyper", "key", "labels_checked", "params", "plain_labels", "writes")
+    __slots__ = ("args", "entry", "fn", "hooks", "hyper", "key", "labels_checked", "params", "plain_labels",
+                 "writes")
 
     def __init__(self, step: CompiledStep, X: np.ndarray, y: np.ndarray, entry: Compiled, version: int) -> None:
         self.key = (X.shape, X.dtype, y.shape, y.dtype, version)  # (the modules' settings as compiled for)
@@ -66,6 +68,7 @@ class _Fast:
         static = all(id(c) in params for c in entry.captured)
         self.args = tuple(c._data for c in entry.captured) if static else None
         self.params = step.params
+        self.hooks = list(map(_HOOKS, step.params))
         # the generated NumPy code's loss kernel checks the labels; a numba kernel does not, and a
         # program that draws (dropout) before the loss has its labels checked before the draws
         self.labels_checked = labels_checked(entry.program, 1) and getattr(entry, "numba_kernel", None) is None \
@@ -75,10 +78,10 @@ class _Fast:
 
     def captured_match(self) -> bool:
         """Parameters are checked by the flat buffer's sync, and here that none was frozen
-        since (a flat update's program was traced with every one requiring grad); anything
-        else read from the closure by the program's own check."""
+        since (a flat update's program was traced with every one requiring grad) or given
+        or rid of a gradient hook; anything else read from the closure by the program's own check."""
         if self.args is not None:
-            return all(map(_REQUIRES_GRAD, self.params))
+            return all(map(_REQUIRES_GRAD, self.params)) and all(map(is_, map(_HOOKS, self.params), self.hooks))
         return self.entry.captured_match()
 
 

@@ -306,3 +306,23 @@ def test_parameters_put_into_or_taken_out_of_a_group_in_place_are_seen(edit):
     def make_opt(ps):
         return optim.SGD(ps[2:] if edit == "extend" else ps, lr=0.1, momentum=0.9)
     _both(lambda: nn.MLP([6, 10, 3], seed=0), make_opt, change)
+
+
+@pytest.mark.parametrize("edit", ["register", "remove"])
+def test_a_gradient_hook_registered_or_removed_between_steps_is_seen(edit):
+    """A hook on a parameter changes its gradient in eager's backward (here: halves it), so
+    one registered or removed after the step was compiled is another program."""
+    handles = []
+
+    def make_model():
+        model = nn.MLP([6, 10, 3], seed=0)
+        if edit == "remove":
+            handles.append(model.parameters()[0].register_hook(lambda g: g * 0.5))
+        return model
+
+    def change(model, opt, loss):
+        if edit == "register":
+            model.parameters()[0].register_hook(lambda g: g * 0.5)
+        else:
+            handles.pop(0).remove()
+    _both(make_model, lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9), change)

@@ -74,7 +74,7 @@ class Compiled:
     def __init__(self, program: Program, fn: Callable[..., Any], source: str, captured: list[Any],
                  kinds: Any) -> None:
         self.program, self.fn, self.source, self.captured, self.kinds = program, fn, source, captured, kinds
-        self.captured_sig = [(t._data.shape, t._data.dtype, t.requires_grad) for t in captured]
+        self.captured_sig = [(t._data.shape, t._data.dtype, t.requires_grad, t._hooks) for t in captured]
         # the arguments of both verifying traces when they were the same (only the parameters
         # differed: full-batch training); other arguments are verified by a trace first
         self.only_for: list[np.ndarray] | None = None
@@ -87,9 +87,10 @@ class Compiled:
         return self.only_for is None or _same_arrays(self.only_for, arrays)
 
     def captured_match(self) -> bool:
-        """Whether the Tensors read at every call still have the traced shapes and dtypes, and
-        still require grad or not as traced (a parameter frozen since: another program)."""
-        return all((t._data.shape, t._data.dtype, t.requires_grad) == s
+        """Whether the Tensors read at every call still have the traced shapes and dtypes, still
+        require grad or not and have the same gradient hooks as traced (a parameter frozen
+        since, or given a hook: another program; ``register_hook`` makes a new list)."""
+        return all((t._data.shape, t._data.dtype, t.requires_grad, t._hooks) == s
                    for t, s in zip(self.captured, self.captured_sig, strict=True))
 
 
