@@ -28,7 +28,7 @@ from autodiff.primitives_loss import labels_in_range
 from .flat import FlatOptimizer, computes_in, fusable
 from .losses import CrossEntropyLoss
 from .module import Buffer, Module
-from .module_state import SETTINGS_VERSION, settings
+from .module_state import SETTINGS_VERSION, arrays, changed, settings
 
 _RUNTIME = ("params", "lr", "initial_lr")
 
@@ -107,6 +107,7 @@ class CompiledStep(Jitted):
         self._fast: _Fast | None = None  # the last compiled flat step and what it was compiled for
         self._labels = isinstance(loss_fn, CrossEntropyLoss)
         self._settings: tuple[int, tuple[Any, ...]] = (-1, ())  # (SETTINGS_VERSION, the settings then)
+        self._watched: list[tuple[np.ndarray, np.ndarray]] = []  # (an array the modules hold, its values then)
         super().__init__(self._forward_backward, fallback=fallback)
         self.__name__ = "step"
 
@@ -159,11 +160,21 @@ class CompiledStep(Jitted):
         """What the program takes as fixed from the model and the loss (``training`` of every
         submodule, a dropout rate, the submodules themselves): recomputed when a module
         attribute was assigned since the last call (``nn.module.settings``)."""
+        self._arrays_edited()
         version, value = self._settings
         if version != SETTINGS_VERSION[0]:
             version = SETTINGS_VERSION[0]
             self._settings = version, (value := settings(self.model, self.loss_fn))
+            self._watched = [(a, a.copy()) for a in arrays(self.model, self.loss_fn)]
         return value
+
+    def _arrays_edited(self) -> None:
+        """Count a change of the settings when an array the modules hold (class weights, a
+        mask: constants of the program, which eager reads at every step) was edited in place."""
+        for a, copy in self._watched:
+            if a.shape != copy.shape or not np.array_equal(a, copy):
+                changed()
+                return
 
     def runtime_inputs(self) -> list[Any]:
         """The learning rate and step count are read at every call, never compiled in."""
@@ -184,6 +195,8 @@ class CompiledStep(Jitted):
         if not state.grad_enabled:
             raise RuntimeError("compile_step: the step was called under no_grad(), where eager's loss.backward() "
                                "raises (the loss records no graph): call the training step outside no_grad")
+        if self._watched:
+            self._arrays_edited()
         X = X if type(X) is np.ndarray else np.asarray(X)
         y = y if type(y) is np.ndarray else np.asarray(y)
         flat, fast = self.flat, self._fast

@@ -67,6 +67,22 @@ def settings(*roots: Any) -> tuple[Any, ...]:
     return tuple(out)
 
 
+def arrays(*roots: Any) -> list[np.ndarray]:
+    """The NumPy arrays the modules (and their submodules) hold as plain attributes, not
+    buffers (a loss's class weights, a mask): a trace takes their values as constants, and
+    eager reads them at every step, so a compiled step watches them for edits in place."""
+    from .module import Buffer, Module
+
+    found: dict[int, np.ndarray] = {}
+    for root in roots:
+        if isinstance(root, Module):
+            for m in root.modules():
+                for v in vars(m).values():
+                    if isinstance(v, np.ndarray) and not isinstance(v, Buffer):
+                        found.setdefault(id(v), v)
+    return list(found.values())
+
+
 def _setting(value: Any) -> Any:
     if value is None or isinstance(value, (bool, int, float, complex, str, bytes, np.generic)):
         return type(value), value
@@ -74,6 +90,8 @@ def _setting(value: Any) -> Any:
         return type(value), tuple(_setting(v) for v in value)
     if isinstance(value, dict):
         return dict, tuple((k, _setting(v)) for k, v in value.items())
+    if isinstance(value, np.ndarray):  # by value: its entries are the program's constants
+        return np.ndarray, value.shape, value.dtype.str, value.tobytes()
     return "id", id(value)
 
 
