@@ -328,7 +328,7 @@ def test_a_gradient_hook_registered_or_removed_between_steps_is_seen(edit):
     _both(make_model, lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9), change)
 
 
-@pytest.mark.parametrize("edit", ["loss_weight", "callers_array", "module_mask"])
+@pytest.mark.parametrize("edit", ["loss_weight", "callers_array", "module_mask", "tensor_scale"])
 def test_arrays_a_module_holds_edited_in_place_are_not_baked_in(edit):
     """NumPy arrays held by the loss or a module (class weights, a mask) are read by eager
     at every step: edited in place after the step was compiled, they are another program."""
@@ -337,18 +337,20 @@ def test_arrays_a_module_holds_edited_in_place_are_not_baked_in(edit):
     class Masked(nn.Module):
         def __init__(self):
             super().__init__()
-            self.mlp, self.mask = nn.MLP([6, 10, 3], seed=0), np.ones(6)
+            self.mlp, self.mask, self.scale = nn.MLP([6, 10, 3], seed=0), np.ones(6), ad.Tensor([1.0, 1.0, 1.0])
 
         def forward(self, x):
-            return self.mlp(x * self.mask)
+            return self.mlp(x * self.mask) * self.scale
 
     def change(model, opt, loss):
         if edit == "loss_weight":
             loss.weight[0] = 5.0
         elif edit == "callers_array":
             weight[1] = 0.25  # (the loss holds the caller's array, as eager reads it)
-        else:
+        elif edit == "module_mask":
             model.mask[2:4] = 0.0
+        else:
+            model.scale[1] = 3.0  # (a Tensor that does not require grad: a constant, as the mask)
 
     def make_loss():
         weight[:] = (1.0, 2.0, 0.5)
