@@ -81,7 +81,8 @@ class _Fast:
         since (a flat update's program was traced with every one requiring grad) or given
         or rid of a gradient hook; anything else read from the closure by the program's own check."""
         if self.args is not None:
-            return all(map(_REQUIRES_GRAD, self.params)) and all(map(is_, map(_HOOKS, self.params), self.hooks))
+            return all(map(_REQUIRES_GRAD, self.params)) and all(map(is_, map(_HOOKS, self.params), self.hooks)) \
+                and self.entry.constants_match()
         return self.entry.captured_match()
 
 

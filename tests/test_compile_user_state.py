@@ -356,3 +356,21 @@ def test_arrays_a_module_holds_edited_in_place_are_not_baked_in(edit):
         weight[:] = (1.0, 2.0, 0.5)
         return nn.CrossEntropyLoss(weight=weight)
     _both(Masked, lambda ps: optim.SGD(ps, lr=0.1), change, loss_fn=make_loss)
+
+
+@pytest.mark.parametrize("edit", ["setitem", "data", "inplace_op"])
+def test_a_jitted_function_sees_a_closure_tensor_written_since_the_trace(edit):
+    """A Tensor that does not require grad, read from the closure, is a constant of the
+    program; written in place through the API since (its version moved), another program."""
+    scale = ad.Tensor([1.0, 2.0, 3.0])
+    f = ad.jit(lambda x: (x * scale).sum())
+    x = np.ones(3)
+    for k in range(3):
+        f(x + k)
+    if edit == "setitem":
+        scale[0] = 100.0
+    elif edit == "data":
+        scale.data = np.array([4.0, 5.0, 6.0])
+    else:
+        scale.mul_(2.0) if hasattr(scale, "mul_") else scale.__imul__(2.0)
+    assert float(np.asarray(f(x))) == float((x * scale.data).sum())

@@ -29,6 +29,7 @@ from .. import primitives as P
 from ..mode import state
 from ..pytree import tree_flatten, tree_unflatten
 from ..tensor import Tensor
+from ..versions import EPOCH, version_of
 from .codegen import build, generate
 from .kernels import labels_taken, taken_labels
 from .program import Program
@@ -81,6 +82,8 @@ class Compiled:
         self.traced: Program = program  # the program as traced (before compile() took it apart)
         self.other_case: Compiled | _Traced | str | None = None  # where calls go whose guards fail here
         self.taken_labels = taken_labels(program)
+        self.constants = list(program.constant_tensors)  # (Tensor, version): checked when anything was written
+        self._epoch = -1  # EPOCH when they were last found unchanged
 
     def accepts(self, arrays: list[np.ndarray]) -> bool:
         """Whether the program was verified for these arguments (any, unless ``only_for``)."""
@@ -91,7 +94,17 @@ class Compiled:
         require grad or not and have the same gradient hooks as traced (a parameter frozen
         since, or given a hook: another program; ``register_hook`` makes a new list)."""
         return all((t._data.shape, t._data.dtype, t.requires_grad, t._hooks) == s
-                   for t, s in zip(self.captured, self.captured_sig, strict=True))
+                   for t, s in zip(self.captured, self.captured_sig, strict=True)) and self.constants_match()
+
+    def constants_match(self) -> bool:
+        """Whether the Tensors whose values the program holds as constants (a Tensor from the
+        closure that does not require grad) were not written since the trace: any in-place
+        write or ``.data`` assignment bumps the process's EPOCH, and then their versions."""
+        if self.constants and EPOCH[0] != self._epoch:
+            if not all(version_of(t) == v for t, v in self.constants):
+                return False
+            self._epoch = EPOCH[0]
+        return True
 
 
 class _Traced:

@@ -119,6 +119,8 @@ class Program:
     notes: list[str] = field(default_factory=list)
     state_writes: list[Any] = field(default_factory=list)  # what the trailing outputs are written back to
     guards: list[Guard] = field(default_factory=list)  # decisions on values every call re-checks
+    # Tensors whose values are constants of the program, with their version when traced
+    constant_tensors: list[tuple[Any, int]] = field(default_factory=list)
 
     # -------------------------------------------------------------- passes
     def eliminate_dead_code(self) -> Program:

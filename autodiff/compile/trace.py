@@ -28,6 +28,7 @@ import numpy as np
 from .. import primitives as _prims
 from ..primitive import Primitive, _wrap
 from ..tensor import Tensor
+from ..versions import version_of
 from .program import Guard, Op, Program, Ref, Value, _collect_refs, is_impure
 
 _tensor_module = importlib.import_module("autodiff.operators")  # where Tensor's comparisons live
@@ -95,6 +96,7 @@ class Recorder:
         self.frozen: set[int] = set()  # values static_values already guarded
         self.bound: list[np.ndarray] = []  # a copy of every input's array as traced, by slot
         self.stateful: dict[int, tuple[StateHook, Any]] = {}  # objects whose settings the trace took as fixed
+        self.constant_tensors: list[tuple[Tensor, int]] = []  # Tensors whose values became constants, versions
 
     def note_state(self, hook: StateHook, obj: Any) -> None:
         """``obj`` (a module, say) was called while traced: its settings are part of the program."""
@@ -140,6 +142,8 @@ class Recorder:
                     f"a training step with nn.compile_step (it tracks module buffers), or pass fallback=True")
             if i is None:
                 i = self._const(t._data)
+                if t._data.flags.writeable:  # (its owner may write it in place: the program is checked)
+                    self.constant_tensors.append((t, version_of(t)))
             self._by_tensor[id(t)] = i
             self._alive.append(t)
         return i
@@ -195,7 +199,8 @@ class Recorder:
         self._alive.clear()
         self._by_array.clear()
         self._by_tensor.clear()
-        return Program(self.values, self.ops, outs, n_inputs, guards=self.guards)
+        return Program(self.values, self.ops, outs, n_inputs, guards=self.guards,
+                       constant_tensors=self.constant_tensors)
 
 
 # --------------------------------------------------------------- the hooks
