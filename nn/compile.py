@@ -28,7 +28,7 @@ from autodiff.primitives_loss import labels_in_range
 from .flat import FlatOptimizer, computes_in, fusable
 from .losses import CrossEntropyLoss
 from .module import Buffer, Module
-from .module_state import SETTINGS_VERSION, changed, constants, settings, values
+from .module_state import SETTINGS_VERSION, changed, constants, settings
 
 _RUNTIME = ("params", "lr", "initial_lr")
 
@@ -108,7 +108,7 @@ class CompiledStep(Jitted):
         self._fast: _Fast | None = None  # the last compiled flat step and what it was compiled for
         self._labels = isinstance(loss_fn, CrossEntropyLoss)
         self._settings: tuple[int, tuple[Any, ...]] = (-1, ())  # (SETTINGS_VERSION, the settings then)
-        self._watched: list[tuple[Any, np.ndarray]] = []  # (an array or Tensor the modules hold, its values then)
+        self._watched: list[tuple[np.ndarray, np.ndarray]] = []  # (an array the modules hold, its values then)
         super().__init__(self._forward_backward, fallback=fallback)
         self.__name__ = "step"
 
@@ -166,14 +166,13 @@ class CompiledStep(Jitted):
         if version != SETTINGS_VERSION[0]:
             version = SETTINGS_VERSION[0]
             self._settings = version, (value := settings(self.model, self.loss_fn))
-            self._watched = [(c, values(c).copy()) for c in constants(self.model, self.loss_fn)]
+            self._watched = [(a, a.copy()) for a in constants(self.model, self.loss_fn)]
         return value
 
     def _arrays_edited(self) -> None:
         """Count a change of the settings when an array the modules hold (class weights, a
         mask: constants of the program, which eager reads at every step) was edited in place."""
-        for c, copy in self._watched:
-            a = values(c)
+        for a, copy in self._watched:
             if a.shape != copy.shape or a.dtype != copy.dtype or not np.array_equal(a, copy):
                 changed()
                 return

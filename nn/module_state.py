@@ -17,7 +17,6 @@ from typing import Any
 
 import numpy as np
 
-from autodiff import Tensor
 from autodiff.compile.trace import STATE_HOOKS, StateHook, active
 
 # How many times a module attribute other than a buffer was assigned: what a compiled step
@@ -68,32 +67,21 @@ def settings(*roots: Any) -> tuple[Any, ...]:
     return tuple(out)
 
 
-def constants(*roots: Any) -> list[Any]:
-    """The NumPy arrays, and Tensors that are neither parameters, buffers nor requiring
-    grad, that the modules (and their submodules) hold as attributes (a loss's class
-    weights, a mask): a trace takes their values as constants, and eager reads them at
-    every step, so a compiled step watches them for edits in place (see ``values``)."""
+def constants(*roots: Any) -> list[np.ndarray]:
+    """The NumPy arrays the modules (and their submodules) hold as attributes (a loss's
+    class weights, a mask): a trace takes their values as constants, and eager reads them
+    at every step, so a compiled step watches them for edits in place. (A Tensor held so is
+    a constant whose in-place writes the program sees by its version: ``Compiled.constants_match``.)"""
     from .module import Module
 
-    found: dict[int, Any] = {}
+    found: dict[int, np.ndarray] = {}
     for root in roots:
         if isinstance(root, Module):
             for m in root.modules():
                 for v in vars(m).values():
-                    if isinstance(v, np.ndarray) or _constant_tensor(v):
+                    if isinstance(v, np.ndarray):
                         found.setdefault(id(v), v)
     return list(found.values())
-
-
-def values(constant: Any) -> np.ndarray:
-    """The array of a NumPy array or a Tensor ``constants`` found, as it is now."""
-    return constant._data if isinstance(constant, Tensor) else constant
-
-
-def _constant_tensor(value: Any) -> bool:
-    from .module import Buffer, Parameter
-
-    return isinstance(value, Tensor) and not isinstance(value, (Parameter, Buffer)) and not value.requires_grad
 
 
 def _setting(value: Any) -> Any:
@@ -103,9 +91,8 @@ def _setting(value: Any) -> Any:
         return type(value), tuple(_setting(v) for v in value)
     if isinstance(value, dict):
         return dict, tuple((k, _setting(v)) for k, v in value.items())
-    if isinstance(value, np.ndarray) or _constant_tensor(value):  # by value: the program's constants
-        a = values(value)
-        return type(value), a.shape, a.dtype.str, a.tobytes()
+    if isinstance(value, np.ndarray):  # by value: its entries are the program's constants
+        return np.ndarray, value.shape, value.dtype.str, value.tobytes()
     return "id", id(value)
 
 
