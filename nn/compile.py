@@ -20,10 +20,10 @@ import autodiff as ad
 from autodiff import Tensor
 from autodiff.compile.codegen import labels_checked
 from autodiff.compile.jit import Compiled, Jitted, _signature
+from autodiff.compile.kernels import labels_taken
 from autodiff.compile.program import Program
 from autodiff.compile.trace import GuardFailed, Recorder
 from autodiff.mode import state
-from autodiff.primitives_loss import labels_in_range
 
 from .flat import FlatOptimizer, computes_in, fusable
 from .losses import CrossEntropyLoss
@@ -57,8 +57,7 @@ class _Fast:
     guards' values, and the parameters' arrays (views of the flat buffer, which
     ``FlatOptimizer.sync`` keeps them) when nothing else is read from the closure."""
 
-    __slots__ = ("args", "entry", "fn", "hooks", "hyper", "key", "labels_checked", "params", "plain_labels",
-                 "writes")
+    __slots__ = ("args", "entry", "fn", "hooks", "hyper", "key", "labels_checked", "params", "taken", "writes")
 
     def __init__(self, step: CompiledStep, X: np.ndarray, y: np.ndarray, entry: Compiled, version: int) -> None:
         self.key = (X.shape, X.dtype, y.shape, y.dtype, version)  # (the modules' settings as compiled for)
@@ -73,7 +72,7 @@ class _Fast:
         # program that draws (dropout) before the loss has its labels checked before the draws
         self.labels_checked = labels_checked(entry.program, 1) and getattr(entry, "numba_kernel", None) is None \
             and not draws(entry.program)
-        self.plain_labels = bool(entry.taken_labels)  # (Jitted._replay checks them on the other calls)
+        self.taken = entry.taken_labels  # (Jitted._replay checks them on the other calls)
         self.writes = bool(entry.program.state_writes)
 
     def captured_match(self) -> bool:
@@ -233,7 +232,7 @@ class CompiledStep(Jitted):
         """A call of the compiled flat step whose guards all held. Labels the fused loss's
         program does not take (rows labelled ``ignore_index``, labels out of range) fail
         like a guard: the call goes on to the program of the other case."""
-        if fast.plain_labels and not fast.labels_checked and not self._labels_fit(y):
+        if fast.taken and not fast.labels_checked and not labels_taken(fast.taken, [X, y], fast.entry.captured):
             self._fast = None
             return self(X, y, failed=fast.entry)
         args = fast.args if fast.args is not None else [c._data for c in fast.entry.captured]
@@ -244,7 +243,7 @@ class CompiledStep(Jitted):
         try:
             outs = fast.fn(X, y, *args, lr, flat.step_number())
         except ValueError:  # the loss kernel refused the labels (before any update, any draw): the other case
-            if self._labels_fit(y):
+            if labels_taken(fast.taken, [X, y], fast.entry.captured):
                 raise
             self._fast = None
             return self(X, y, failed=fast.entry)
@@ -298,14 +297,6 @@ class CompiledStep(Jitted):
                 or not all(map(is_, params, snapshot[1])):  # (the list edited in place)
             return False
         return bool(tuple(map(groups[0].__getitem__, snapshot[2])) == snapshot[3])  # (C-level loops)
-
-    def _labels_fit(self, y: np.ndarray) -> bool:
-        """Whether the class labels are all classes, as the compiled program of the plain
-        case takes them (its gather would wrap a negative label around); labels ignored
-        (``ignore_index``) or out of range are for the general path's program (or eager's error)."""
-        if self.output is None or not self._labels or y.dtype.kind not in "iu" or not y.size:
-            return True
-        return labels_in_range(y, self.output.shape[-1])
 
     def _step_optimizer(self, outs: Sequence[Any]) -> None:
         """The gradients the step computed into ``p.grad``, then the optimizer's own step()."""

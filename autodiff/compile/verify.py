@@ -12,6 +12,12 @@ from .program import Program, Ref
 
 
 def same_param(a: Any, b: Any) -> bool:
+    """Whether two op parameters or constants of two traces are the same: arrays by shape,
+    dtype and values (NaN equal to NaN), sequences item by item, anything else by ``==``.
+
+    >>> same_param((1, np.zeros(2)), (1, np.zeros(2)))
+    True
+    """
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
         return (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape
                 and a.dtype == b.dtype and np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
