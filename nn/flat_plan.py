@@ -15,7 +15,7 @@ from autodiff.compile.codegen import writes_out
 from autodiff.compile.program import Program
 
 # The flat buffers the update code names; a segment's code names its views instead.
-_BUFFER = re.compile(r"\b(P|G|T1|T2|T22|D1|D2|MOMENTS|EXP_AVG|EXP_AVG_SQ|MOMENTUM_BUFFER)\b")
+_BUFFER = re.compile(r"\b(P|G|T1|T2|T22|T22_SQ|D1|D2|MOMENTS|EXP_AVG|EXP_AVG_SQ|MOMENTUM_BUFFER)\b")
 
 
 def segments(sizes: list[int], large: int) -> list[tuple[int, int]]:
