@@ -59,7 +59,7 @@ def _checked_labels(x: np.ndarray, labels: np.ndarray) -> np.ndarray:
                          f"{x.shape})")
     if not labels_in_range(labels, c):
         bad = labels[(labels < 0) | (labels >= c)]
-        raise ValueError(f"labels must be in [0, {c - 1}] for {c} classes, "
+        raise ValueError(f"softmax_cross_entropy: labels must be in [0, {c - 1}] for {c} classes, "
                          f"got {bad[:5].tolist()}")
     return labels
 

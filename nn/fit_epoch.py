@@ -181,27 +181,34 @@ class Hits:
         return self.correct, self.counted
 
 
-def _compiled(step: Any, xb: np.ndarray, yb: np.ndarray, fits: bool = True) -> tuple[Any, Any, bool] | None:
-    """The compiled program of the batch's shape, if the step's per-call checks hold now:
-    the program, the closure's arrays (None: read at every call) and whether it writes
-    module state. The fused loss's program for labels that ``fits`` (all classes), else
+Fast = tuple[Compiled, Any, Any, bool]  # a program, the function to call, the closure's arrays, writes state
+
+
+def _compiled(step: Any, xb: np.ndarray, yb: np.ndarray, fits: bool, checked: int | None) -> Fast | None:
+    """The compiled program of the batch's shape, if the step's per-call checks hold now
+    (see ``_usable``). The fused loss's program for labels that ``fits`` (all classes), else
     the program of the other case when it is the fused loss's other case."""
     entry = step._cache.get(step._key((xb, yb), {}))
     other = getattr(entry, "other_case", None)
     if type(entry) is Compiled and type(other) is Compiled and bool(entry.taken_labels) != fits \
             and bool(other.taken_labels) == fits:
         entry = other
-    return _usable(step, entry)
+    return _usable(step, entry, checked)
 
 
-def _usable(step: Any, entry: Any) -> tuple[Any, Any, bool] | None:
-    """``entry`` as ``_compiled`` gives it, if it is a compiled program the step's
-    per-call checks hold for now."""
+def _usable(step: Any, entry: Any, checked: int | None) -> Fast | None:
+    """``entry``, if it is a compiled program the step's per-call checks hold for now; the
+    function to call (``Compiled.trusting_fn`` when the epoch checked the batch's labels,
+    the second argument, to be classes in [0, ``checked``), as the fused loss takes them),
+    the closure's arrays (None: read at every call) and whether it writes module state."""
     if type(entry) is not Compiled or not entry.captured_match() or entry.only_for is not None:
         return None  # (verified for one batch's values only: step() decides)
     params = {id(p) for p in step.params}
     static = all(id(c) in params for c in entry.captured)
-    return entry, tuple(c._data for c in entry.captured) if static else None, bool(entry.program.state_writes)
+    taken = entry.taken_labels
+    trusted = checked is not None and taken and all(slot == 1 and c == checked for slot, c in taken)
+    return (entry, entry.trusting_fn() if trusted else entry.fn, tuple(c._data for c in entry.captured)
+            if static else None, bool(entry.program.state_writes))
 
 
 def run_epoch(step: Any, loss_fn: Any, kind: str | None, epoch: int, loader: Any) -> dict[str, float] | None:
@@ -216,7 +223,8 @@ def run_epoch(step: Any, loss_fn: Any, kind: str | None, epoch: int, loader: Any
     classes = padded_classes(step, y, ignore) if ignore is not None and np.count_nonzero(y == ignore) else None
     order = loader.rng.permutation(n) if loader.shuffle else None
     hits = Hits(None if classes is None else ignore, known=y if order is None else y.take(order)) if kind else None
-    total = _steps(step, _batches(X, y, order, loader.batch_size), epoch, hits, classes)
+    checked = classes if classes is not None else _classes_of(step, y)
+    total = _steps(step, _batches(X, y, order, loader.batch_size), epoch, hits, classes, checked)
     logs = {"loss": total / n}
     if hits is not None:
         correct, counted = hits.totals()
@@ -224,15 +232,29 @@ def run_epoch(step: Any, loss_fn: Any, kind: str | None, epoch: int, loader: Any
     return logs
 
 
-def _steps(step: Any, batches: Any, epoch: int, hits: Hits | None, classes: int | None = None) -> float:
+def _classes_of(step: Any, y: np.ndarray) -> int | None:
+    """C, when ``y`` is 1-D integer labels, each a class of the step's (N, C) output."""
+    out = step.output
+    if out is None or out.ndim != 2 or y.ndim != 1 or y.dtype.kind not in "iu" or not y.size:
+        return None
+    c: int = out.shape[1]
+    return c if labels_in_range(y, c) else None
+
+
+def _steps(step: Any, batches: Any, epoch: int, hits: Hits | None, classes: int | None = None,
+           checked: int | None = None) -> float:
     """Run every batch's step; the sum of loss times rows. The compiled calls are booked
     (``advance``) before any call of ``step()`` and at the end, however the loop ends.
-    With ``classes`` (some labels ignored), batches with and without them are two cases."""
+    With ``classes`` (some labels ignored), batches with and without them are two cases.
+    ``checked``: C when every batch's labels are classes in [0, C) (with ``classes``: the
+    batches without ignored rows), as the fused loss's kernel would check them at every call."""
     flat, lr = step.flat, step.optimizer.lr
-    ready: dict[tuple[int, bool], Any] = {}
+    ready: dict[tuple[int, bool], Fast | None] = {}
     total, t, done = 0.0, flat.step_number(), 0
     failed = None  # a compiled program whose guard the batch failed
     out: Any = None  # the last step's output
+    fast: Any = None  # the batch's case's Fast (None: step() takes it; _UNSEEN: not looked up yet)
+    add = hits.add if hits is not None else None  # (its labels are the epoch's, known in order)
     try:
         for batch, (xb, yb) in enumerate(batches):
             rows = len(yb)
@@ -240,14 +262,14 @@ def _steps(step: Any, batches: Any, epoch: int, hits: Hits | None, classes: int 
             fast = ready.get(case, _UNSEEN)
             if fast is _UNSEEN:
                 done = _book(step, done, out)
-                t, fast = flat.step_number(), _compiled(step, xb, yb, case[1])
+                t, fast = flat.step_number(), _compiled(step, xb, yb, case[1], checked if case[1] else None)
                 ready[case] = fast
             if fast is not None and not case[1] and fast[0].taken_labels:
                 failed, fast = fast[0], None  # the fused loss's program: on to the other case's
             if fast is not None:
-                entry, args, writes = fast
+                entry, fn, args, writes = fast
                 try:
-                    outs = entry.fn(xb, yb, *(args if args is not None else [c._data for c in entry.captured]), lr, t)
+                    outs = fn(xb, yb, *(args if args is not None else [c._data for c in entry.captured]), lr, t)
                 except GuardFailed:  # abandoned before any update: step() takes the batch (eagerly, or the
                     fast, failed = None, entry  # program of the other case)
                 else:
@@ -260,22 +282,23 @@ def _steps(step: Any, batches: Any, epoch: int, hits: Hits | None, classes: int 
                 value = step(xb, yb) if failed is None else step(xb, yb, failed=failed)
                 out, failed = step.output, None
                 flat.sync()  # the call may have stepped eagerly (new arrays) and compiled this shape's step
-                _note_ran(step, ready, case)
+                _note_ran(step, ready, case, checked if case[1] else None)
                 t = flat.step_number()
             if not math.isfinite(value):
                 raise loss_error(value, epoch, batch)
             total += value * rows
-            if hits is not None:
-                hits.add(out)  # (its labels are the epoch's, known in order)
+            if add is not None:
+                add(out)
     finally:  # an error or Ctrl-C too: the steps taken are booked
         _book(step, done, out)
     return total
 
 
-def _note_ran(step: Any, ready: dict[tuple[int, bool], Any], case: tuple[int, bool]) -> None:
+def _note_ran(step: Any, ready: dict[tuple[int, bool], Fast | None], case: tuple[int, bool],
+              checked: int | None) -> None:
     """After ``step()`` took a batch: the program it ran serves the next batches of the
     case; none (it traced, or ran eagerly): the case's program is looked up again."""
-    ran = _usable(step, step.ran)
+    ran = _usable(step, step.ran, checked)
     if ran is None:
         ready.pop(case, None)
     else:

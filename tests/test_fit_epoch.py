@@ -148,19 +148,15 @@ def test_ctrl_c_inside_an_epoch_books_the_steps_taken(monkeypatch):
         found = compiled(step, xb, yb, *case)
         if found is None:
             return None
-        entry, args, writes = found
+        entry, fn, args, writes = found
 
-        class Entry:
-            captured, program = entry.captured, entry.program
+        def stopping(*a):
+            calls.append(1)
+            if len(calls) == 4:
+                raise KeyboardInterrupt
+            return fn(*a)
 
-            @staticmethod
-            def fn(*a):
-                calls.append(1)
-                if len(calls) == 4:
-                    raise KeyboardInterrupt
-                return entry.fn(*a)
-
-        return Entry, args, writes
+        return entry, stopping, args, writes
 
     monkeypatch.setattr(fit_epoch, "_compiled", interrupted)
     model = nn.MLP([4, 5, 3], seed=0)

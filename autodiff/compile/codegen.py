@@ -363,11 +363,14 @@ def generate(program: Program, targets: dict[int, str] | None = None, name: str 
 _COUNTER = [0]
 
 
+GENERATED = "<chainrule-compiled-"  # how the file names of generated code start
+
+
 def build(source: str, namespace: dict[str, Any], name: str) -> Any:
     """Compile generated source (our own code, never user text) into a function; the
     source is registered with linecache so tracebacks show the generated line."""
     _COUNTER[0] += 1
-    filename = f"<chainrule-compiled-{_COUNTER[0]}>"
+    filename = f"{GENERATED}{_COUNTER[0]}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     exec(compile(source, filename, "exec"), namespace)  # noqa: S102  (generated code, see docstring)
     return namespace[name]

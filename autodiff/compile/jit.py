@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import types
 from collections.abc import Callable
 from typing import Any, TypeGuard
 
@@ -30,8 +31,8 @@ from ..mode import state
 from ..pytree import tree_flatten, tree_unflatten
 from ..tensor import Tensor
 from ..versions import EPOCH, version_of
-from .codegen import build, generate
-from .kernels import labels_taken, taken_labels
+from .codegen import GENERATED, build, generate
+from .kernels import labels_all_taken, labels_taken, taken_labels, trusting
 from .program import Program
 from .scalars import check_weak, int_hint, number_slots
 from .state import TracedState
@@ -82,8 +83,24 @@ class Compiled:
         self.traced: Program = program  # the program as traced (before compile() took it apart)
         self.other_case: Compiled | _Traced | str | None = None  # where calls go whose guards fail here
         self.taken_labels = taken_labels(program)
+        self._trusting: tuple[Callable[..., Any], Callable[..., Any]] | None = None  # (fn, its trusting variant)
         self.constants = list(program.constant_tensors)  # (Tensor, version): checked when anything was written
         self._epoch = -1  # EPOCH when they were last found unchanged
+
+    def trusting_fn(self) -> Callable[..., Any]:
+        """``fn`` with its fused loss kernels not checking the labels (``kernels.trusting``):
+        the same code over the same buffers, for a caller that has checked every input of
+        ``taken_labels`` with ``labels_taken``. ``fn`` itself when some kernel takes labels
+        that are no such input (a constant, an array computed in the program)."""
+        fn = self.fn
+        if self._trusting is None or self._trusting[0] is not fn:
+            variant, code = fn, getattr(fn, "__code__", None)
+            if code is not None and code.co_filename.startswith(GENERATED) and labels_all_taken(self.program):
+                names = trusting(fn.__globals__)
+                if names is not None:
+                    variant = types.FunctionType(code, names, fn.__name__, fn.__defaults__, fn.__closure__)
+            self._trusting = fn, variant
+        return self._trusting[1]
 
     def accepts(self, arrays: list[np.ndarray]) -> bool:
         """Whether the program was verified for these arguments (any, unless ``only_for``)."""
@@ -194,7 +211,8 @@ class Jitted:
         if entry.taken_labels and not labels_taken(entry.taken_labels, arrays, entry.captured):
             return self._other_case(entry, args, kwargs, depth)  # (its label case fails as a guard does)
         try:
-            outs = list(entry.fn(*arrays, *[t._data for t in entry.captured], *self.runtime_inputs()))
+            fn = entry.trusting_fn() if entry.taken_labels else entry.fn  # (labels checked just above)
+            outs = list(fn(*arrays, *[t._data for t in entry.captured], *self.runtime_inputs()))
         except GuardFailed:
             return self._other_case(entry, args, kwargs, depth)
         self.ran = entry

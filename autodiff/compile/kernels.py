@@ -12,6 +12,7 @@ of the other case first (``taken_labels``, ``labels_taken``; see ``Jitted._repla
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -29,10 +30,11 @@ def _check_values(x: np.ndarray, labels: np.ndarray) -> None:
 
 
 def sce_grad(x: np.ndarray, g: np.ndarray, labels: np.ndarray, offsets: np.ndarray,
-             out: np.ndarray | None = None, scale: np.ndarray | None = None) -> np.ndarray:
+             out: np.ndarray | None = None, scale: np.ndarray | None = None, check: bool = True) -> np.ndarray:
     """``softmax_cross_entropy_grad``'s forward into ``out`` (``offsets`` is ``arange(N) * C``;
-    ``scale`` as for :func:`sce_value_and_grad`)."""
-    _check_values(x, labels)
+    ``scale`` and ``check`` as for :func:`sce_value_and_grad`)."""
+    if check:
+        _check_values(x, labels)
     dest = np.empty_like(x) if out is None else out
     m = row_max(x)
     if not math.isfinite(np.add.reduce(m, axis=None)):  # an infinite or NaN row: the primitive's own path
@@ -45,15 +47,17 @@ def sce_grad(x: np.ndarray, g: np.ndarray, labels: np.ndarray, offsets: np.ndarr
 
 
 def sce_value_and_grad(x: np.ndarray, g: np.ndarray, labels: np.ndarray, offsets: np.ndarray,
-                       out: np.ndarray, scale: np.ndarray | None = None) -> np.ndarray:
+                       out: np.ndarray, scale: np.ndarray | None = None, check: bool = True) -> np.ndarray:
     """The loss of ``softmax_cross_entropy`` (returned, a 0-d array) and the forward of
     ``softmax_cross_entropy_grad`` (written into ``out``, which must not overlap ``x``),
     in the NumPy calls of those two forwards with the shared ones done once.
 
     A row whose max is infinite or NaN makes the shifted sum NaN, so the loss is not
     finite exactly when such a row exists: only then the primitives' own path runs.
-    ``scale`` is ``grad_scale(x, g)`` when the program computed it once (a constant g)."""
-    _check_values(x, labels)
+    ``scale`` is ``grad_scale(x, g)`` when the program computed it once (a constant g);
+    ``check=False`` (see ``trusting``) only when the caller has checked the labels."""
+    if check:
+        _check_values(x, labels)
     m = row_max(x)
     d = np.subtract(x, m, out=out)
     flat = out.reshape(-1)
@@ -96,6 +100,36 @@ def taken_labels(program: Program) -> tuple[tuple[int, int], ...]:
             if v.kind == "input" and v.slot is not None:
                 found[v.slot, program.values[op.args[0]].shape[-1]] = None
     return tuple(found)
+
+
+def labels_all_taken(program: Program) -> bool:
+    """Whether every fused softmax cross-entropy op of the program reads its labels from an
+    input that ``taken_labels`` lists (not a constant, not a computed array)."""
+    for op in program.ops:
+        if op.prim in (P.softmax_cross_entropy_p, P.softmax_cross_entropy_grad_p):
+            labels = op.params.get("labels")
+            if not isinstance(labels, Ref):
+                return False
+            v = program.values[labels.index]
+            if v.kind != "input" or v.slot is None:
+                return False
+    return True
+
+
+_TRUSTING = {id(k): (k, functools.partial(k, check=False)) for k in (sce_value_and_grad, sce_grad)}
+
+
+def trusting(namespace: dict[str, Any]) -> dict[str, Any] | None:
+    """A copy of generated code's globals in which the fused loss kernels skip their label
+    check (None: no kernel there checks labels). For a caller that has checked, with
+    ``labels_taken``, every label array the program's kernels take (``labels_all_taken``):
+    the labels are then checked once per call instead of twice."""
+    swapped = {}
+    for name, value in namespace.items():
+        hit = _TRUSTING.get(id(value))
+        if hit is not None and hit[0] is value:
+            swapped[name] = hit[1]
+    return {**namespace, **swapped} if swapped else None
 
 
 def labels_taken(taken: tuple[tuple[int, int], ...], arrays: list[np.ndarray], captured: list[Any]) -> bool:
