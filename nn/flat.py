@@ -239,7 +239,7 @@ class FlatOptimizer:
         """The update split into runs of parameters (see ``nn.flat_plan``): the lines for
         the end, and the lines to run right after given ops. A run's buffers are views
         named with its number; ``ready`` are the gradients written in place by their op."""
-        update = self._adam_lines() if self.adam else self._sgd_lines()
+        update = self._adam_lines(namespace) if self.adam else self._sgd_lines()
         runs = segments([int(np.prod(s)) for s in self.shapes], self.segment_size)
         if len(runs) == 1:
             return update, {}
@@ -290,9 +290,13 @@ class FlatOptimizer:
         lines += ["np.multiply(g, lr, out=T2)", "np.subtract(P, T2, out=P)"]
         return lines
 
-    def _adam_lines(self) -> list[str]:
+    def _adam_lines(self, namespace: dict[str, Any]) -> list[str]:
+        """The update's lines; the Python numbers they multiply or add by each call are bound in
+        ``namespace`` as 0-d arrays of the dtype NumPy casts them to (the same values, without
+        the conversion at every call)."""
         h = self.group
         b1, b2 = h["betas"]
+        eps = h["eps"]
         lines = ["# Adam over the flat parameter buffer"]
         if isinstance(self.opt, AdamW) or self.opt.decoupled:
             lines += [f"np.multiply(P, 1 - lr * {h['weight_decay']!r}, out=P)", "g = G"]
@@ -301,7 +305,8 @@ class FlatOptimizer:
         if type(b1) is float and type(b2) is float:  # NumPy casts Python floats to the moments' dtype
             # m·β₁ and v·β₂ each by a scalar: one call broadcasting (2, 1) betas over both is ~2x slower
             # below ~10^5 parameters and no faster above
-            lines += [f"np.multiply(EXP_AVG, {b1!r}, out=EXP_AVG)", f"np.multiply(EXP_AVG_SQ, {b2!r}, out=EXP_AVG_SQ)",
+            namespace.update(BETA1=np.array(b1, self.dtype), BETA2=np.array(b2, self.dtype))
+            lines += ["np.multiply(EXP_AVG, BETA1, out=EXP_AVG)", "np.multiply(EXP_AVG_SQ, BETA2, out=EXP_AVG_SQ)",
                       "np.multiply(g, ONE_MINUS_BETAS, out=T22)",  # (1 − β₁)g and (1 − β₂)g, one call
                       "np.multiply(T22_SQ, g, out=T22_SQ)",  # T22_SQ is T22[1]: (1 − β₂)g²
                       "np.add(MOMENTS, T22, out=MOMENTS)"]
@@ -313,10 +318,12 @@ class FlatOptimizer:
                       f"np.multiply(g, {1 - b2!r}, out=T2)",
                       "np.multiply(T2, g, out=T2)",
                       "np.add(EXP_AVG_SQ, T2, out=EXP_AVG_SQ)"]
+        if type(eps) is float:
+            namespace["EPS"] = np.array(eps, np.float64)  # (D1's dtype)
         lines += [
                   "np.sqrt(EXP_AVG_SQ, out=D1)",
                   f"np.divide(D1, sqrt(1 - {b2!r} ** t), out=D1)",  # math.sqrt: eager's divisor, no ufunc call
-                  f"np.add(D1, {h['eps']!r}, out=D1)",
+                  "np.add(D1, EPS, out=D1)" if type(eps) is float else f"np.add(D1, {eps!r}, out=D1)",
                   f"np.multiply(EXP_AVG, lr / (1 - {b1!r} ** t), out=T1)",
                   "np.divide(T1, D1, out=D2)",
                   "np.subtract(P, D2, out=P)"]

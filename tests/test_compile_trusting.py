@@ -86,10 +86,10 @@ def test_fit_compiled_epochs_with_trusted_labels_equal_eager_fit():
     rng = np.random.default_rng(3)
     X, y = rng.normal(size=(70, 5)), rng.integers(0, 4, 70)
 
-    def run(compile):
+    def run(compiled):
         model = nn.MLP([5, 8, 4], seed=1)
         history = nn.fit(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters(), lr=0.01), X, y, epochs=4,
-                         batch_size=16, progress=False, seed=0, compile=compile)
+                         batch_size=16, progress=False, seed=0, compile=compiled)
         return history, [p.data for p in model.parameters()]
 
     (h0, p0), (h1, p1) = run(False), run(True)

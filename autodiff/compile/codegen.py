@@ -106,6 +106,17 @@ class Emitter:
             self.namespace[name] = obj
         return name
 
+    def scalar(self, x: float, dtype: np.dtype[Any]) -> str:
+        """The name of a read-only 0-d array of ``dtype`` holding ``x`` (finite), to stand for
+        a Python number NumPy would cast to ``dtype`` anyway: the same loop on the same value,
+        ~0.4 µs a call faster than converting the Python number at every call."""
+        a = np.array(x, dtype)
+        a.flags.writeable = False
+        text = str(a[()])  # the shortest text of the value in its dtype: f32_0.9, f32_16777216.0 (2**24 + 1)
+        name = f"{dtype.kind}{dtype.itemsize * 8}_{text.replace('-', 'm').replace('.', 'p').replace('+', '')}"
+        self.namespace.setdefault(name, a)  # (one name, one value of one dtype)
+        return name
+
     def offsets(self, shape: tuple[int, ...]) -> str:
         """The name of a read-only ``arange(n) * c`` for a matrix of shape (n, c): where
         each row starts in the flattened matrix (a row's label plus it is a flat index)."""
@@ -149,14 +160,15 @@ def _call(em: Emitter, op: Op, out: str | None) -> str:
     uf = _ufunc(op)
     if uf is not None:
         if len(args) == 2:
-            args = [scalar_literal(em.program, op, k) or a for k, a in enumerate(args)]
+            args = [scalar_operand(em, op, k) or a for k, a in enumerate(args)]
         return f"np.{uf.__name__}({', '.join(args)}{tail})"
     p = op.prim
     if id(p) in _REDUCE:
         return (f"{_REDUCE[id(p)]}({args[0]}, axis={em.literal(_axis(op.params['axis']))}, "
                 f"keepdims={em.literal(op.params['keepdims'])}{tail})")
     if p is P.relu:
-        return f"np.maximum({args[0]}, 0{tail})"
+        dtype = em.program.values[op.args[0]].dtype
+        return f"np.maximum({args[0]}, {em.scalar(0, dtype) if dtype.kind == 'f' else 0}{tail})"
     if p is P.softmax_cross_entropy_grad_p:
         return (f"{em.bind(kernels.sce_grad, 'f_sce_grad')}({', '.join(args)}, {em.literal(op.params['labels'])}, "
                 f"{em.offsets(em.program.values[op.args[0]].shape)}{tail}{_scale(em, op)})")
@@ -180,8 +192,9 @@ def scalar_literal(program: Program, op: Op, k: int) -> str | None:
     """A 0-d constant operand of a binary ufunc as a Python number, when that gives the
     same result: a Python number the traced code used (NumPy cast it to the other operand's
     dtype then too), a float constant of the other operand's float dtype (the same loop),
-    or an integer compared with floats that represent it exactly. A 0-d array operand takes
-    NumPy's general path (an int64 zero against float32 compares in float64: 4x slower)."""
+    or an integer compared with floats that represent it exactly. A 0-d array operand of
+    another dtype takes NumPy's general path (an int64 zero against float32 compares in
+    float64: 4x slower)."""
     c, other = program.values[op.args[k]], program.values[op.args[1 - k]]
     if c.kind != "const" or c.shape != () or c.data is None or other.dtype.kind != "f":
         return None
@@ -195,6 +208,19 @@ def scalar_literal(program: Program, op: Op, k: int) -> str | None:
         if abs(n) <= 2 ** (np.finfo(other.dtype).nmant + 1):  # every such integer is a float of that dtype
             return repr(n)
     return None
+
+
+def scalar_operand(em: Emitter, op: Op, k: int) -> str | None:
+    """``scalar_literal``'s number as a 0-d array of the other operand's dtype (``Emitter.scalar``),
+    which NumPy casts it to: the same result, without the conversion at every call."""
+    text = scalar_literal(em.program, op, k)
+    if text is None:
+        return None
+    dtype = em.program.values[op.args[1 - k]].dtype
+    x = float(text) if "." in text or "e" in text or "n" in text else int(text)
+    with np.errstate(over="ignore"):  # (a number past the dtype's range stays a Python number)
+        fits = math.isfinite(float(dtype.type(x)))
+    return em.scalar(x, dtype) if fits else text
 
 
 def _axis(axis: Any) -> Any:

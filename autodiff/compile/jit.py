@@ -154,7 +154,7 @@ class Jitted:
     >>> print(f.source)                                   # doctest: +ELLIPSIS
     def compiled(a0):
         v1 = np.tanh(a0, out=buf0)
-        v3 = np.multiply(v1, 2.0)
+        v3 = np.multiply(v1, f64_2p0)
         return (v3,)
     <BLANKLINE>
     """
