@@ -37,7 +37,8 @@ def _seed(root: Tensor, grad: Any, create_graph: bool) -> Any:
                 f"{root.shape}; pass grad= with that shape (e.g. ones for a sum)"
             )
         # (np.array for the common 0-d loss: a C call, where np.ones is a Python function)
-        g = np.array(1, dtype=root.dtype) if not root._data.ndim else np.ones(root.shape, dtype=root.dtype)
+        dtype = root._data.dtype
+        g = np.array(1, dtype=dtype) if not root._data.ndim else np.ones(root.shape, dtype=dtype)
     else:
         g = np.array(grad._data if isinstance(grad, Tensor) else grad, dtype=root.dtype)
         if g.shape != root.shape:
@@ -87,7 +88,8 @@ def _count_consumers(roots: Sequence[Tensor]) -> dict[Tensor, int]:
                 c = pending.get(p)
                 if c is None:
                     pending[p] = 1
-                    stack.append(p)
+                    if p.parents:  # (a leaf has nothing to walk)
+                        stack.append(p)
                 else:
                     pending[p] = c + 1
     return pending
@@ -101,7 +103,10 @@ def _propagate(roots: list[Tensor], seeds: list[Any], create_graph: bool, target
     grads: dict[Tensor, Any] = {}
     for r, g in zip(roots, seeds, strict=True):
         grads[r] = g if r not in grads else grads[r] + g
-    ready = [r for r in dict.fromkeys(roots) if pending[r] == 0]
+    ready = []
+    for r in dict.fromkeys(roots):  # (a loop, not a comprehension: no frame of its own)
+        if pending[r] == 0:
+            ready.append(r)
     raw = not create_graph
     anomaly = state.anomaly
     saved_mode = state.raw, state.grad_enabled
@@ -140,18 +145,23 @@ def _chain(node: Tensor, g: Any, raw: bool, anomaly: bool, grads: dict[Tensor, A
     parents = node.parents
     if node._vers != EPOCH[0]:  # something was written since the node was recorded
         _check_versions(node)
-    prim, saved = node.prim, node.saved or {}
+    prim, saved = node.prim, node.saved
     # the table's rule directly; Primitive.vjp for variadic rules and missing ones (a user's
     # rules take Tensors: Primitive.vjp wraps them, see Primitive._vjp_on_tensors)
     rules = prim.rules if prim.raw_rules or not raw else ()
+    n_rules = len(rules)
     out, inputs = (node._data, list(map(_DATA, parents))) if raw else (node, parents)
     for i, p in enumerate(parents):
         if not p.requires_grad:
             continue
-        rule = rules[i] if i < len(rules) else None
-        r = rule(g, out, *inputs, **saved) if rule is not None else prim.vjp(i, g, out, inputs, saved)
+        rule = rules[i] if i < n_rules else None
+        if rule is None:
+            r = prim.vjp(i, g, out, inputs, saved or {})
+        else:
+            r = rule(g, out, *inputs, **saved) if saved else rule(g, out, *inputs)
         data = p._data
-        if not (raw and type(r) is np.ndarray and r.shape == data.shape and r.dtype == data.dtype):
+        if not (raw and type(r) is np.ndarray and r.shape == data.shape
+                and (r.dtype is data.dtype or r.dtype == data.dtype)):
             r = _fit(r, p, node, i, raw)
         if raw and r is g:
             r = r.view()  # a pass-through must not alias g at two leaves
@@ -231,7 +241,10 @@ def _roots_and_seeds(where: str, outputs: Any, grad_outputs: Any, create_graph: 
                 f"or it was computed under no_grad)"
             )
     grads = [None] * len(outputs) if grad_outputs is None else _as_list(grad_outputs)
-    return outputs, [_seed(o, g, create_graph) for o, g in zip(outputs, grads, strict=True)]
+    seeds = []
+    for o, g in zip(outputs, grads, strict=True):  # (a loop, not a comprehension: no frame of its own)
+        seeds.append(_seed(o, g, create_graph))
+    return outputs, seeds
 
 
 def backward(outputs: Tensor | Sequence[Tensor], grad_outputs: Any = None, create_graph: bool = False) -> None:

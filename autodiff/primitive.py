@@ -196,10 +196,13 @@ class Primitive:
                 if t._data is out:  # (an input's own array, returned as is)
                     share_views(node, inputs)
                     break
-        if state.grad_enabled and out.dtype.kind in "fc":
+        if state.grad_enabled:
             for t in inputs:
                 if t.requires_grad:
-                    if out.dtype.kind == "c":
+                    kind = out.dtype.kind
+                    if kind != "f":
+                        if kind != "c":
+                            break  # (an integer or boolean result: not differentiable, recorded as a constant)
                         raise TypeError(f"{self.name}: complex results are not differentiable in autodiff "
                                         f"(an input requires grad); compute with real and imaginary parts")
                     node.requires_grad = True

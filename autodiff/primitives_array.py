@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from . import symforms as S
+from .mode import state
 from .primitive import Primitive, defprim
 from .primitives import Axes, Val, _axis, _drop, _expand, _swap, _unreduce, astype_p, exp, reduced_shape, where_p
 from .sampling import Case, Draw, along_axis, reduction
@@ -60,7 +61,8 @@ matmul = defprim("matmul", np.matmul, _matmul_gx, _matmul_gy, sympy_array=_matmu
 def _linear_gw(g: Val, z: Val, x: Val, w: Val, b: Val) -> Val:
     """x.T @ g with every leading (batch) axis of x folded into the rows."""
     if x.ndim == 2:
-        return _swap(x) @ g
+        gw: Val = x.swapaxes(-1, -2) @ g  # (_swap, inline: this runs for every dense layer of every step)
+        return gw
     return _swap(reshape_p(x, shape=(-1, w.shape[0]))) @ reshape_p(g, shape=(-1, w.shape[1]))
 
 
@@ -75,7 +77,11 @@ def _linear_gb(g: Val, z: Val, x: Val, w: Val, b: Val) -> Val:
     """Σ g over every leading (batch) axis when b is a vector (the sum itself, not the
     engine's general un-broadcasting); g as it is for any other b, which the engine sums down."""
     if g.ndim > 1 and b.ndim == 1 and b.shape[0] == g.shape[-1]:
-        return sum_p(g, axis=tuple(range(g.ndim - 1)), keepdims=False)
+        axes = tuple(range(g.ndim - 1))
+        if state.raw:  # a plain backward: what sum_p would run, without its call
+            summed: np.ndarray = np.add.reduce(g, axis=axes)
+            return summed
+        return sum_p(g, axis=axes, keepdims=False)
     return g
 
 
@@ -92,7 +98,7 @@ def _linear_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 # The affine map of a dense layer as one node (PyTorch's F.linear).
 linear_p = defprim("linear", _linear_forward,
-                   lambda g, z, x, w, b: g @ _swap(w),
+                   lambda g, z, x, w, b: g @ w.swapaxes(-1, -2),  # (w is 2-D: _swap, inline)
                    _linear_gw,
                    _linear_gb,
                    sympy_array=lambda sp, x, w, b: S.objects(np.matmul(x, w) + b), sample=_linear_case,

@@ -77,17 +77,28 @@ def _sce_forward(x: np.ndarray, labels: np.ndarray) -> np.ndarray:
     d = x - m
     e = np.exp(d)
     s = np.add.reduce(e, axis=1, keepdims=True)
-    out = np.asarray(np.add.reduce(np.log(s.reshape(n)) - d[np.arange(n), labels]) / x.dtype.type(n))
+    picks = _picks(x.shape, labels)
+    out = np.asarray(np.add.reduce(np.log(s.reshape(n)) - d.reshape(-1)[picks]) / x.dtype.type(n))
     if state.grad_enabled and not state.raw:  # a recording forward: its backward may follow
-        _LAST[0] = (out, x, e, s)
+        _LAST[0] = (out, x, e, s, picks)
     return out
 
 
-_LAST: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None] = [None]
-"""The most recent recording forward's (loss, logits, exp(logits − row max), row sums): its
-first-order backward divides instead of recomputing the softmax (see _sce_rule). One entry,
-consumed once: a second backward through the node, create_graph, or any other loss node
-takes softmax_cross_entropy_grad from scratch, with the same bits."""
+def _picks(shape: tuple[int, ...], labels: np.ndarray) -> np.ndarray:
+    """The flat positions of the elements (i, labels_i) of a C-ordered array of this (N, C)
+    shape: one gather or scatter on the flat array (cheaper than indexing by two arrays)."""
+    n, c = shape
+    picks = np.arange(0, n * c, c)
+    picks += labels if labels.dtype == picks.dtype else labels.astype(picks.dtype)
+    return picks
+
+
+_LAST: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None] = [None]
+"""The most recent recording forward's (loss, logits, exp(logits − row max), row sums, flat
+positions of the labels): its first-order backward divides instead of recomputing the
+softmax (see _sce_rule). One entry, consumed once: a second backward through the node,
+create_graph, or any other loss node takes softmax_cross_entropy_grad from scratch, with
+the same bits."""
 
 
 def _onehot(x: Val, labels: np.ndarray) -> Val:
@@ -103,7 +114,7 @@ def _sce_rule(g: Val, z: Val, x: Val, labels: np.ndarray) -> Val:
         _LAST[0] = None
         if last[1] is x and type(g) is np.ndarray:  # a plain backward (ndarrays), not create_graph
             # (labels: the node's copy of the ones the forward checked, see primitive._kept)
-            return _sce_grad_tail(x, last[2], last[3], g, labels)
+            return _sce_grad_tail(x, last[2], last[3], g, labels, last[4])
     return softmax_cross_entropy_grad_p(x, g, labels=labels)
 
 
@@ -131,11 +142,16 @@ def _sce_grad_forward(x: np.ndarray, g: np.ndarray, labels: np.ndarray) -> np.nd
     return _sce_grad_tail(x, e, np.add.reduce(e, axis=1, keepdims=True), g, labels)
 
 
-def _sce_grad_tail(x: np.ndarray, e: np.ndarray, s: np.ndarray, g: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """(e / s − onehot(labels)) · g / N, in e's own memory (an array nothing else holds)."""
+def _sce_grad_tail(x: np.ndarray, e: np.ndarray, s: np.ndarray, g: np.ndarray, labels: np.ndarray,
+                   picks: np.ndarray | None = None) -> np.ndarray:
+    """(e / s − onehot(labels)) · g / N, in e's own memory (an array nothing else holds);
+    ``picks``: the labels' flat positions (``_picks``), when the caller has them."""
     n = x.shape[0]
     p: np.ndarray = np.divide(e, s, out=e)
-    p[np.arange(n), labels] -= 1
+    if p.flags.c_contiguous:  # (its flat reshape is a view: the scatter writes p itself)
+        p.reshape(-1)[_picks(p.shape, labels) if picks is None else picks] -= 1
+    else:
+        p[np.arange(n), labels] -= 1
     p *= np.asarray(g, dtype=x.dtype) / x.dtype.type(n)
     return p
 

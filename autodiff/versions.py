@@ -34,6 +34,20 @@ def bump_version(t: Any, op: str) -> None:
         vc[2] = epoch
 
 
+def bump_versions(ts: list[Any], op: str) -> None:
+    """``bump_version`` for every tensor of ``ts``, written at once (an optimizer's update of its
+    parameters): each counter advances, all stamped with one new epoch."""
+    EPOCH[0] = epoch = EPOCH[0] + 1
+    for t in ts:
+        vc = t._vc
+        if vc is None:
+            t._vc = [1, op, epoch]
+        else:
+            vc[0] += 1
+            vc[1] = op
+            vc[2] = epoch
+
+
 def share_version(source: Any, view: Any) -> None:
     """Make ``view`` (which shares ``source``'s memory) use ``source``'s counter."""
     if source._vc is None:

@@ -17,7 +17,7 @@ from typing import Any, TypeAlias
 import numpy as np
 
 from autodiff import Tensor, enable_grad
-from autodiff.versions import bump_version
+from autodiff.versions import bump_versions
 
 from ..checks import check_bool, check_number
 from .flat_step import flat_step
@@ -155,21 +155,32 @@ class Optimizer:
         for group in self.param_groups:
             if flat is not None and flat_step(self, group, flat):
                 continue  # the same update, on all the group's parameters at once
+            todo, written = [], []
             for p in group["params"]:
                 grad = p.grad
                 if grad is not None:
                     data, g = p._data, grad._data.view()
-                    g.flags.writeable = False  # (the update reads the gradient, never writes it)
+                    g.setflags(write=False)  # (the update reads the gradient, never writes it)
                     if g.dtype is not data.dtype and g.dtype != data.dtype:
                         g = g.astype(data.dtype)
-                    s = state.get(p)
-                    if s is None:
-                        s = state[p] = {}
                     if not data.flags.writeable:
                         p.numpy(writable=True)  # raises its error: a read-only array cannot be updated
-                    bump_version(p, "numpy(writable=True)")  # (what numpy(writable=True) does, as flat_step)
-                    self._update(data, g, s, group)
+                    todo.append((p, data, g))
+                    written.append(p)
+            # (what numpy(writable=True) does, as flat_step: every parameter before any update)
+            bump_versions(written, "numpy(writable=True)")
+            self._update_all(todo, state, group)
         return loss
+
+    def _update_all(self, todo: list[tuple[Tensor, np.ndarray, np.ndarray]], state: dict[Tensor, dict[str, Any]],
+                    group: dict[str, Any]) -> None:
+        """Run ``_update`` on each (parameter, its array, its gradient's read-only array) of a
+        group, with the parameter's state (created empty at its first step)."""
+        for p, data, g in todo:
+            s = state.get(p)
+            if s is None:
+                s = state[p] = {}
+            self._update(data, g, s, group)
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> None:
         raise NotImplementedError

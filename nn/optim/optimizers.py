@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from autodiff import Tensor
+
 from .optimizer import Optimizer, ParamsLike, clip_grad_norm_, clip_grad_value_
 
 _ADAM_RULES = {"lr": "nonneg", "betas": "betas", "eps": "nonneg", "weight_decay": "nonneg"}
@@ -50,6 +52,19 @@ class SGD(Optimizer):
                 buf += (1 - group["dampening"]) * g
             g = g + momentum * buf if group["nesterov"] else buf
         p -= group["lr"] * g
+
+    def _update_all(self, todo: list[tuple[Tensor, np.ndarray, np.ndarray]], state: dict[Tensor, dict[str, Any]],
+                    group: dict[str, Any]) -> None:
+        """Plain SGD (no momentum, no weight decay, ``_update`` not overridden) as one loop of
+        ``p -= lr * g``: what ``_update`` does for each, without a call per parameter."""
+        if group["momentum"] or group["weight_decay"] or type(self)._update is not SGD._update:
+            super()._update_all(todo, state, group)
+            return
+        lr = group["lr"]
+        for p, data, g in todo:
+            if p not in state:
+                state[p] = {}
+            data -= lr * g
 
 
 class Adagrad(Optimizer):
