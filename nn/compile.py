@@ -19,7 +19,8 @@ import numpy as np
 import autodiff as ad
 from autodiff import Tensor
 from autodiff.compile.codegen import labels_checked
-from autodiff.compile.jit import Compiled, Jitted, _signature
+from autodiff.compile.entries import Compiled
+from autodiff.compile.jit import Jitted, _signature
 from autodiff.compile.kernels import labels_taken
 from autodiff.compile.program import Program
 from autodiff.compile.trace import GuardFailed, Recorder

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from autodiff.compile.jit import Compiled
+from autodiff.compile.entries import Compiled
 from autodiff.compile.trace import GuardFailed
 from autodiff.primitives_loss import labels_in_range
 

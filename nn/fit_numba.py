@@ -20,7 +20,7 @@ import numba
 import numpy as np
 
 from autodiff.compile.codegen import build
-from autodiff.compile.jit import Compiled
+from autodiff.compile.entries import Compiled
 
 from .fit_epoch import advance, applicable, loss_error, step_numbers
 from .flat_numba_step import NumbaKernel

@@ -18,7 +18,7 @@ import numpy as np
 
 from autodiff import Tensor
 from autodiff.compile.codegen import build, generate, writes_out
-from autodiff.compile.jit import Compiled
+from autodiff.compile.entries import Compiled
 from autodiff.compile.program import Program
 
 from .flat_plan import placement, renamed, segments

@@ -35,7 +35,7 @@ import numba
 import numpy as np
 
 from autodiff.compile.codegen import build
-from autodiff.compile.jit import Compiled
+from autodiff.compile.entries import Compiled
 from autodiff.compile.numba_codegen import KernelBody, Unsupported, lower_program
 from autodiff.compile.numba_guards import lowers
 from autodiff.compile.numba_kernels import KERNELS as OP_KERNELS

@@ -1,5 +1,5 @@
 """Functions of Tensors with PyTorch's names: activations (composed in
-autodiff/activations.py), losses (written in functional_losses.py), dropout, penalties.
+autodiff/activations.py), losses (written in functional_losses.py and functional_margin.py), dropout, penalties.
 
 All are compositions of autodiff primitives (no derivative code); values and
 gradients equal PyTorch's for the same inputs. Losses take ``reduction`` in
@@ -31,17 +31,19 @@ from .functional_conv import (  # (re-exported: nn.functional is their public ho
 from .functional_losses import (  # (re-exported: nn.functional is their public home)
     binary_cross_entropy as binary_cross_entropy,
     binary_cross_entropy_with_logits as binary_cross_entropy_with_logits,
-    cosine_embedding_loss as cosine_embedding_loss,
-    cosine_similarity as cosine_similarity,
     cross_entropy as cross_entropy,
-    hinge_embedding_loss as hinge_embedding_loss,
     huber_loss as huber_loss,
     kl_div as kl_div,
     l1_loss as l1_loss,
-    margin_ranking_loss as margin_ranking_loss,
     mse_loss as mse_loss,
     nll_loss as nll_loss,
     smooth_l1_loss as smooth_l1_loss,
+)
+from .functional_margin import (  # (re-exported: nn.functional is their public home)
+    cosine_embedding_loss as cosine_embedding_loss,
+    cosine_similarity as cosine_similarity,
+    hinge_embedding_loss as hinge_embedding_loss,
+    margin_ranking_loss as margin_ranking_loss,
 )
 from .init import make_rng
 

@@ -22,6 +22,7 @@ from . import kernels
 from .guard_code import guard_lines, merged
 from .layout import swap_matmul
 from .program import Op, Program, Ref
+from .scalars import scalar_operand
 
 # Forwards that always return a new array (never an operand or a view of one).
 _REDUCE = {id(P.sum_p): "np.add.reduce", id(P.max_p): "np.maximum.reduce", id(P.min_p): "np.minimum.reduce"}
@@ -183,44 +184,6 @@ def _call(em: Emitter, op: Op, out: str | None) -> str:
         return f"{args[0]}.transpose({em.literal(tuple(axes))})"
     params = [f"{k}={em.literal(v)}" for k, v in op.params.items()]
     return f"{em.bind(p.forward, 'f_' + _ident(str(p.name)) + '_')}({', '.join(args + params)})"
-
-
-_COMPARISONS = {np.greater, np.greater_equal, np.less, np.less_equal, np.equal, np.not_equal}
-
-
-def scalar_literal(program: Program, op: Op, k: int) -> str | None:
-    """A 0-d constant operand of a binary ufunc as a Python number, when that gives the
-    same result: a Python number the traced code used (NumPy cast it to the other operand's
-    dtype then too), a float constant of the other operand's float dtype (the same loop),
-    or an integer compared with floats that represent it exactly. A 0-d array operand of
-    another dtype takes NumPy's general path (an int64 zero against float32 compares in
-    float64: 4x slower)."""
-    c, other = program.values[op.args[k]], program.values[op.args[1 - k]]
-    if c.kind != "const" or c.shape != () or c.data is None or other.dtype.kind != "f":
-        return None
-    x = c.data[()]
-    if c.weak and math.isfinite(float(x)):  # a Python number in the traced code: the same number here
-        return repr(int(x)) if c.dtype.kind in "iu" else repr(float(x))
-    if c.dtype == other.dtype and math.isfinite(float(x)):
-        return repr(float(x))
-    if c.dtype.kind in "iu" and op.prim.forward in _COMPARISONS:
-        n = int(x)
-        if abs(n) <= 2 ** (np.finfo(other.dtype).nmant + 1):  # every such integer is a float of that dtype
-            return repr(n)
-    return None
-
-
-def scalar_operand(em: Emitter, op: Op, k: int) -> str | None:
-    """``scalar_literal``'s number as a 0-d array of the other operand's dtype (``Emitter.scalar``),
-    which NumPy casts it to: the same result, without the conversion at every call."""
-    text = scalar_literal(em.program, op, k)
-    if text is None:
-        return None
-    dtype = em.program.values[op.args[1 - k]].dtype
-    x = float(text) if "." in text or "e" in text or "n" in text else int(text)
-    with np.errstate(over="ignore"):  # (a number past the dtype's range stays a Python number)
-        fits = math.isfinite(float(dtype.type(x)))
-    return em.scalar(x, dtype) if fits else text
 
 
 def _axis(axis: Any) -> Any:
