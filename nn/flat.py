@@ -217,8 +217,12 @@ class FlatOptimizer:
             after: dict[int, list[str]] = {}
         else:
             update, after = self._placed(program, grads, captured, set(targets) - late, namespace)
+        # plain SGD multiplies by lr once per run of parameters: lr as a 0-d array of the parameters'
+        # dtype, which NumPy casts it to (the flat step runs only for a rate that computes in it)
+        prologue = [] if self.adam or self.backend == "numba" else ["lr = np.array(lr, DTYPE)"]
+        namespace["DTYPE"] = self.dtype
         source, ns = generate(program, targets, namespace=namespace, epilogue=copies + update, extra_args=("lr", "t"),
-                              after=after)
+                              after=after, prologue=prologue)
         fn = build(source, ns, "compiled")
         if why:  # say why the whole step is not one numba kernel (step.source shows it)
             source = f"# numba whole step not used: {why}\n# NumPy step with the numba update instead\n" + source
@@ -239,7 +243,7 @@ class FlatOptimizer:
         """The update split into runs of parameters (see ``nn.flat_plan``): the lines for
         the end, and the lines to run right after given ops. A run's buffers are views
         named with its number; ``ready`` are the gradients written in place by their op."""
-        update = self._adam_lines(namespace) if self.adam else self._sgd_lines()
+        update = self._adam_lines(namespace) if self.adam else self._sgd_lines(namespace)
         runs = segments([int(np.prod(s)) for s in self.shapes], self.segment_size)
         if len(runs) == 1:
             return update, {}
@@ -268,26 +272,37 @@ class FlatOptimizer:
                 after.setdefault(at, []).extend(lines)
         return end, after
 
-    def _l2_lines(self) -> list[str]:
+    def _number(self, namespace: dict[str, Any], name: str, x: Any, dtype: Any = None) -> str:
+        """How the update's code names a hyperparameter it multiplies or adds by: a Python
+        number as a 0-d array of the dtype NumPy casts it to (the parameters', or ``dtype``),
+        bound in ``namespace`` (the same value, without the conversion at every call);
+        anything else as its literal."""
+        if type(x) is not float:
+            return repr(x)
+        namespace[name] = np.array(x, self.dtype if dtype is None else dtype)
+        return name
+
+    def _l2_lines(self, namespace: dict[str, Any]) -> list[str]:
         wd = self.group["weight_decay"]
         if not wd:
             return ["g = G"]
-        return [f"np.multiply(P, {wd!r}, out=T1)", "g = np.add(G, T1, out=T1)"]
+        return [f"np.multiply(P, {self._number(namespace, 'DECAY', wd)}, out=T1)", "g = np.add(G, T1, out=T1)"]
 
-    def _sgd_lines(self) -> list[str]:
+    def _sgd_lines(self, namespace: dict[str, Any]) -> list[str]:
         h = self.group
-        lines = ["# SGD over the flat parameter buffer", *self._l2_lines()]
+        lines = ["# SGD over the flat parameter buffer", *self._l2_lines(namespace)]
         mom = h["momentum"]
         if mom:
+            mom = self._number(namespace, "MOMENTUM", mom)
             lines += ["if t == 1:", "    np.copyto(MOMENTUM_BUFFER, g)", "else:",
-                      f"    np.multiply(MOMENTUM_BUFFER, {mom!r}, out=MOMENTUM_BUFFER)",
-                      f"    np.multiply(g, {1 - h['dampening']!r}, out=T2)",
+                      f"    np.multiply(MOMENTUM_BUFFER, {mom}, out=MOMENTUM_BUFFER)",
+                      f"    np.multiply(g, {self._number(namespace, 'UNDAMPED', 1 - h['dampening'])}, out=T2)",
                       "    np.add(MOMENTUM_BUFFER, T2, out=MOMENTUM_BUFFER)"]
             if h["nesterov"]:
-                lines += [f"np.multiply(MOMENTUM_BUFFER, {mom!r}, out=T2)", "g = np.add(g, T2, out=T1)"]
+                lines += [f"np.multiply(MOMENTUM_BUFFER, {mom}, out=T2)", "g = np.add(g, T2, out=T1)"]
             else:
                 lines += ["g = MOMENTUM_BUFFER"]
-        lines += ["np.multiply(g, lr, out=T2)", "np.subtract(P, T2, out=P)"]
+        lines += ["np.multiply(g, lr, out=T2)", "np.subtract(P, T2, out=P)"]  # (lr: a 0-d array, see compile)
         return lines
 
     def _adam_lines(self, namespace: dict[str, Any]) -> list[str]:
@@ -301,12 +316,12 @@ class FlatOptimizer:
         if isinstance(self.opt, AdamW) or self.opt.decoupled:
             lines += [f"np.multiply(P, 1 - lr * {h['weight_decay']!r}, out=P)", "g = G"]
         else:
-            lines += self._l2_lines()
+            lines += self._l2_lines(namespace)
         if type(b1) is float and type(b2) is float:  # NumPy casts Python floats to the moments' dtype
             # m·β₁ and v·β₂ each by a scalar: one call broadcasting (2, 1) betas over both is ~2x slower
             # below ~10^5 parameters and no faster above
-            namespace.update(BETA1=np.array(b1, self.dtype), BETA2=np.array(b2, self.dtype))
-            lines += ["np.multiply(EXP_AVG, BETA1, out=EXP_AVG)", "np.multiply(EXP_AVG_SQ, BETA2, out=EXP_AVG_SQ)",
+            lines += [f"np.multiply(EXP_AVG, {self._number(namespace, 'BETA1', b1)}, out=EXP_AVG)",
+                      f"np.multiply(EXP_AVG_SQ, {self._number(namespace, 'BETA2', b2)}, out=EXP_AVG_SQ)",
                       "np.multiply(g, ONE_MINUS_BETAS, out=T22)",  # (1 − β₁)g and (1 − β₂)g, one call
                       "np.multiply(T22_SQ, g, out=T22_SQ)",  # T22_SQ is T22[1]: (1 − β₂)g²
                       "np.add(MOMENTS, T22, out=MOMENTS)"]
@@ -318,12 +333,10 @@ class FlatOptimizer:
                       f"np.multiply(g, {1 - b2!r}, out=T2)",
                       "np.multiply(T2, g, out=T2)",
                       "np.add(EXP_AVG_SQ, T2, out=EXP_AVG_SQ)"]
-        if type(eps) is float:
-            namespace["EPS"] = np.array(eps, np.float64)  # (D1's dtype)
         lines += [
                   "np.sqrt(EXP_AVG_SQ, out=D1)",
                   f"np.divide(D1, sqrt(1 - {b2!r} ** t), out=D1)",  # math.sqrt: eager's divisor, no ufunc call
-                  "np.add(D1, EPS, out=D1)" if type(eps) is float else f"np.add(D1, {eps!r}, out=D1)",
+                  f"np.add(D1, {self._number(namespace, 'EPS', eps, np.float64)}, out=D1)",  # (D1's dtype)
                   f"np.multiply(EXP_AVG, lr / (1 - {b1!r} ** t), out=T1)",
                   "np.divide(T1, D1, out=D2)",
                   "np.subtract(P, D2, out=P)"]

@@ -318,13 +318,15 @@ def _body(em: Emitter, assigned: dict[int, int], targets: dict[int, str],
 
 def generate(program: Program, targets: dict[int, str] | None = None, name: str = "compiled",
              namespace: dict[str, Any] | None = None, epilogue: list[str] | None = None,
-             extra_args: tuple[str, ...] = (), after: dict[int, list[str]] | None = None) -> tuple[str, dict[str, Any]]:
+             extra_args: tuple[str, ...] = (), after: dict[int, list[str]] | None = None,
+             prologue: list[str] | None = None) -> tuple[str, dict[str, Any]]:
     """The source of ``def name(a0, a1, ..., *extra_args)`` computing the program's outputs,
     and its globals.
 
     ``targets`` maps values to arrays (names in ``namespace``) that receive them in place;
-    ``epilogue`` lines run after the program, before it returns; ``after[k]`` lines
-    right after op ``k`` (they may read and write only what no later op reads).
+    ``prologue`` lines run first; ``epilogue`` lines run after the program, before it
+    returns; ``after[k]`` lines right after op ``k`` (they may read and write only what no
+    later op reads).
     """
     targets = targets or {}
     em = Emitter(program)
@@ -335,7 +337,7 @@ def generate(program: Program, targets: dict[int, str] | None = None, name: str 
         em.namespace[f"buf{b}"] = np.empty(shape, dtype)
     args = ", ".join([f"a{k}" for k in range(program.n_inputs)] + list(extra_args))
     checks = guard_lines(em)
-    body = checks.pop(-1, []) + _body(em, assigned, targets, merged(checks, after or {}))
+    body = (prologue or []) + checks.pop(-1, []) + _body(em, assigned, targets, merged(checks, after or {}))
     produced = {op.out for op in program.ops}
     for i, t in targets.items():  # a target fed directly by an input or a constant
         if i not in produced:
