@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import linecache
 import math
+import types
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -357,11 +358,26 @@ _COUNTER = [0]
 GENERATED = "<chainrule-compiled-"  # how the file names of generated code start
 
 
+# Generated source -> its code object: compiling costs ~1 ms, and the same program is
+# generated again whenever a model of the same shapes is compiled in this process (each
+# fit of a grid search, say). The newest CODE_CACHE_SIZE sources are kept.
+CODE_CACHE: dict[str, types.CodeType] = {}
+CODE_CACHE_SIZE = 256
+
+
 def build(source: str, namespace: dict[str, Any], name: str) -> Any:
-    """Compile generated source (our own code, never user text) into a function; the
-    source is registered with linecache so tracebacks show the generated line."""
-    _COUNTER[0] += 1
-    filename = f"{GENERATED}{_COUNTER[0]}>"
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    exec(compile(source, filename, "exec"), namespace)  # noqa: S102  (generated code, see docstring)
+    """Compile generated source (our own code, never user text) into a function over the
+    globals ``namespace``; the source is registered with linecache so tracebacks show the
+    generated line. The code object of a source compiled before is reused (``CODE_CACHE``):
+    each function still reads its own globals (buffers, constants)."""
+    code = CODE_CACHE.pop(source, None)
+    if code is None:
+        _COUNTER[0] += 1
+        filename = f"{GENERATED}{_COUNTER[0]}>"
+        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+        code = compile(source, filename, "exec")
+        if len(CODE_CACHE) >= CODE_CACHE_SIZE:
+            del CODE_CACHE[next(iter(CODE_CACHE))]  # the least recently built
+    CODE_CACHE[source] = code  # (newest last)
+    exec(code, namespace)  # noqa: S102  (generated code, see docstring)
     return namespace[name]
