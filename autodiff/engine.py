@@ -20,6 +20,7 @@ from .tensor import Tensor
 from .versions import EPOCH, written_since
 
 _DATA = attrgetter("_data")
+_NDARRAY = np.ndarray
 
 
 def _owned(g: Any) -> np.ndarray:
@@ -160,7 +161,7 @@ def _chain(node: Tensor, g: Any, raw: bool, anomaly: bool, grads: dict[Tensor, A
         else:
             r = rule(g, out, *inputs, **saved) if saved else rule(g, out, *inputs)
         data = p._data
-        if not (raw and type(r) is np.ndarray and r.shape == data.shape
+        if not (raw and type(r) is _NDARRAY and r.shape == data.shape
                 and (r.dtype is data.dtype or r.dtype == data.dtype)):
             r = _fit(r, p, node, i, raw)
         if raw and r is g:
@@ -177,7 +178,10 @@ def _chain(node: Tensor, g: Any, raw: bool, anomaly: bool, grads: dict[Tensor, A
         elif to_leaves and not p.parents and not p._hooks:
             if q is not None:
                 del grads[p]
-            _accumulate(p, r, raw)  # (what popping the leaf from ready would do, without the round trip)
+            if raw and p.grad is None and type(r) is _NDARRAY and r.base is None and r.flags.writeable:
+                p.grad = Tensor._leaf(r)  # (_accumulate's common case, inline: a fresh array, no .grad yet)
+            else:
+                _accumulate(p, r, raw)  # (what popping the leaf from ready would do, without the round trip)
         else:
             grads[p] = r
             ready.append(p)

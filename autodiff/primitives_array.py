@@ -89,7 +89,7 @@ def _linear_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
     """x @ w + b, the bias added into the product's own (fresh) memory when that gives
     the same array: a vector bias of the product's dtype (one buffer fewer per layer)."""
     out: np.ndarray = np.matmul(x, w)
-    if b.ndim == 1 and out.ndim and b.dtype == out.dtype and b.shape[0] == out.shape[-1]:
+    if b.shape == out.shape[-1:] and b.ndim and (b.dtype is out.dtype or b.dtype == out.dtype):
         out += b
         return out
     summed: np.ndarray = out + b

@@ -137,3 +137,15 @@ def test_integer_results_stay_constants_and_complex_results_are_refused():
     assert not x.astype(np.int64).requires_grad
     with pytest.raises(TypeError, match="complex results are not differentiable"):
         x.astype(np.complex128)
+
+
+def test_a_leaf_gradient_that_is_a_read_only_array_is_copied_into_grad():
+    shared = np.full(3, 4.0)
+    shared.flags.writeable = False
+    twice = ad.primitive(lambda x: x * 2.0, name="twice_read_only_rule")
+    twice.defvjp(lambda g, out, x: ad.from_numpy(shared))  # the rule returns a read-only array of its own
+    x = ad.Tensor(np.ones(3), requires_grad=True)
+    twice(x).sum().backward()
+    assert np.array_equal(x.grad.numpy(), shared) and not np.shares_memory(x.grad.numpy(), shared)
+    x.grad.numpy(writable=True)[0] = 7.0  # the gradient is the leaf's own memory
+    assert shared[0] == 4.0
