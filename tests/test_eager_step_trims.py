@@ -149,3 +149,15 @@ def test_a_leaf_gradient_that_is_a_read_only_array_is_copied_into_grad():
     assert np.array_equal(x.grad.numpy(), shared) and not np.shares_memory(x.grad.numpy(), shared)
     x.grad.numpy(writable=True)[0] = 7.0  # the gradient is the leaf's own memory
     assert shared[0] == 4.0
+
+
+def test_an_update_that_writes_its_gradient_is_refused_whatever_the_gradient_dtype():
+    class Writes(optim.SGD):
+        def _update(self, p, g, state, group):
+            g *= 2.0
+
+    p = nn.Parameter(np.ones(70_000, dtype=np.float32))
+    p.grad = ad.Tensor(np.ones(70_000))  # float64: cast to the parameter's dtype for the update
+    with pytest.raises(ValueError, match="read-only"):
+        Writes([p], lr=0.1).step()
+    assert np.array_equal(p.numpy(), np.ones(70_000, dtype=np.float32))

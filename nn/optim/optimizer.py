@@ -159,8 +159,7 @@ class Optimizer:
             for p in group["params"]:
                 grad = p.grad
                 if grad is not None:
-                    data, g = p._data, grad._data.view()
-                    g.setflags(write=False)  # (the update reads the gradient, never writes it)
+                    data, g = p._data, grad._data
                     if g.dtype is not data.dtype and g.dtype != data.dtype:
                         g = g.astype(data.dtype)
                     if not data.flags.writeable:
@@ -174,9 +173,12 @@ class Optimizer:
 
     def _update_all(self, todo: list[tuple[Tensor, np.ndarray, np.ndarray]], state: dict[Tensor, dict[str, Any]],
                     group: dict[str, Any]) -> None:
-        """Run ``_update`` on each (parameter, its array, its gradient's read-only array) of a
-        group, with the parameter's state (created empty at its first step)."""
+        """Run ``_update`` on each (parameter, its array, its gradient's array) of a group, with
+        the gradient as a read-only view (an update reads it, never writes it) and the
+        parameter's state (created empty at its first step)."""
         for p, data, g in todo:
+            g = g.view()
+            g.setflags(write=False)
             s = state.get(p)
             if s is None:
                 s = state[p] = {}

@@ -56,7 +56,8 @@ class SGD(Optimizer):
     def _update_all(self, todo: list[tuple[Tensor, np.ndarray, np.ndarray]], state: dict[Tensor, dict[str, Any]],
                     group: dict[str, Any]) -> None:
         """Plain SGD (no momentum, no weight decay, ``_update`` not overridden) as one loop of
-        ``p -= lr * g``: what ``_update`` does for each, without a call per parameter."""
+        ``p -= lr * g``: what ``_update`` does for each, without a call per parameter (and
+        without a read-only view of each gradient: this loop only reads them)."""
         if group["momentum"] or group["weight_decay"] or type(self)._update is not SGD._update:
             super()._update_all(todo, state, group)
             return
