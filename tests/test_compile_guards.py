@@ -195,10 +195,11 @@ def test_traces_that_decided_differently_are_verified_by_a_trace_of_their_own_ki
     for x in calls:
         assert jitted(x) == f(ad.Tensor(x)).item()
         ran.append(jitted.ran is not None)
-    # the second trace decided otherwise: the third verified it; the guard failed on the fifth
-    # call, which traced the other case, verified by the sixth; from then on both cases compile
-    assert ran == [False, False, False, True, False, False, True, True]
-    assert jitted.traces == 5 and jitted.guard_failures == 3
+    # the second trace decided otherwise (the first is kept): the third verified it; the guard
+    # failed on the fifth call, whose trace verified the first call's case; from then on both
+    # cases compile
+    assert ran == [False, False, False, True, False, True, True, True]
+    assert jitted.traces == 4 and jitted.guard_failures == 3
 
 
 def test_derive_and_static_values_outside_tracing_are_plain_numpy():

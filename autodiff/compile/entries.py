@@ -80,6 +80,9 @@ class _Traced:
     def __init__(self, program: Program, bound: list[np.ndarray], captured: list[Any], kinds: Any) -> None:
         self.program, self.bound, self.captured, self.kinds = program, bound, captured, kinds
         self.replay: Compiled | None = None
+        # the trace before this one, when its rules decided otherwise (another case, awaiting
+        # its own second trace): kept, so calls alternating between two cases compile both
+        self.other_case: _Traced | None = None
 
     def same_call(self, args: tuple[Any, ...]) -> bool:
         """Whether these arguments and the closure's current values are the traced ones."""

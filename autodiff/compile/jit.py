@@ -194,8 +194,22 @@ class Jitted:
         if not self.verify:
             return self.compile(program, captured, kinds), result
         base = _baseline(entry)
-        if base is None or not decided_alike(base, program):
-            return _Traced(program, bound, captured, kinds), result  # verified by the next trace of its kind
+        if base is not None and decided_alike(base, program):
+            return self._verified(entry, base, program, captured, kinds, bound, len(args), result)
+        earlier = entry.other_case if isinstance(entry, _Traced) else None
+        if earlier is not None and decided_alike(earlier.program, program):  # the case before this one
+            entry.other_case = None
+            return self._verified(earlier, earlier.program, program, captured, kinds, bound, len(args), result,
+                                  other=entry)
+        traced = _Traced(program, bound, captured, kinds)  # verified by the next trace of its kind
+        if isinstance(entry, _Traced):  # a first trace of another case: kept for its own second trace
+            entry.other_case, traced.other_case = None, entry
+        return traced, result
+
+    def _verified(self, entry: Any, base: Program, program: Program, captured: list[Any], kinds: Any,
+                  bound: list[np.ndarray], n: int, result: Any, other: _Traced | None = None) -> tuple[Any, Any]:
+        """``program`` compiled, when it equals ``base`` (a trace that decided alike: ``entry``'s);
+        calls whose guards fail go on to ``other`` (or to ``entry``'s other case)."""
         problem = differences(base, program)
         if problem is not None:
             if self.fallback:
@@ -203,9 +217,10 @@ class Jitted:
             raise TraceError(f"jit: {problem}; pass fallback=True to run this function eagerly")
         compiled = self.compile(dataclasses.replace(program), captured, kinds)
         compiled.traced = program
-        n = len(args)
-        if isinstance(entry, _Traced) and _same_arrays(entry.bound[:n], bound[:n]):
-            compiled.only_for = bound[:n]  # the same arguments twice: verified for other parameters only
+        if isinstance(entry, _Traced):
+            compiled.other_case = other if other is not None else entry.other_case
+            if _same_arrays(entry.bound[:n], bound[:n]):
+                compiled.only_for = bound[:n]  # the same arguments twice: verified for other parameters only
         return compiled, result
 
     # ------------------------------------------------------------- tracing
