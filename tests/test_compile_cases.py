@@ -3,6 +3,7 @@ padding rows or not) compile both: a first trace of one case is kept while the o
 case is traced, so neither waits for two calls of its kind in a row."""
 
 import numpy as np
+from hypothesis import given, settings, strategies as st
 
 import autodiff as ad
 import nn
@@ -46,3 +47,25 @@ def test_a_step_alternating_padded_and_plain_batches_compiles_both():
     assert step.traces == 4
     for p, q in zip(model.parameters(), twin.parameters(), strict=True):
         np.testing.assert_array_equal(p.data, q.data)
+
+
+_BINARY = [lambda x, c: x + c, lambda x, c: c - x, lambda x, c: x * c, lambda x, c: x / c,
+           lambda x, c: ad.maximum(x, c), lambda x, c: (x > c) * x, lambda x, c: (x <= c) * x,
+           lambda x, c: x ** c]
+
+
+@given(st.sampled_from(range(len(_BINARY))), st.sampled_from([np.float16, np.float32, np.float64]),
+       st.one_of(st.floats(-1e6, 1e6, width=64), st.integers(-(2 ** 25), 2 ** 25), st.sampled_from([-0.0, 1e-45, 2])))
+@settings(max_examples=60, deadline=None)
+def test_number_operands_compile_as_numpy_casts_them(k, dtype, c):
+    """A Python number in the traced code is bound as NumPy casts it (a 0-d array of the other
+    operand's dtype, or the number itself): the same bits and dtype as eager."""
+    f = _BINARY[k]
+    jitted = ad.jit(lambda x: f(x, c))
+    for j in range(3):
+        x = (np.linspace(-2.0, 3.0, 5) + j).astype(dtype)
+        with np.errstate(all="ignore"):
+            want = f(ad.Tensor(x), c).numpy()
+            got = jitted(x)
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want)
