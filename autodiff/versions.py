@@ -11,6 +11,7 @@ checks nothing else (engine.py).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 EPOCH = [0]
@@ -24,17 +25,10 @@ def version_of(t: Any) -> int:
 
 def bump_version(t: Any, op: str) -> None:
     """Record an in-place write to ``t`` (and every tensor sharing its memory)."""
-    EPOCH[0] = epoch = EPOCH[0] + 1
-    vc = t._vc
-    if vc is None:
-        t._vc = [1, op, epoch]
-    else:
-        vc[0] += 1
-        vc[1] = op
-        vc[2] = epoch
+    bump_versions((t,), op)
 
 
-def bump_versions(ts: list[Any], op: str) -> None:
+def bump_versions(ts: Sequence[Any], op: str) -> None:
     """``bump_version`` for every tensor of ``ts``, written at once (an optimizer's update of its
     parameters): each counter advances, all stamped with one new epoch."""
     EPOCH[0] = epoch = EPOCH[0] + 1

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
 from .. import primitives as P
 from ..primitives_loss import _checked_labels, _sce_forward, _sce_grad_forward, labels_in_range, row_max
-from .program import Program, Ref
+from .program import Op, Program, Ref, Value
 
 
 def _check_values(x: np.ndarray, labels: np.ndarray) -> None:
@@ -87,33 +88,36 @@ def _finish(e: np.ndarray, s: np.ndarray, scale: np.ndarray, flat: np.ndarray, f
     np.multiply(e, scale, out=e)
 
 
+_FUSED = (P.softmax_cross_entropy_p, P.softmax_cross_entropy_grad_p)
+
+
+def _label_inputs(program: Program) -> Iterator[tuple[Op, Value | None]]:
+    """Each fused softmax cross-entropy op, with the input it reads its labels from (None:
+    labels that are a constant or computed in the program)."""
+    for op in program.ops:
+        if op.prim in _FUSED:
+            labels = op.params.get("labels")
+            v = program.values[labels.index] if isinstance(labels, Ref) else None
+            yield op, v if v is not None and v.kind == "input" and v.slot is not None else None
+
+
 def taken_labels(program: Program) -> tuple[tuple[int, int], ...]:
     """The inputs the fused softmax cross-entropy reads as class labels, with the class
     count: (slot, C). Its kernels refuse labels outside [0, C), which the traced rule
     (``cross_entropy``) hands to its general path (rows labelled ``ignore_index``) or to
     its error: a call with such labels is the other case's, as when a guard fails."""
     found: dict[tuple[int, int], None] = {}
-    for op in program.ops:
-        labels = op.params.get("labels")
-        if op.prim in (P.softmax_cross_entropy_p, P.softmax_cross_entropy_grad_p) and isinstance(labels, Ref):
-            v = program.values[labels.index]
-            if v.kind == "input" and v.slot is not None:
-                found[v.slot, program.values[op.args[0]].shape[-1]] = None
+    for op, v in _label_inputs(program):
+        if v is not None:
+            assert v.slot is not None
+            found[v.slot, program.values[op.args[0]].shape[-1]] = None
     return tuple(found)
 
 
 def labels_all_taken(program: Program) -> bool:
     """Whether every fused softmax cross-entropy op of the program reads its labels from an
     input that ``taken_labels`` lists (not a constant, not a computed array)."""
-    for op in program.ops:
-        if op.prim in (P.softmax_cross_entropy_p, P.softmax_cross_entropy_grad_p):
-            labels = op.params.get("labels")
-            if not isinstance(labels, Ref):
-                return False
-            v = program.values[labels.index]
-            if v.kind != "input" or v.slot is None:
-                return False
-    return True
+    return all(v is not None for _, v in _label_inputs(program))
 
 
 _TRUSTING = {id(k): (k, functools.partial(k, check=False)) for k in (sce_value_and_grad, sce_grad)}

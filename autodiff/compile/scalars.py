@@ -8,7 +8,7 @@ an operand whose dtype would promote differently, the function cannot be compile
 runs eagerly, and :func:`check_weak` raises :class:`TraceError` naming the line.
 
 In the generated code, a constant number operand is written as NumPy casts it
-(:func:`scalar_literal`, :func:`scalar_operand`).
+(:func:`scalar_value`, :func:`scalar_operand`).
 """
 
 from __future__ import annotations
@@ -74,36 +74,36 @@ def int_hint(error: TypeError, args: tuple[Any, ...]) -> TypeError:
 _COMPARISONS = {np.greater, np.greater_equal, np.less, np.less_equal, np.equal, np.not_equal}
 
 
-def scalar_literal(program: Program, op: Op, k: int) -> str | None:
-    """A 0-d constant operand of a binary ufunc as a Python number, when that gives the
-    same result: a Python number the traced code used (NumPy cast it to the other operand's
-    dtype then too), a float constant of the other operand's float dtype (the same loop),
-    or an integer compared with floats that represent it exactly. A 0-d array operand of
-    another dtype takes NumPy's general path (an int64 zero against float32 compares in
-    float64: 4x slower)."""
+def scalar_value(program: Program, op: Op, k: int) -> int | float | None:
+    """A 0-d constant operand of a binary ufunc as a Python number, when NumPy casts it to
+    the other operand's float dtype either way: a Python number the traced code used
+    (NumPy cast it to that dtype then too), a float constant of that dtype (the same loop),
+    or an integer compared with floats that represent it exactly. (A 0-d array of another
+    dtype takes NumPy's general path: an int64 zero against float32 compares in float64,
+    4x slower.)"""
     c, other = program.values[op.args[k]], program.values[op.args[1 - k]]
     if c.kind != "const" or c.shape != () or c.data is None or other.dtype.kind != "f":
         return None
     x = c.data[()]
     if c.weak and math.isfinite(float(x)):  # a Python number in the traced code: the same number here
-        return repr(int(x)) if c.dtype.kind in "iu" else repr(float(x))
+        return int(x) if c.dtype.kind in "iu" else float(x)
     if c.dtype == other.dtype and math.isfinite(float(x)):
-        return repr(float(x))
+        return float(x)
     if c.dtype.kind in "iu" and op.prim.forward in _COMPARISONS:
         n = int(x)
         if abs(n) <= 2 ** (np.finfo(other.dtype).nmant + 1):  # every such integer is a float of that dtype
-            return repr(n)
+            return n
     return None
 
 
 def scalar_operand(em: Emitter, op: Op, k: int) -> str | None:
-    """``scalar_literal``'s number as a 0-d array of the other operand's dtype (``Emitter.scalar``),
-    which NumPy casts it to: the same result, without the conversion at every call."""
-    text = scalar_literal(em.program, op, k)
-    if text is None:
+    """How the code names ``scalar_value``'s number: a 0-d array of the other operand's dtype
+    (``Emitter.scalar``), which NumPy casts it to, so the same result without the conversion
+    at every call; the number itself when it overflows that dtype (NumPy's own inf)."""
+    x = scalar_value(em.program, op, k)
+    if x is None:
         return None
     dtype = em.program.values[op.args[1 - k]].dtype
-    x = float(text) if "." in text or "e" in text or "n" in text else int(text)
-    with np.errstate(over="ignore"):  # (a number past the dtype's range stays a Python number)
+    with np.errstate(over="ignore"):
         fits = math.isfinite(float(dtype.type(x)))
-    return em.scalar(x, dtype) if fits else text
+    return em.scalar(x, dtype) if fits else repr(x)
