@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from autodiff import Tensor
-from autodiff.versions import bump_version
+from autodiff.versions import bump_versions
 
 if TYPE_CHECKING:
     from .optimizer import Optimizer
@@ -159,8 +159,8 @@ def flat_step(opt: Optimizer, group: dict[str, Any], cache: dict[int, FlatGroup]
     np.concatenate(grads, axis=None, out=flat.gflat)
     np.concatenate(list(map(_DATA, params)), axis=None, out=flat.pflat)
     opt._update(flat.pflat, flat.gflat, flat.state, group)
+    bump_versions(params, "numpy(writable=True)")  # (every parameter written: one epoch, as Optimizer.step)
     for p, view in zip(params, flat.pviews, strict=True):
-        bump_version(p, "numpy(writable=True)")
         np.copyto(p._data, view)
     flat.write_back()
     return True
