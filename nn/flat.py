@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from autodiff import Tensor
-from autodiff.compile.codegen import build, generate, writes_out
+from autodiff.compile.codegen import bind_number, build, generate, writes_out
 from autodiff.compile.entries import Compiled
 from autodiff.compile.program import Program
 
@@ -219,8 +219,9 @@ class FlatOptimizer:
             update, after = self._placed(program, grads, captured, set(targets) - late, namespace)
         # plain SGD multiplies by lr once per run of parameters: lr as a 0-d array of the parameters'
         # dtype, which NumPy casts it to (the flat step runs only for a rate that computes in it)
-        prologue = [] if self.adam or self.backend == "numba" else ["lr = np.array(lr, DTYPE)"]
-        namespace["DTYPE"] = self.dtype
+        prologue = []
+        if not self.adam and self.backend != "numba":
+            prologue, namespace["DTYPE"] = ["lr = np.array(lr, DTYPE)"], self.dtype
         source, ns = generate(program, targets, namespace=namespace, epilogue=copies + update, extra_args=("lr", "t"),
                               after=after, prologue=prologue)
         fn = build(source, ns, "compiled")
@@ -272,31 +273,27 @@ class FlatOptimizer:
                 after.setdefault(at, []).extend(lines)
         return end, after
 
-    def _number(self, namespace: dict[str, Any], name: str, x: Any, dtype: Any = None) -> str:
+    def _number(self, namespace: dict[str, Any], x: Any, dtype: Any = None) -> str:
         """How the update's code names a hyperparameter it multiplies or adds by: a Python
-        number as a 0-d array of the dtype NumPy casts it to (the parameters', or ``dtype``),
-        bound in ``namespace`` (the same value, without the conversion at every call);
-        anything else as its literal."""
-        if type(x) is not float:
-            return repr(x)
-        namespace[name] = np.array(x, self.dtype if dtype is None else dtype)
-        return name
+        number as a 0-d array of the dtype NumPy casts it to (the parameters', or ``dtype``;
+        ``codegen.bind_number``), anything else as its literal."""
+        return bind_number(namespace, x, self.dtype if dtype is None else dtype) if type(x) is float else repr(x)
 
     def _l2_lines(self, namespace: dict[str, Any]) -> list[str]:
         wd = self.group["weight_decay"]
         if not wd:
             return ["g = G"]
-        return [f"np.multiply(P, {self._number(namespace, 'DECAY', wd)}, out=T1)", "g = np.add(G, T1, out=T1)"]
+        return [f"np.multiply(P, {self._number(namespace, wd)}, out=T1)", "g = np.add(G, T1, out=T1)"]
 
     def _sgd_lines(self, namespace: dict[str, Any]) -> list[str]:
         h = self.group
         lines = ["# SGD over the flat parameter buffer", *self._l2_lines(namespace)]
         mom = h["momentum"]
         if mom:
-            mom = self._number(namespace, "MOMENTUM", mom)
+            mom = self._number(namespace, mom)
             lines += ["if t == 1:", "    np.copyto(MOMENTUM_BUFFER, g)", "else:",
                       f"    np.multiply(MOMENTUM_BUFFER, {mom}, out=MOMENTUM_BUFFER)",
-                      f"    np.multiply(g, {self._number(namespace, 'UNDAMPED', 1 - h['dampening'])}, out=T2)",
+                      f"    np.multiply(g, {self._number(namespace, 1 - h['dampening'])}, out=T2)",
                       "    np.add(MOMENTUM_BUFFER, T2, out=MOMENTUM_BUFFER)"]
             if h["nesterov"]:
                 lines += [f"np.multiply(MOMENTUM_BUFFER, {mom}, out=T2)", "g = np.add(g, T2, out=T1)"]
@@ -320,8 +317,8 @@ class FlatOptimizer:
         if type(b1) is float and type(b2) is float:  # NumPy casts Python floats to the moments' dtype
             # m·β₁ and v·β₂ each by a scalar: one call broadcasting (2, 1) betas over both is ~2x slower
             # below ~10^5 parameters and no faster above
-            lines += [f"np.multiply(EXP_AVG, {self._number(namespace, 'BETA1', b1)}, out=EXP_AVG)",
-                      f"np.multiply(EXP_AVG_SQ, {self._number(namespace, 'BETA2', b2)}, out=EXP_AVG_SQ)",
+            lines += [f"np.multiply(EXP_AVG, {self._number(namespace, b1)}, out=EXP_AVG)",
+                      f"np.multiply(EXP_AVG_SQ, {self._number(namespace, b2)}, out=EXP_AVG_SQ)",
                       "np.multiply(g, ONE_MINUS_BETAS, out=T22)",  # (1 − β₁)g and (1 − β₂)g, one call
                       "np.multiply(T22_SQ, g, out=T22_SQ)",  # T22_SQ is T22[1]: (1 − β₂)g²
                       "np.add(MOMENTS, T22, out=MOMENTS)"]
@@ -336,7 +333,7 @@ class FlatOptimizer:
         lines += [
                   "np.sqrt(EXP_AVG_SQ, out=D1)",
                   f"np.divide(D1, sqrt(1 - {b2!r} ** t), out=D1)",  # math.sqrt: eager's divisor, no ufunc call
-                  f"np.add(D1, {self._number(namespace, 'EPS', eps, np.float64)}, out=D1)",  # (D1's dtype)
+                  f"np.add(D1, {self._number(namespace, eps, np.float64)}, out=D1)",  # (D1's dtype)
                   f"np.multiply(EXP_AVG, lr / (1 - {b1!r} ** t), out=T1)",
                   "np.divide(T1, D1, out=D2)",
                   "np.subtract(P, D2, out=P)"]

@@ -109,15 +109,8 @@ class Emitter:
         return name
 
     def scalar(self, x: float, dtype: np.dtype[Any]) -> str:
-        """The name of a read-only 0-d array of ``dtype`` holding ``x`` (finite), to stand for
-        a Python number NumPy would cast to ``dtype`` anyway: the same loop on the same value,
-        ~0.4 µs a call faster than converting the Python number at every call."""
-        a = np.array(x, dtype)
-        a.flags.writeable = False
-        text = str(a[()])  # the shortest text of the value in its dtype: f32_0.9, f32_16777216.0 (2**24 + 1)
-        name = f"{dtype.kind}{dtype.itemsize * 8}_{text.replace('-', 'm').replace('.', 'p').replace('+', '')}"
-        self.namespace.setdefault(name, a)  # (one name, one value of one dtype)
-        return name
+        """``bind_number`` into this code's globals."""
+        return bind_number(self.namespace, x, dtype)
 
     def offsets(self, shape: tuple[int, ...]) -> str:
         """The name of a read-only ``arange(n) * c`` for a matrix of shape (n, c): where
@@ -185,6 +178,20 @@ def _call(em: Emitter, op: Op, out: str | None) -> str:
         return f"{args[0]}.transpose({em.literal(tuple(axes))})"
     params = [f"{k}={em.literal(v)}" for k, v in op.params.items()]
     return f"{em.bind(p.forward, 'f_' + _ident(str(p.name)) + '_')}({', '.join(args + params)})"
+
+
+def bind_number(namespace: dict[str, Any], x: float, dtype: Any) -> str:
+    """The name, bound in ``namespace``, of a read-only 0-d array of ``dtype`` holding ``x``
+    (finite), to stand for a Python number NumPy would cast to ``dtype`` anyway: the same
+    loop on the same value, ~0.4 µs a call faster than converting the number at every call.
+    Named by the value in that dtype (its shortest text): ``f32_0p9``, ``f32_1p6777216e07``
+    for 2**24 + 1."""
+    a = np.array(x, dtype)
+    a.flags.writeable = False
+    text = str(a[()])
+    name = f"{a.dtype.kind}{a.dtype.itemsize * 8}_{text.replace('-', 'm').replace('.', 'p').replace('+', '')}"
+    namespace.setdefault(name, a)  # (one name, one value of one dtype)
+    return name
 
 
 def _axis(axis: Any) -> Any:
